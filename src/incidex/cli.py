@@ -1,0 +1,396 @@
+"""Command line: a thin skin over ``incidex.api`` and the store.
+
+Conventions for every command: ``--db URL`` (SQLAlchemy URL or a path;
+default ``$INCIDEX_DB``, else ``./incidex.db``) and, for listings,
+``--format table|json``.
+"""
+from __future__ import annotations
+
+import json
+import sys
+from enum import Enum
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from .records import IncidexError, ReadFailure
+
+app = typer.Typer(
+    name="incidex",
+    help="Turn cyber-security news into traceable cyber-incident records: ingest articles, "
+         "extract incidents with evidence, store, search and export them.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+eval_app = typer.Typer(help="Measure extraction quality against gold data.", no_args_is_help=True)
+app.add_typer(eval_app, name="eval")
+
+out = Console()
+err = Console(stderr=True)
+
+
+class ListFormat(str, Enum):
+    table = "table"
+    json = "json"
+
+
+class ShowFormat(str, Enum):
+    text = "text"
+    table = "table"
+    json = "json"
+
+
+DbOpt = Annotated[Optional[str], typer.Option("--db", help="Database URL (sqlite:///path.db, postgresql://...) or path; "
+                                              "default $INCIDEX_DB, else ./incidex.db.", show_default=False)]
+FormatOpt = Annotated[ListFormat, typer.Option("--format", "-f", help="Output format.")]
+
+
+def _store(db: str | None):
+    from .store import open_store
+
+    try:
+        return open_store(db)
+    except IncidexError as e:
+        err.print(f"[red]error:[/red] {e}")
+        raise typer.Exit(2)
+
+
+def _dump(obj) -> None:
+    sys.stdout.write(json.dumps(obj, ensure_ascii=False, default=str) + "\n")
+
+
+def _progress() -> Progress:
+    return Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                    TextColumn("{task.fields[stats]}"), TimeElapsedColumn(), console=err, transient=False,
+                    disable=not err.is_terminal)
+
+
+# ----------------------------------------------------------------- ingest
+
+@app.command()
+def ingest(
+    inputs: Annotated[list[str], typer.Argument(help="Files, directories (recursive), http(s) URLs of pages or feeds, or - for stdin.")],
+    db: DbOpt = None,
+    fetch_pages: Annotated[bool, typer.Option("--fetch-pages", help="For feeds: fetch each entry's linked page instead of using the entry text.")] = False,
+    strict: Annotated[bool, typer.Option("--strict", help="Exit non-zero if any item failed.")] = False,
+    fmt: FormatOpt = ListFormat.table,
+) -> None:
+    """Read articles, clean them, extract incidents and store everything.
+
+    One transaction per article: an interrupted run loses nothing committed and
+    re-running the same import adds nothing. Exact and near duplicates
+    (syndicated copies) are linked to the first copy, not stored twice.
+    Exit code: 0 on success, 1 when nothing could be read (or with --strict on any failure).
+    """
+    from .api import ingest as run_ingest
+
+    store = _store(db)
+    counts = {"new": 0, "duplicate": 0, "unchanged": 0, "failed": 0}
+    with _progress() as progress:
+        task = progress.add_task("ingesting", total=None, stats="")
+
+        def on_item(origin: str, outcome: str) -> None:
+            counts[outcome] = counts.get(outcome, 0) + 1
+            progress.update(task, advance=1, stats=" ".join(f"{k} {v}" for k, v in counts.items()))
+
+        try:
+            report = run_ingest(inputs, store, fetch_pages=fetch_pages, on_item=on_item)
+        except KeyboardInterrupt:
+            err.print("[yellow]interrupted[/yellow]: every article reported above as done is committed; re-run to continue.")
+            raise typer.Exit(130)
+    if fmt == ListFormat.json:
+        _dump(report.to_dict())
+    else:
+        t = Table(title="ingest summary", show_header=True)
+        for col in ("read", "new", "duplicate", "unchanged", "failed", "incidents"):
+            t.add_column(col, justify="right")
+        d = report.to_dict()
+        t.add_row(*(str(d[c]) for c in ("read", "new", "duplicate", "unchanged", "failed", "incidents")))
+        out.print(t)
+        for f in report.failed[:50]:
+            err.print(f"[red]failed[/red] {f.origin}: {f.reason}")
+        if len(report.failed) > 50:
+            err.print(f"... and {len(report.failed) - 50} more failures (see `incidex failures`)")
+    if (report.read == 0 and report.failed) or (strict and report.failed):
+        raise typer.Exit(1)
+
+
+# ----------------------------------------------------------------- clean
+
+@app.command()
+def clean(
+    file: Annotated[str, typer.Argument(help="A file, URL or - for stdin (the first article is shown).")],
+    fmt: Annotated[ShowFormat, typer.Option("--format", "-f", help="text: metadata and body; json: the Article record.")] = ShowFormat.text,
+    raw: Annotated[bool, typer.Option("--raw", help="With --format json: include the raw input.")] = False,
+) -> None:
+    """Print the cleaned body and metadata of an article (boilerplate removed)."""
+    from .clean import clean as clean_doc
+    from .ingest import read
+
+    shown = 0
+    for item in read([file]):
+        if isinstance(item, ReadFailure):
+            err.print(f"[red]error:[/red] {item.origin}: {item.reason}")
+            continue
+        try:
+            art = clean_doc(item)
+        except IncidexError as e:
+            err.print(f"[red]error:[/red] {e}")
+            continue
+        shown += 1
+        if fmt == ShowFormat.json:
+            _dump(art.to_dict(raw=raw))
+        else:
+            for k in ("id", "url", "source", "title", "author", "published", "language"):
+                out.print(f"[bold]{k}:[/bold] {getattr(art, k) or ''}", highlight=False)
+            out.print(f"[bold]removed:[/bold] {len(art.removed)} lines")
+            out.print()
+            out.print(art.body, highlight=False, markup=False)
+    if not shown:
+        raise typer.Exit(1)
+
+
+# ----------------------------------------------------------------- extract
+
+@app.command()
+def extract(
+    inputs: Annotated[list[str], typer.Argument(help="Files, directories, URLs or - (anything `ingest` reads).")],
+    fmt: Annotated[ShowFormat, typer.Option("--format", "-f", help="text: a readable summary; json: one object per article "
+                                            "(JSONL for several), shaped as incident.schema.json.")] = ShowFormat.text,
+    fetch_pages: Annotated[bool, typer.Option("--fetch-pages", help="For feeds: fetch the linked pages.")] = False,
+) -> None:
+    """Extract the incidents each article reports, with evidence offsets; stores nothing."""
+    from .api import extract_inputs
+
+    ok = 0
+    for res in extract_inputs(inputs, fetch_pages=fetch_pages):
+        if isinstance(res, ReadFailure):
+            err.print(f"[red]failed[/red] {res.origin}: {res.reason}")
+            continue
+        ok += 1
+        if fmt == ShowFormat.json:
+            _dump(res.to_dict())
+        else:
+            _print_result(res)
+    if not ok:
+        raise typer.Exit(1)
+
+
+def _print_result(res) -> None:
+    a = res.article
+    out.print(f"[bold]{a.title or a.origin or a.id}[/bold]  [dim]{a.source or ''} {a.published or ''} id={a.id} lang={a.language}[/dim]", highlight=False)
+    if not res.incidents:
+        out.print("  no incident reported")
+    for inc in res.incidents:
+        _print_incident(inc, indent="  ")
+    out.print()
+
+
+def _print_incident(inc, indent: str = "") -> None:
+    date = f"{inc.date.value} ({inc.date.precision}, conf {inc.date.confidence:.2f})" if inc.date else "?"
+    out.print(f"{indent}[bold cyan]{inc.id}[/bold cyan] {inc.summary}", highlight=False)
+    rows = [
+        ("types", ", ".join(inc.attack_types)),
+        ("attackers", "; ".join(f"{x.name} [{x.kind}{', ' + x.state_link if x.state_link else ''}{', ' + x.kb_id if x.kb_id else ''}]" for x in inc.attackers)),
+        ("attribution", f"{inc.attribution.status}" + (f" by {', '.join(inc.attribution.by)}" if inc.attribution.by else "")),
+        ("victims", "; ".join(f"{v.name} ({v.country or '?'}, {v.sector or '?'})" for v in inc.victims)),
+        ("date", date),
+        ("outcome", inc.outcome),
+        ("responses", "; ".join(f"{r.kind} by {r.by or '?'} against {r.against or '?'}" for r in inc.responses)),
+        ("impact", "; ".join(f"{k}={v}" for k, v in inc.impact.to_dict().items() if v not in (None, [], False))),
+        ("techniques", ", ".join(inc.techniques)),
+        ("malware", ", ".join(inc.malware)),
+        ("cves", ", ".join(inc.cves)),
+    ]
+    for k, v in rows:
+        if v:
+            out.print(f"{indent}  {k:<12} {v}", highlight=False, markup=False)
+
+
+# ----------------------------------------------------------------- listings
+
+@app.command()
+def articles(
+    query: Annotated[Optional[str], typer.Option("--query", "-q", help="Full-text search over title and body.")] = None,
+    source: Annotated[Optional[str], typer.Option("--source", help="Publisher domain, e.g. therecord.media.")] = None,
+    since: Annotated[Optional[str], typer.Option("--since", help="Published on or after (YYYY-MM-DD).")] = None,
+    until: Annotated[Optional[str], typer.Option("--until", help="Published on or before (YYYY-MM-DD).")] = None,
+    limit: Annotated[int, typer.Option("--limit", min=1, max=10000)] = 50,
+    offset: Annotated[int, typer.Option("--offset", min=0)] = 0,
+    db: DbOpt = None,
+    fmt: FormatOpt = ListFormat.table,
+) -> None:
+    """List stored articles, newest first, or search them."""
+    store = _store(db)
+    try:
+        rows = store.list_articles(query=query, source=source, since=since, until=until, limit=limit, offset=offset)
+    except IncidexError as e:
+        err.print(f"[red]error:[/red] {e}")
+        raise typer.Exit(2)
+    if fmt == ListFormat.json:
+        _dump([a.to_dict() for a in rows])
+        return
+    t = Table(show_lines=False)
+    for c in ("id", "published", "source", "title", "dup of"):
+        t.add_column(c, overflow="fold")
+    for a in rows:
+        t.add_row(a.id, (a.published or "")[:10], a.source or "", (a.title or a.body[:60]).strip(), a.duplicate_of or "")
+    out.print(t)
+
+
+@app.command()
+def incidents(
+    actor: Annotated[Optional[str], typer.Option("--actor", help="Attacker name, alias or kb id.")] = None,
+    victim: Annotated[Optional[str], typer.Option("--victim", help="Victim name.")] = None,
+    country: Annotated[Optional[str], typer.Option("--country", help="Victim country (ISO 3166-1 alpha-2).")] = None,
+    sector: Annotated[Optional[str], typer.Option("--sector", help="Victim sector.")] = None,
+    attack_type: Annotated[Optional[str], typer.Option("--type", help="Attack type, e.g. ransomware.")] = None,
+    outcome: Annotated[Optional[str], typer.Option("--outcome", help="successful, attempted or unknown.")] = None,
+    since: Annotated[Optional[str], typer.Option("--since", help="Incident date on or after (YYYY-MM-DD).")] = None,
+    until: Annotated[Optional[str], typer.Option("--until", help="Incident date on or before (YYYY-MM-DD).")] = None,
+    query: Annotated[Optional[str], typer.Option("--query", "-q", help="Full-text search.")] = None,
+    limit: Annotated[int, typer.Option("--limit", min=1, max=10000)] = 50,
+    offset: Annotated[int, typer.Option("--offset", min=0)] = 0,
+    db: DbOpt = None,
+    fmt: FormatOpt = ListFormat.table,
+) -> None:
+    """List stored incidents with filters."""
+    store = _store(db)
+    rows = store.list_incidents(actor=actor, victim=victim, country=country.upper() if country else None, sector=sector,
+                                attack_type=attack_type, outcome=outcome, since=since, until=until, query=query,
+                                limit=limit, offset=offset)
+    if fmt == ListFormat.json:
+        _dump([_incident_json(store, i) for i in rows])
+        return
+    t = Table()
+    for c in ("id", "date", "types", "attackers", "victims", "outcome", "attribution"):
+        t.add_column(c, overflow="fold")
+    for i in rows:
+        t.add_row(i.id, i.date.value if i.date else "", ", ".join(i.attack_types), ", ".join(a.name for a in i.attackers),
+                  "; ".join(f"{v.name} ({v.country or '?'})" for v in i.victims), i.outcome, i.attribution.status)
+    out.print(t)
+
+
+def _incident_json(store, inc) -> dict:
+    d = inc.to_dict()
+    sources = []
+    for article_id, role in store.articles_for_incident(inc.id):
+        a = store.get_article(article_id)
+        sources.append({"article_id": article_id, "role": role, "url": a.url if a else None,
+                        "source": a.source if a else None, "published": a.published if a else None})
+    d["sources"] = sources
+    return d
+
+
+@app.command()
+def show(
+    incident_id: Annotated[str, typer.Argument(help="Incident id (from `incidex incidents`).")],
+    db: DbOpt = None,
+    fmt: Annotated[ShowFormat, typer.Option("--format", "-f")] = ShowFormat.text,
+) -> None:
+    """Show one incident: facts, sources and the evidence sentences."""
+    store = _store(db)
+    inc = store.get_incident(incident_id)
+    if inc is None:
+        err.print(f"[red]error:[/red] no incident {incident_id!r} (list them with `incidex incidents`)")
+        raise typer.Exit(1)
+    d = _incident_json(store, inc)
+    if fmt == ShowFormat.json:
+        _dump(d)
+        return
+    _print_incident(inc)
+    out.print("[bold]sources[/bold]")
+    for s in d["sources"]:
+        out.print(f"  {s['article_id']} {s['role']} {s['source'] or ''} {s['published'] or ''} {s['url'] or ''}", highlight=False)
+    out.print("[bold]evidence[/bold]")
+    for e in inc.evidence:
+        out.print(f"  {e.field:<14} [{e.start}:{e.end}] {e.text}", highlight=False, markup=False)
+
+
+@app.command()
+def failures(
+    limit: Annotated[int, typer.Option("--limit", min=1, max=10000)] = 100,
+    db: DbOpt = None,
+    fmt: FormatOpt = ListFormat.table,
+) -> None:
+    """List inputs that could not be read or processed, with the reason."""
+    store = _store(db)
+    rows = store.list_failures(limit=limit)
+    if fmt == ListFormat.json:
+        _dump(rows)
+        return
+    t = Table()
+    for c in ("at", "stage", "origin", "reason"):
+        t.add_column(c, overflow="fold")
+    for r in rows:
+        t.add_row(str(r.get("at") or ""), str(r.get("stage") or ""), str(r.get("origin") or ""), str(r.get("reason") or ""))
+    out.print(t)
+
+
+@app.command()
+def export(
+    fmt: Annotated[str, typer.Option("--format", "-f", help="json (one JSON document with every incident and its sources) or jsonl.")] = "json",
+    output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Write to this file instead of stdout.")] = None,
+    db: DbOpt = None,
+) -> None:
+    """Export every stored incident, with its sources, in the schema's shape."""
+    store = _store(db)
+    if fmt not in ("json", "jsonl"):
+        err.print(f"[red]error:[/red] unknown export format {fmt!r}; choose json or jsonl")
+        raise typer.Exit(2)
+    rows = []
+    offset = 0
+    while True:
+        page = store.list_incidents(limit=500, offset=offset)
+        if not page:
+            break
+        rows.extend(_incident_json(store, i) for i in page)
+        offset += len(page)
+    text = json.dumps({"incidents": rows}, ensure_ascii=False, indent=1) if fmt == "json" else "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows)
+    if output:
+        output.write_text(text if text.endswith("\n") else text + "\n", encoding="utf-8")
+        err.print(f"wrote {len(rows)} incidents to {output}")
+    else:
+        sys.stdout.write(text if text.endswith("\n") else text + "\n")
+
+
+@eval_app.command("casie")
+def eval_casie(
+    file: Annotated[Path, typer.Argument(help="A CASIE JSONL file, e.g. ../shared/data/casie/dev.jsonl.", exists=True, dir_okay=False)],
+    limit: Annotated[Optional[int], typer.Option("--limit", help="Only the first N articles.")] = None,
+    fmt: FormatOpt = ListFormat.table,
+) -> None:
+    """Incident detection P/R/F1 and Attacker/Victim/Time/Place argument P/R/F1 (overlap and exact match).
+
+    Match definitions are in docs/evaluation.md. Use the dev split for choices; never tune on test data.
+    """
+    from .evaluation.casie import evaluate, load_casie
+    from .extract.pipeline import default_extractor
+
+    docs = load_casie(file)[:limit] if limit else load_casie(file)
+    ex = default_extractor()
+    with _progress() as progress:
+        task = progress.add_task("evaluating", total=len(docs), stats="")
+        res = evaluate(docs, ex.extract_article, progress=lambda n: progress.update(task, completed=n))
+    if fmt == ListFormat.json:
+        _dump(res)
+        return
+    d = res["detection"]
+    out.print(f"CASIE {file} ({res['articles']} articles)")
+    out.print(f"incident detection  P {d['precision']:.3f}  R {d['recall']:.3f}  F1 {d['f1']:.3f}")
+    t = Table(title="arguments")
+    for c in ("role", "match", "P", "R", "F1", "pred", "gold"):
+        t.add_column(c, justify="right")
+    for kind, per in res["arguments"].items():
+        for role, m in per.items():
+            t.add_row(role, kind, f"{m['precision']:.3f}", f"{m['recall']:.3f}", f"{m['f1']:.3f}", str(m["pred"]), str(m["gold"]))
+    out.print(t)
+
+
+def main() -> None:  # pragma: no cover
+    app()

@@ -1,0 +1,408 @@
+"""Facts of one sentence: triggers, actors, victims, dates, attribution, responses.
+
+Who did what to whom comes from dependency patterns over spaCy's parse of the
+sentence (attack verbs and their objects or passive subjects, attack nouns and
+their "on/against/at" objects, "X suffered an attack"); names, countries and
+sectors come from the knowledge base; cues from ``lexicons/cues.yaml``.
+Only sentences with a cue go through the statistical pipeline.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from spacy.tokens import Doc, Span, Token
+
+from ..records import Actor, Response
+from .cues import Cue, CueSet
+from .dates import DateMention, find_dates
+from .entities import Gazetteer, Mention, find_money, find_counts, find_cves
+from .sentences import Sentence
+
+VICTIM_VERBS = {
+    "target", "attack", "hit", "breach", "compromise", "hack", "infiltrate", "disrupt", "paralyze",
+    "paralyse", "cripple", "strike", "penetrate", "encrypt", "deface", "affect", "infect", "ddos",
+    "impact", "steal", "knock", "spy", "victimize", "lock", "shut", "take", "wipe", "extort",
+}
+SUFFER_VERBS = {
+    "suffer", "experience", "face", "disclose", "report", "confirm", "detect", "discover", "fall",
+    "announce", "notify", "admit", "reveal", "sustain", "endure", "investigate", "acknowledge",
+    "say", "suffered",
+}
+ATTACK_NOUNS = {
+    "attack", "cyberattack", "cyber-attack", "breach", "hack", "intrusion", "incident", "compromise",
+    "ransomware", "ddos", "outage", "infection", "campaign", "operation", "cyberattacks", "attacks",
+    "defacement", "leak", "theft", "espionage", "phishing", "wiper", "disruption",
+}
+VICTIM_PREPS = {"on", "against", "at", "of", "into", "targeting", "affecting", "hitting", "from"}
+PRONOUNS = {"it", "they", "we", "its", "their", "our"}
+DETERMINERS = {"a", "an", "the", "this", "that", "these", "those", "its", "their", "his", "her", "our",
+               "some", "several", "many", "two", "three", "four", "five", "other", "another", "both",
+               "one", "all", "few", "multiple", "numerous", "various", "major", "large", "big",
+               "unnamed", "unidentified", "undisclosed", "certain", "more", "than", "at", "least", "over",
+               "about", "around", "nearly", "almost", "some"}
+_NEGATION = re.compile(r"(?:n't|\b(?:not|no|never|neither|nor|without|yet to))\b", re.IGNORECASE)
+
+
+@dataclass
+class VictimCandidate:
+    name: str
+    start: int  # body offsets of the name
+    end: int
+    head: str
+    country: str | None = None
+    sector: str | None = None
+    named: bool = True
+    is_state: bool = False
+
+
+@dataclass
+class SentenceFacts:
+    sent: Sentence
+    triggers: list[Cue] = field(default_factory=list)
+    types: set[str] = field(default_factory=set)
+    anaphoric: bool = False
+    new_incident: bool = False
+    generic: bool = False
+    dates: list[DateMention] = field(default_factory=list)
+    actors: list[tuple[Actor, int, int]] = field(default_factory=list)
+    victims: list[VictimCandidate] = field(default_factory=list)
+    countries: list[Mention] = field(default_factory=list)
+    attribution: list[tuple[str, list[str]]] = field(default_factory=list)
+    responses: list[Response] = field(default_factory=list)
+    attempted: bool = False
+    successful: bool = False
+    strong_success: bool = False
+    impact: dict = field(default_factory=dict)
+    impact_fact: str | None = None
+    techniques: set[str] = field(default_factory=set)
+    malware: list[Mention] = field(default_factory=list)
+    cves: list[str] = field(default_factory=list)
+    reporters: list[str] = field(default_factory=list)
+
+    @property
+    def has_trigger(self) -> bool:
+        return bool(self.triggers)
+
+    @property
+    def is_candidate(self) -> bool:
+        return bool(self.triggers or self.responses or self.attribution or self.actors)
+
+
+def cheap_facts(sent: Sentence, cues: CueSet, gaz: Gazetteer) -> SentenceFacts:
+    """Facts found without the parser: cues, dates, gazetteer mentions, numbers."""
+    t = sent.text
+    f = SentenceFacts(sent)
+    non_cyber = list(cues.find("non_cyber_context", t))
+    for c in cues.find("attack_triggers", t):
+        if any(n.start <= c.start < n.end for n in non_cyber):
+            continue
+        f.triggers.append(c)
+    # Specific triggers win over the generic ones they overlap ("ransomware attack").
+    specific = [c for c in f.triggers if c.label != "other"]
+    f.types = {c.label for c in specific} or ({"other"} if f.triggers else set())
+    f.anaphoric = cues.any("anaphora", t)
+    f.new_incident = cues.any("new_incident", t)
+    f.generic = cues.any("generic", t)
+    f.dates = find_dates(t)
+    for m in gaz.actors(t):
+        actor = gaz.actor(m)
+        if actor is not None:
+            f.actors.append((actor, sent.start + m.start, sent.start + m.end))
+    f.countries = gaz.countries(t)
+    f.malware = gaz.malware(t)
+    f.cves = find_cves(t)
+    for status, c in ((c.label, c) for c in cues.find("attribution", t)):
+        if _negated(t, c.start):
+            continue
+        f.attribution.append((status, []))
+    att = [c for c in cues.find("attempted", t) if not _negated(t, c.start)]
+    f.attempted = bool(att)
+    succ = [c for c in cues.find("successful", t) if not _negated(t, c.start)]
+    f.successful = bool(succ)
+    f.strong_success = any(re.match(r"(?i)stol|exfil|leak|encrypt|wiped", c.text) for c in succ)
+    for c in cues.find("techniques", t):
+        if not _negated(t, c.start):
+            f.techniques.add(c.label)
+    for c in cues.find("impact", t):
+        if not _negated(t, c.start):
+            f.impact[c.label] = True
+    records, people = find_counts(t)
+    if records:
+        f.impact["records_affected"] = records
+    if people:
+        f.impact["people_affected"] = people
+    ransom = find_money(t, near=("ransom", "extort", "demand", "pay"))
+    if ransom:
+        f.impact["ransom_usd"] = ransom
+    if f.impact:
+        f.impact_fact = t if len(t) <= 240 else t[:237] + "..."
+    f.responses = _responses(t, cues, gaz, f.countries)
+    return f
+
+
+def _negated(text: str, pos: int) -> bool:
+    window = text[max(0, pos - 25):pos]
+    return bool(_NEGATION.search(window))
+
+
+def _responses(text: str, cues: CueSet, gaz: Gazetteer, countries: list[Mention]) -> list[Response]:
+    out: list[Response] = []
+    for c in cues.find("responses", text):
+        if _negated(text, c.start):
+            continue
+        if c.label == "shutdown" and not re.search(r"(?i)prompt|forc|author|precaution|in response|response|government|officials|decided", text):
+            continue
+        clause_start = max(text.rfind(",", 0, c.start), text.rfind(";", 0, c.start), text.rfind(" while ", 0, c.start), -1) + 1
+        before = [m for m in countries if clause_start <= m.start < c.start]
+        after = [m for m in countries if m.start >= c.end]
+        by = before[-1].key if before else None
+        against = after[0].key if after else None
+        if by is None and re.search(r"(?i)\bauthorities\b|\bgovernment\b|\bofficials\b", text[clause_start:c.start]):
+            by = "authorities"
+        if against == by:
+            against = None
+        if any(r.kind == c.label for r in out):
+            continue
+        out.append(Response(kind=c.label, by=by, against=against, mention=c.text))
+    return out
+
+
+# ----------------------------------------------------------------- parsed facts
+
+def parsed_facts(f: SentenceFacts, doc: Doc, cues: CueSet, gaz: Gazetteer) -> None:
+    """Add victims, attacker states and attribution sources from the parse."""
+    base = f.sent.start
+    actor_spans = [(s - base, e - base) for _, s, e in f.actors]
+    seen: set[tuple[int, int]] = set()
+    for tok in doc:
+        heads: list[Token] = []
+        lemma = tok.lemma_.lower()
+        if tok.pos_ in ("VERB", "AUX") and lemma in VICTIM_VERBS and _is_trigger_token(tok, f):
+            passive = any(c.dep_ in ("nsubjpass", "auxpass") for c in tok.children)
+            if tok.dep_ == "amod" and tok.head.pos_ in ("NOUN", "PROPN") and tok.head.i > tok.i:
+                heads.append(tok.head)  # "targeted computer systems": the small model's amod reading
+            elif passive:
+                heads += [c for c in tok.children if c.dep_ == "nsubjpass"]
+            else:
+                heads += [c for c in tok.children if c.dep_ in ("dobj", "obj")]
+                heads += [p for c in tok.children if c.dep_ == "prep" and c.lower_ in ("into", "on") for p in c.children if p.dep_ == "pobj"]
+        elif tok.pos_ in ("NOUN", "PROPN") and lemma in ATTACK_NOUNS and _is_trigger_token(tok, f):
+            for c in tok.children:
+                if c.dep_ == "prep" and c.lower_ in VICTIM_PREPS:
+                    heads += [p for p in c.children if p.dep_ == "pobj"]
+                elif c.dep_ == "poss" or (c.dep_ in ("compound", "nmod") and c.ent_type_ in ("ORG", "GPE", "FAC")):
+                    heads.append(c)
+                elif c.dep_ == "acl" and c.lemma_.lower() in ("target", "affect", "hit"):
+                    heads += [p for p in c.children if p.dep_ in ("dobj", "obj")]
+            head = tok.head
+            if tok.dep_ in ("dobj", "obj", "attr") and head.lemma_.lower() in SUFFER_VERBS:
+                heads += [c for c in head.children if c.dep_ in ("nsubj",)]
+            elif tok.dep_ == "pobj" and head.lower_ == "by" and head.head.lemma_.lower() in VICTIM_VERBS | {"affect", "hit"}:
+                verb = head.head
+                heads += [c for c in verb.children if c.dep_ == "nsubjpass"]
+            elif tok.dep_ == "pobj" and head.lower_ in ("of", "to") and head.head.lemma_.lower() in ("victim", "target"):
+                verb = head.head.head
+                heads += [c for c in verb.children if c.dep_ in ("nsubj", "nsubjpass")]
+        for h in heads:
+            for v in _expand_conj(h) + _later_conjuncts(h):
+                cand = _victim_from_token(v, doc, base, cues, gaz, actor_spans)
+                if cand and (cand.start, cand.end) not in seen:
+                    seen.add((cand.start, cand.end))
+                    f.victims.append(cand)
+    _state_actors(f, doc, cues, gaz)
+    _attribution_sources(f, doc, gaz)
+
+
+def _is_trigger_token(tok: Token, f: SentenceFacts) -> bool:
+    i = tok.idx
+    return any(c.start <= i < c.end for c in f.triggers)
+
+
+def _expand_conj(tok: Token) -> list[Token]:
+    out = [tok]
+    stack = [tok]
+    while stack:
+        t = stack.pop()
+        for c in t.children:
+            if c.dep_ == "conj" or (c.dep_ == "appos" and c.pos_ in ("NOUN", "PROPN")):
+                out.append(c)
+                stack.append(c)
+            elif c.dep_ == "prep" and c.lower_ == "as" and t.pos_ in ("NOUN", "PROPN"):
+                # "X, as well as Y": spaCy hangs Y under "as"
+                for g in c.subtree:
+                    if g.dep_ in ("pobj", "conj") and g.pos_ in ("NOUN", "PROPN") and g.head != t:
+                        out.append(g)
+            elif c.dep_ == "cc" and c.lower_ == "as":
+                pass
+    return out
+
+
+def _later_conjuncts(h: Token) -> list[Token]:
+    """'the attack on X, as well as Y and Z': the parser often hangs Y on an ancestor of X."""
+    ancestors = set(a.i for a in h.ancestors)
+    out = []
+    for t in h.doc[h.i + 1:]:
+        if t.dep_ == "conj" and t.head.i in ancestors and t.pos_ in ("NOUN", "PROPN"):
+            out += _expand_conj(t)
+    return out
+
+
+def _np_span(tok: Token, doc: Doc) -> Span:
+    if tok.ent_type_ and tok.ent_iob_ != "O":
+        for ent in doc.ents:
+            if ent.start <= tok.i < ent.end and ent.label_ in ("ORG", "GPE", "FAC", "NORP", "PRODUCT", "LOC"):
+                # extend an entity with the common noun it modifies ("Albanian parliament")
+                if ent.label_ in ("NORP", "GPE") and ent.root.head.pos_ in ("NOUN", "PROPN") and ent.root.dep_ in ("amod", "compound", "poss"):
+                    return _np_span(ent.root.head, doc)
+                return ent
+    left = tok.i
+    for c in tok.lefts:
+        if c.dep_ in ("amod", "compound", "poss", "nmod", "det", "nummod", "quantmod", "case", "punct") and c.i < left:
+            left = min(left, c.left_edge.i) if c.dep_ in ("poss", "compound", "nmod") else min(left, c.i)
+    right = tok.i
+    for c in tok.rights:
+        if c.dep_ in ("compound",) or (c.dep_ == "case"):
+            right = max(right, c.i)
+    return doc[left:right + 1]
+
+
+def _victim_from_token(tok: Token, doc: Doc, base: int, cues: CueSet, gaz: Gazetteer,
+                       actor_spans: list[tuple[int, int]]) -> VictimCandidate | None:
+    if tok.lower_ in PRONOUNS:
+        tok = _pronoun_antecedent(tok)
+        if tok is None:
+            return None
+    if tok.pos_ not in ("NOUN", "PROPN"):
+        return None
+    # "computer systems used by the national police": the owner is the victim
+    generic_heads = {w.split()[-1] for w in cues.words("generic_victims")} | {"system", "network", "server", "computer", "website", "site", "infrastructure", "service", "portal", "database"}
+    if tok.lemma_.lower() in generic_heads or tok.lower_ in generic_heads:
+        owner = _owner(tok)
+        if owner is not None:
+            return _victim_from_token(owner, doc, base, cues, gaz, actor_spans)
+    span = _np_span(tok, doc)
+    words = list(span)
+    while words and (words[0].lower_ in DETERMINERS or words[0].like_num or words[0].is_punct):
+        words = words[1:]
+    while words and words[-1].is_punct:
+        words = words[:-1]
+    if not words:
+        return None
+    start, end = words[0].idx, words[-1].idx + len(words[-1].text)
+    name = doc.text[start:end]
+    if any(s <= start < e or s < end <= e for s, e in actor_spans):
+        return None
+    low = name.lower()
+    heads = cues.words("attacker_heads")
+    if re.fullmatch(rf"(?:.*\s)?(?:{'|'.join(heads)})", low):
+        return None
+    if low in set(cues.words("generic_victims")) or words[-1].lemma_.lower() in {"system", "network", "datum", "data", "information", "file", "record"} and len(words) == 1:
+        return None
+    if len(words) == 1 and words[0].pos_ == "NOUN" and words[0].tag_ in ("NNS",) and span[0].lower_ not in ("two", "three", "several", "both"):
+        return None  # a bare plural is a class, not a victim
+    named = any(w.pos_ == "PROPN" or w.ent_type_ in ("ORG", "FAC") for w in words)
+    is_state = span.label_ == "GPE" if isinstance(span, Span) and span.label_ else False
+    country = None
+    for m in gaz.countries(name):
+        country = m.key
+        break
+    if country is None:
+        for c in tok.subtree:
+            if c.dep_ == "pobj" and c.head.lower_ in ("in", "of", "from") and c.i > tok.i:
+                for m in gaz.countries(doc[c.left_edge.i:c.right_edge.i + 1].text):
+                    country = m.key
+                    break
+                if country is None and c.lower_ in ("country", "nation"):
+                    country = "@context"
+    sector = gaz.sector(name)
+    if is_state or (country and gaz.is_country_name(name)):
+        is_state = True
+        sector = sector or "government"
+    if not named and sector is None and not is_state:
+        head = words[-1].lemma_.lower()
+        if head not in gaz.org_heads:
+            return None
+    return VictimCandidate(name=name, start=base + start, end=base + end, head=words[-1].lemma_.lower(),
+                           country=country, sector=sector, named=named or is_state, is_state=is_state)
+
+
+def _owner(tok: Token) -> Token | None:
+    """Whose systems: 'used by X', 'of X', 'at X', then 'X's'."""
+    for c in tok.children:
+        if c.dep_ in ("acl", "relcl"):
+            for a in c.children:
+                if a.dep_ == "agent" or (a.dep_ == "prep" and a.lower_ == "by"):
+                    for p in a.children:
+                        if p.dep_ == "pobj":
+                            return p
+    for c in tok.children:
+        if c.dep_ == "prep" and c.lower_ in ("of", "at", "belonging"):
+            for p in c.children:
+                if p.dep_ == "pobj":
+                    return p
+    for c in tok.children:
+        if c.dep_ == "poss":
+            return c
+    return None
+
+
+def _pronoun_antecedent(tok: Token) -> Token | None:
+    """'X said it was hit': the subject of the reporting verb."""
+    verb = tok.head
+    while verb.dep_ in ("ccomp", "xcomp", "conj", "advcl") and verb.head is not verb:
+        verb = verb.head
+        for c in verb.children:
+            if c.dep_ == "nsubj" and c.lower_ not in PRONOUNS:
+                return c
+    return None
+
+
+_STATE_HEADS = re.compile(
+    r"(?i)\b(?:state[- ](?:sponsored|backed|linked)\s+)?(?:hackers?|hacker groups?|hacking groups?|threat actors?|actors?|attackers?|"
+    r"cyber ?criminals?|operatives|spies|groups?|apts?|gangs?|intelligence services?|military intelligence)\b")
+_LINK_BEFORE = re.compile(r"(?i)(?:linked|tied|connected|attributed|traced|blamed on|backed|sponsored|directed|employed|working)\s+(?:\w+\s+){0,2}(?:to|by|for|on)?\s*(?:the\s+)?$")
+_LINK_ADJ = re.compile(r"(?i)^[- ](?:linked|backed|sponsored|affiliated|aligned|based|state|government|nexus)\b")
+
+
+def _state_actors(f: SentenceFacts, doc: Doc, cues: CueSet, gaz: Gazetteer) -> None:
+    """'hackers linked to Iran's government', 'Russian state hackers', 'attributed to Iran'."""
+    if not (f.triggers or f.attribution):
+        return
+    t = f.sent.text
+    for m in f.countries:
+        before = t[max(0, m.start - 40):m.start]
+        after = t[m.end:m.end + 60]
+        state = False
+        if _LINK_BEFORE.search(before):
+            state = True
+        elif _LINK_ADJ.match(after) or (m.kind == "demonym" and _STATE_HEADS.match(after.lstrip(" -'s"))):
+            state = True
+        elif after.startswith("'s") and re.match(r"(?i)'s\s+(?:\w+\s+){0,2}(?:government|military|intelligence|state)", after) and _STATE_HEADS.search(before[-25:] + " "):
+            state = True
+        elif re.search(r"(?i)\b(?:blamed|accused)\s+$", before):
+            state = True
+        if not state:
+            continue
+        # A victim country is not its own attacker ("Albania accused Iran").
+        if any(v.country == m.key and v.is_state for v in f.victims):
+            continue
+        name = gaz.country_name(m.key)
+        actor = Actor(name=name, mention=m.text, kind="state", state_link=m.key)
+        f.actors.append((actor, f.sent.start + m.start, f.sent.start + m.end))
+
+
+def _attribution_sources(f: SentenceFacts, doc: Doc, gaz: Gazetteer) -> None:
+    """Who speaks: the subject of a reporting verb ('Albania reported that ...')."""
+    reporters = []
+    for tok in doc:
+        if tok.lemma_.lower() in ("say", "report", "announce", "confirm", "attribute", "blame", "accuse", "state", "assess", "tell", "warn", "claim") and tok.pos_ == "VERB":
+            for c in tok.children:
+                if c.dep_ == "nsubj" and c.lower_ not in PRONOUNS:
+                    span = _np_span(c, doc)
+                    reporters.append(span.text)
+        if tok.lower_ == "according" and tok.nbor(1).lower_ == "to" if tok.i + 1 < len(doc) else False:
+            for p in tok.nbor(1).children:
+                if p.dep_ == "pobj":
+                    reporters.append(_np_span(p, doc).text)
+    f.reporters = reporters

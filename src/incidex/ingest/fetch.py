@@ -1,0 +1,193 @@
+"""Safe HTTP GET for news pages and feeds.
+
+* http and https only;
+* the host is resolved and every address checked: private, loopback,
+  link-local, multicast, reserved and unspecified addresses are refused unless
+  ``settings["ingest"]["allow_private_addresses"]`` is true (or lists the
+  allowed addresses / networks, e.g. ``["127.0.0.1"]``);
+* the connection goes to the address that was checked (no second DNS lookup
+  between the check and the request), with the original Host header and TLS
+  server name;
+* redirects are followed by hand (``max_redirects``, default 5), each target
+  checked again before any connection is made;
+* a timeout for each step and for the whole download, and the body is streamed and
+  cut off past ``max_input_bytes``.
+"""
+from __future__ import annotations
+
+import ipaddress
+import socket
+import time
+from typing import Any, NamedTuple
+from urllib.parse import urljoin, urlsplit, urlunsplit
+
+import httpx
+
+from incidex.ingest.decode import too_large
+from incidex.records import InputError
+
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+
+
+class FetchResult(NamedTuple):
+    final_url: str
+    content: bytes
+    content_type: str | None
+    headers: dict[str, str]
+
+
+def _ingest(settings: dict[str, Any] | None) -> dict[str, Any]:
+    if settings is None:
+        from incidex.settings import load_settings
+
+        settings = load_settings()
+    return settings.get("ingest", {})
+
+
+def _allowed_networks(value: Any) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network] | bool:
+    if value is True or value is False or value is None:
+        return bool(value)
+    if isinstance(value, str):
+        value = [value]
+    return [ipaddress.ip_network(v, strict=False) for v in value]
+
+
+def refusal(addr: IPAddress) -> str | None:
+    """Why an address is not a public one, or None."""
+    if isinstance(addr, ipaddress.IPv6Address) and addr.ipv4_mapped:
+        addr = addr.ipv4_mapped
+    for attr, what in (("is_loopback", "loopback"), ("is_link_local", "link-local"),
+                       ("is_multicast", "multicast"), ("is_unspecified", "unspecified"),
+                       ("is_reserved", "reserved"), ("is_private", "private")):
+        if getattr(addr, attr):
+            return what
+    if not addr.is_global:
+        return "non-public"
+    return None
+
+
+def check_address(addr: IPAddress, allow: Any) -> str | None:
+    """A reason to refuse ``addr`` under the ``allow_private_addresses`` setting, or None."""
+    why = refusal(addr)
+    if why is None:
+        return None
+    allowed = _allowed_networks(allow)
+    if allowed is True:
+        return None
+    if allowed and any(addr in net for net in allowed):
+        return None
+    return f"{why} address {addr}"
+
+
+def resolve(host: str, port: int) -> list[IPAddress]:
+    try:
+        return [ipaddress.ip_address(host)]
+    except ValueError:
+        pass
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except (socket.gaierror, UnicodeError) as exc:
+        raise LookupError(f"could not resolve host {host!r}: {exc}") from None
+    out: list[IPAddress] = []
+    for info in infos:
+        addr = ipaddress.ip_address(info[4][0].split("%", 1)[0])
+        if addr not in out:
+            out.append(addr)
+    if not out:
+        raise LookupError(f"could not resolve host {host!r}")
+    return out
+
+
+def check_url(url: str, settings: dict[str, Any] | None = None) -> tuple[str, int, IPAddress]:
+    """Validate a URL before connecting: scheme, host, every resolved address.
+
+    Returns (host, port, address to connect to); raises ``InputError``.
+    """
+    ing = _ingest(settings)
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https"):
+        raise InputError(url, f"refused URL scheme {parts.scheme!r}: only http and https are fetched")
+    host = parts.hostname
+    if not host:
+        raise InputError(url, "URL has no host")
+    try:
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+    except ValueError:
+        raise InputError(url, "URL has an invalid port") from None
+    try:
+        addrs = resolve(host, port)
+    except LookupError as exc:
+        raise InputError(url, str(exc)) from None
+    allow = ing.get("allow_private_addresses", False)
+    for addr in addrs:
+        why = check_address(addr, allow)
+        if why:
+            raise InputError(url, f"refused: {host} resolves to a {why} "
+                                  "(set allow_private_addresses or INCIDEX_ALLOW_PRIVATE_ADDRESSES=1 to allow)")
+    return host, port, addrs[0]
+
+
+def _pinned(url: str, host: str, addr: IPAddress) -> tuple[str, dict[str, str], dict[str, Any]]:
+    """The URL rewritten to the checked address, with the Host header and TLS server name kept."""
+    parts = urlsplit(url)
+    ip = f"[{addr}]" if addr.version == 6 else str(addr)
+    netloc = ip + (f":{parts.port}" if parts.port else "")
+    host_header = parts.netloc.rsplit("@", 1)[-1]
+    ext: dict[str, Any] = {}
+    if parts.scheme == "https":
+        ext["sni_hostname"] = host
+    return urlunsplit((parts.scheme, netloc, parts.path or "/", parts.query, "")), {"Host": host_header}, ext
+
+
+def fetch(url: str, settings: dict[str, Any] | None = None, *, accept: str | None = None) -> FetchResult:
+    """GET ``url`` under the rules above; raise ``InputError(url, reason)`` on any refusal or failure."""
+    ing = _ingest(settings)
+    max_bytes = int(ing.get("max_input_bytes", 10_000_000))
+    max_redirects = int(ing.get("max_redirects", 5))
+    timeout = float(ing.get("timeout_seconds", 20))
+    headers = {
+        "User-Agent": str(ing.get("user_agent", "incidex")),
+        "Accept": accept or "text/html,application/xhtml+xml,application/rss+xml,application/atom+xml,"
+                            "application/xml;q=0.9,text/plain;q=0.8,*/*;q=0.5",
+        "Accept-Encoding": "gzip, deflate",
+    }
+    deadline = time.monotonic() + timeout * 3
+    current = url
+    with httpx.Client(timeout=httpx.Timeout(timeout), follow_redirects=False, trust_env=False) as client:
+        for hop in range(max_redirects + 1):
+            try:
+                host, _port, addr = check_url(current, settings)
+            except InputError as exc:
+                if hop == 0:
+                    raise
+                raise InputError(url, f"redirect to {current}: {exc.reason}") from None
+            target, host_header, ext = _pinned(current, host, addr)
+            try:
+                with client.stream("GET", target, headers={**headers, **host_header}, extensions=ext) as resp:
+                    if resp.is_redirect:
+                        loc = resp.headers.get("location")
+                        if not loc:
+                            raise InputError(url, f"HTTP {resp.status_code} redirect without a Location header")
+                        current = urljoin(current, loc)
+                        continue
+                    if resp.status_code >= 300:
+                        raise InputError(url, f"HTTP {resp.status_code} {resp.reason_phrase} from {current}")
+                    length = resp.headers.get("content-length")
+                    if length and length.isdigit() and int(length) > max_bytes:
+                        raise InputError(url, "response " + too_large(max_bytes))
+                    chunks: list[bytes] = []
+                    size = 0
+                    for chunk in resp.iter_bytes():
+                        size += len(chunk)
+                        if size > max_bytes:
+                            raise InputError(url, "response " + too_large(max_bytes))
+                        if time.monotonic() > deadline:
+                            raise InputError(url, f"download took longer than {timeout * 3:g} s (timeout_seconds x 3)")
+                        chunks.append(chunk)
+                    return FetchResult(current, b"".join(chunks), resp.headers.get("content-type"),
+                                       dict(resp.headers))
+            except httpx.TimeoutException:
+                raise InputError(url, f"timed out after {timeout:g} s (timeout_seconds) fetching {current}") from None
+            except httpx.HTTPError as exc:
+                raise InputError(url, f"could not fetch {current}: {exc.__class__.__name__}: {exc}") from None
+    raise InputError(url, f"more than {max_redirects} redirects (max_redirects)")

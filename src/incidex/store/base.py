@@ -1,0 +1,130 @@
+"""The ``Store`` interface: everything the pipeline, API and exports persist.
+
+One small protocol so the backend (SQLite today, PostgreSQL later) can change
+without touching callers. Records in and out are ``incidex.records`` types.
+
+Transactions: every method runs in its own transaction unless called inside
+``with store.transaction():``, in which case all of them commit or roll back
+together. The ingest loop wraps one article, its dedup verdict and its
+incidents in one transaction, so a crash never leaves half an article.
+"""
+from __future__ import annotations
+
+from contextlib import AbstractContextManager
+from datetime import date, datetime
+from typing import Literal, Protocol, Sequence, runtime_checkable
+
+from incidex.records import Article, Incident
+
+Role = Literal["primary", "background"]
+Bands = Sequence[tuple[int, int]]
+
+
+@runtime_checkable
+class Store(Protocol):
+    url: str
+
+    # -- lifecycle -----------------------------------------------------------
+    def transaction(self) -> AbstractContextManager[None]:
+        """All store calls inside the block commit together or not at all.
+
+        Nested blocks are savepoints: an exception inside an inner block rolls
+        back only that block (if the outer block catches it).
+        """
+        ...
+
+    def close(self) -> None:
+        """Release connections; the store cannot be used afterwards."""
+        ...
+
+    # -- articles ------------------------------------------------------------
+    def has_article(self, article_id: str) -> bool:
+        """Cheap exact-duplicate check before any cleaning or extraction work."""
+        ...
+
+    def find_article_by_external_id(self, external_id: str, source: str | None = None) -> Article | None:
+        """Feeds and JSONL exports carry their own ids; re-reading one must not re-ingest."""
+        ...
+
+    def add_article(self, article: Article, bands: Bands | None = None) -> bool:
+        """Store an article (and its LSH bands); False if that id is already stored.
+
+        Idempotent so a re-run after a crash simply skips what was committed.
+        Every stored article gets a signature so later copies can find it: when
+        ``article.signature`` is None it is computed (and set on ``article``);
+        ``bands`` default to the LSH bands of that signature.
+        """
+        ...
+
+    def get_article(self, article_id: str) -> Article | None:
+        """The full article, raw text and signature included."""
+        ...
+
+    def list_articles(self, query: str | None = None, source: str | None = None,
+                      since: datetime | date | str | None = None, until: datetime | date | str | None = None,
+                      limit: int = 50, offset: int = 0, include_duplicates: bool = True) -> list[Article]:
+        """Articles, newest first, or by relevance when ``query`` is given.
+
+        ``query`` is free text (never FTS syntax, so punctuation cannot raise);
+        ``since``/``until`` bound ``published_at`` (inclusive). Without ``raw``.
+        """
+        ...
+
+    def count_articles(self, include_duplicates: bool = True) -> int:
+        """For reports and API paging."""
+        ...
+
+    def near_duplicate_candidates(self, bands: Bands) -> list[str]:
+        """Ids of stored articles sharing at least one LSH band, oldest first.
+
+        An indexed lookup on (band, hash); candidates still need verifying.
+        """
+        ...
+
+    def dedup_info(self, article_ids: Sequence[str]) -> dict[str, tuple[list[int] | None, str | None]]:
+        """``id -> (signature, duplicate_of)`` without loading bodies, for verification."""
+        ...
+
+    # -- incidents -----------------------------------------------------------
+    def add_incident(self, incident: Incident, article_id: str, role: Role | None = None) -> bool:
+        """Store an incident and link it to the article it was read from.
+
+        True if the incident is new. An existing id is replaced by the given
+        record (resolution merges send the merged record) and gains the link.
+        ``role`` defaults from ``incident.background``.
+        """
+        ...
+
+    def get_incident(self, incident_id: str) -> Incident | None:
+        ...
+
+    def list_incidents(self, *, actor: str | None = None, victim: str | None = None, country: str | None = None,
+                       sector: str | None = None, attack_type: str | None = None, outcome: str | None = None,
+                       since: date | str | None = None, until: date | str | None = None, query: str | None = None,
+                       include_background: bool = True, limit: int = 50, offset: int = 0) -> list[Incident]:
+        """Incidents matching every given filter, most recent incident date first.
+
+        ``actor``/``victim`` match names case-insensitively (actor also kb_id);
+        ``since``/``until`` keep incidents whose date range overlaps the
+        interval (undated incidents are left out when either is given).
+        """
+        ...
+
+    def count_incidents(self) -> int:
+        ...
+
+    def incidents_for_article(self, article_id: str) -> list[Incident]:
+        """What one article reported, for the article view and re-extraction."""
+        ...
+
+    def articles_for_incident(self, incident_id: str) -> list[tuple[str, Role]]:
+        """``(article_id, role)`` sources of an incident, in link order."""
+        ...
+
+    # -- reporting -----------------------------------------------------------
+    def record_failure(self, origin: str, reason: str, stage: str | None = None) -> None:
+        """Keep an unreadable or rejected input for the run report; the batch goes on."""
+        ...
+
+    def list_failures(self, limit: int = 100, offset: int = 0) -> list[dict[str, str | None]]:
+        ...

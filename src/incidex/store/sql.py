@@ -1,0 +1,505 @@
+"""``SqlStore``: the Store on SQLAlchemy Core (SQLite now, PostgreSQL to follow).
+
+Portable SQL everywhere except in three isolated places:
+
+* ``_configure_sqlite``: connection pragmas and explicit BEGIN handling;
+* ``incidex.store.fts``: full-text search (FTS5 vs tsvector);
+* the migration's full-text section.
+
+Transactions. pysqlite's implicit transactions are switched off and the store
+emits ``BEGIN`` itself, ``BEGIN IMMEDIATE`` for anything that writes: a
+deferred transaction that later writes can fail with "database is locked"
+regardless of busy_timeout when another process wrote in between, while
+IMMEDIATE takes the write lock up front and waits for it (busy_timeout). WAL
+lets readers (the API) run alongside the single writer. ``synchronous=FULL``
+makes each commit durable before the next article starts, so killing an
+ingest loses nothing that was reported committed.
+"""
+from __future__ import annotations
+
+import logging
+import threading
+from contextlib import contextmanager
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any, Iterator, Sequence
+
+import sqlalchemy as sa
+from sqlalchemy import event
+from sqlalchemy.engine import Connection, Engine
+
+from incidex.records import Article, IncidexError, Incident
+from incidex.settings import load_settings
+from incidex.store import codec, fts
+from incidex.store.base import Bands, Role
+from incidex.store.tables import (
+    article_bands, articles, failures, incident_actors, incident_articles, incident_attack_types,
+    incident_victims, incidents, store_meta,
+)
+
+log = logging.getLogger(__name__)
+
+MIGRATIONS_DIR = Path(__file__).with_name("migrations")
+_WRITE = "incidex_write"
+_DEDUP_META_KEY = "dedup_params"
+
+
+# -- engine set-up ---------------------------------------------------------------
+
+def _configure_sqlite(engine: Engine, settings: dict[str, Any]) -> None:
+    cfg = settings.get("store", {})
+    busy_ms = int(cfg.get("busy_timeout_ms", 30_000))
+    synchronous = str(cfg.get("sqlite_synchronous", "FULL")).upper()
+    if synchronous not in {"OFF", "NORMAL", "FULL", "EXTRA"}:
+        raise IncidexError(f"settings [store] sqlite_synchronous: {synchronous!r} is not OFF/NORMAL/FULL/EXTRA")
+    memory = engine.url.database in (None, "", ":memory:")
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn: Any, _record: Any) -> None:
+        dbapi_conn.isolation_level = None  # no implicit BEGIN: see _on_begin
+        cur = dbapi_conn.cursor()
+        try:
+            cur.execute(f"PRAGMA busy_timeout = {busy_ms}")
+            if not memory:
+                cur.execute("PRAGMA journal_mode = WAL")
+            cur.execute(f"PRAGMA synchronous = {synchronous}")
+            cur.execute("PRAGMA foreign_keys = ON")
+        finally:
+            cur.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Connection) -> None:
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.get_execution_options().get(_WRITE) else "BEGIN")
+
+
+def make_engine(url: sa.URL, settings: dict[str, Any]) -> Engine:
+    if url.get_backend_name() == "sqlite":
+        kwargs: dict[str, Any] = {}
+        if url.database in (None, "", ":memory:"):
+            kwargs.update(poolclass=sa.StaticPool, connect_args={"check_same_thread": False})
+        else:
+            Path(url.database).expanduser().resolve().parent.mkdir(parents=True, exist_ok=True)
+        engine = sa.create_engine(url, **kwargs)
+        _configure_sqlite(engine, settings)
+        return engine
+    if url.get_backend_name() == "postgresql":
+        raise IncidexError(
+            "PostgreSQL is not supported yet (its full-text schema is still to be written); "
+            "use a SQLite database: sqlite:///path/to/incidex.db or a plain file path")
+    raise IncidexError(f"unsupported database {url.get_backend_name()!r}: use sqlite:///path/to/incidex.db")
+
+
+def upgrade(engine: Engine) -> None:
+    """Bring the schema to the newest migration, inside one write transaction.
+
+    Two processes opening a new database at once serialize on the write lock;
+    the second finds the schema already at head and does nothing.
+    """
+    from alembic import command
+    from alembic.config import Config
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
+    with engine.connect() as conn:
+        conn.execution_options(**{_WRITE: True})
+        with conn.begin():
+            cfg.attributes["connection"] = conn
+            command.upgrade(cfg, "head")
+
+
+# -- the store -------------------------------------------------------------------
+
+class SqlStore:
+    """Store over a SQLAlchemy engine; use ``incidex.store.open_store`` to make one."""
+
+    def __init__(self, engine: Engine, settings: dict[str, Any] | None = None):
+        self._engine = engine
+        self._settings = settings or load_settings()
+        self._local = threading.local()
+        self._text = fts.for_dialect(engine.dialect.name)
+        self._sqlite = engine.dialect.name == "sqlite"
+        self.url = engine.url.render_as_string(hide_password=True)
+
+    # -- lifecycle -----------------------------------------------------------
+
+    def __enter__(self) -> "SqlStore":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._engine.dispose()
+
+    @property
+    def engine(self) -> Engine:
+        """For tests and maintenance tools; callers should use the methods."""
+        return self._engine
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        with self._savepoint_or_transaction():
+            yield
+
+    @contextmanager
+    def _connection(self, write: bool) -> Iterator[Connection]:
+        """The current transaction's connection, or a new transaction for one call.
+
+        Inside ``transaction()`` a nested ``transaction()`` is a SAVEPOINT;
+        plain method calls simply join the open transaction.
+        """
+        current: Connection | None = getattr(self._local, "conn", None)
+        if current is not None:
+            if write and not getattr(self._local, "write", False):
+                raise IncidexError("store: write inside a read-only transaction")
+            yield current
+            return
+        with self._engine.connect() as conn:
+            if write:
+                conn.execution_options(**{_WRITE: True})
+            with conn.begin():
+                self._local.conn, self._local.write = conn, write
+                try:
+                    yield conn
+                finally:
+                    self._local.conn, self._local.write = None, False
+
+    @contextmanager
+    def _savepoint_or_transaction(self) -> Iterator[Connection]:
+        current: Connection | None = getattr(self._local, "conn", None)
+        if current is None:
+            with self._connection(write=True) as conn:
+                yield conn
+        else:
+            with current.begin_nested():
+                yield current
+
+    def _ts(self, dt: datetime | None) -> datetime | None:
+        # SQLite's DATETIME storage has no offset: store UTC wall time so text
+        # comparison is chronological; PostgreSQL gets the aware value.
+        if dt is None:
+            return None
+        return dt.astimezone(codec.UTC).replace(tzinfo=None) if self._sqlite else dt
+
+    @staticmethod
+    def _aware(dt: datetime | None) -> datetime | None:
+        if dt is None or dt.tzinfo is not None:
+            return dt
+        return dt.replace(tzinfo=codec.UTC)
+
+    # -- articles ------------------------------------------------------------
+
+    def has_article(self, article_id: str) -> bool:
+        with self._connection(write=False) as conn:
+            return conn.execute(sa.select(articles.c.seq).where(articles.c.id == article_id)).first() is not None
+
+    def find_article_by_external_id(self, external_id: str, source: str | None = None) -> Article | None:
+        stmt = sa.select(articles).where(articles.c.external_id == external_id)
+        if source is not None:
+            stmt = stmt.where(articles.c.source == source)
+        with self._connection(write=False) as conn:
+            row = conn.execute(stmt.order_by(articles.c.seq).limit(1)).mappings().first()
+        return self._article(row) if row else None
+
+    def add_article(self, article: Article, bands: Bands | None = None) -> bool:
+        from incidex.resolve import duplicates
+
+        sig = article.signature
+        if sig is None:  # every stored article must be findable as a near-duplicate
+            sig = article.signature = duplicates.signature(article.body, self._settings)
+        if bands is None:
+            bands = duplicates.bands(sig, self._settings)
+        row = {
+            "id": article.id, "external_id": article.external_id, "url": article.url, "source": article.source,
+            "title": article.title, "author": article.author, "published": article.published,
+            "published_at": self._ts(codec.parse_instant(article.published)), "language": article.language,
+            "body": article.body, "raw": article.raw, "raw_kind": article.raw_kind or "text",
+            "origin": article.origin, "fetched_at": article.fetched_at, "ingested_at": article.ingested_at,
+            "stored_at": self._ts(codec.now_utc()), "signature": codec.pack_signature(sig),
+            "duplicate_of": article.duplicate_of, "removed": list(article.removed or []),
+        }
+        with self._savepoint_or_transaction() as conn:
+            if conn.execute(sa.select(articles.c.seq).where(articles.c.id == article.id)).first():
+                return False
+            if article.duplicate_of is not None and not conn.execute(
+                    sa.select(articles.c.seq).where(articles.c.id == article.duplicate_of)).first():
+                raise IncidexError(f"article {article.id}: duplicate_of {article.duplicate_of} is not stored")
+            conn.execute(articles.insert().values(**row))
+            unique_bands = sorted({(int(b), int(h)) for b, h in bands})
+            if unique_bands:
+                conn.execute(article_bands.insert(),
+                             [{"band": b, "hash": h, "article_id": article.id} for b, h in unique_bands])
+        return True
+
+    def get_article(self, article_id: str) -> Article | None:
+        with self._connection(write=False) as conn:
+            row = conn.execute(sa.select(articles).where(articles.c.id == article_id)).mappings().first()
+        return self._article(row) if row else None
+
+    def list_articles(self, query: str | None = None, source: str | None = None,
+                      since: datetime | date | str | None = None, until: datetime | date | str | None = None,
+                      limit: int = 50, offset: int = 0, include_duplicates: bool = True) -> list[Article]:
+        cols = [c for c in articles.c if c.name != "raw"]
+        stmt = sa.select(*cols).order_by(articles.c.published_at.desc().nulls_last(), articles.c.seq.desc())
+        if source is not None:
+            stmt = stmt.where(articles.c.source == source)
+        lo, hi = codec.bound_instant(since, end=False), codec.bound_instant(until, end=True)
+        if lo is not None:
+            stmt = stmt.where(articles.c.published_at >= self._ts(lo))
+        if hi is not None:
+            stmt = stmt.where(articles.c.published_at <= self._ts(hi))
+        if not include_duplicates:
+            stmt = stmt.where(articles.c.duplicate_of.is_(None))
+        if query is not None and query.strip():
+            matched = self._text.match_articles(stmt, articles.c.seq, query)
+            if matched is None:  # nothing searchable in the query
+                return []
+            stmt = matched
+        stmt = stmt.limit(_limit(limit)).offset(max(0, int(offset)))
+        with self._connection(write=False) as conn:
+            return [self._article(r) for r in conn.execute(stmt).mappings()]
+
+    def count_articles(self, include_duplicates: bool = True) -> int:
+        stmt = sa.select(sa.func.count()).select_from(articles)
+        if not include_duplicates:
+            stmt = stmt.where(articles.c.duplicate_of.is_(None))
+        with self._connection(write=False) as conn:
+            return int(conn.execute(stmt).scalar_one())
+
+    def near_duplicate_candidates(self, bands: Bands) -> list[str]:
+        pairs = sorted({(int(b), int(h)) for b, h in bands})
+        if not pairs:
+            return []
+        limit = int(self._settings["dedup"].get("max_candidates", 100))
+        shared = sa.func.count().label("shared")
+        stmt = (sa.select(article_bands.c.article_id, shared, sa.func.min(articles.c.seq).label("seq"))
+                .join(articles, articles.c.id == article_bands.c.article_id)
+                .where(sa.or_(*(sa.and_(article_bands.c.band == b, article_bands.c.hash == h) for b, h in pairs)))
+                .group_by(article_bands.c.article_id)
+                .order_by(shared.desc(), sa.literal_column("seq"))
+                .limit(limit))
+        with self._connection(write=False) as conn:
+            return [r.article_id for r in conn.execute(stmt)]
+
+    def dedup_info(self, article_ids: Sequence[str]) -> dict[str, tuple[list[int] | None, str | None]]:
+        ids = list(dict.fromkeys(article_ids))
+        if not ids:
+            return {}
+        stmt = sa.select(articles.c.id, articles.c.signature, articles.c.duplicate_of).where(articles.c.id.in_(ids))
+        with self._connection(write=False) as conn:
+            return {r.id: (codec.unpack_signature(r.signature), r.duplicate_of) for r in conn.execute(stmt)}
+
+    def rebuild_dedup_index(self, batch: int = 500) -> int:
+        """Recompute every signature and band after a ``[dedup]`` settings change.
+
+        Runs in batches of separate transactions; the settings fingerprint is
+        recorded only at the end, so an interrupted rebuild restarts next time.
+        Returns the number of articles processed.
+        """
+        from incidex.resolve import duplicates
+
+        done, last = 0, 0
+        while True:
+            with self._connection(write=True) as conn:
+                rows = conn.execute(sa.select(articles.c.seq, articles.c.id, articles.c.body)
+                                    .where(articles.c.seq > last).order_by(articles.c.seq).limit(batch)).all()
+                for r in rows:
+                    sig = duplicates.signature(r.body, self._settings)
+                    conn.execute(articles.update().where(articles.c.seq == r.seq)
+                                 .values(signature=codec.pack_signature(sig)))
+                    conn.execute(article_bands.delete().where(article_bands.c.article_id == r.id))
+                    conn.execute(article_bands.insert(), [
+                        {"band": b, "hash": h, "article_id": r.id}
+                        for b, h in sorted(set(duplicates.bands(sig, self._settings)))])
+            if not rows:
+                break
+            done += len(rows)
+            last = rows[-1].seq
+        self._set_meta(_DEDUP_META_KEY, duplicates.params_fingerprint(self._settings))
+        return done
+
+    def check_dedup_params(self) -> None:
+        """Record the dedup fingerprint on a new database; rebuild the index if it changed."""
+        from incidex.resolve import duplicates
+
+        want = duplicates.params_fingerprint(self._settings)
+        have = self._get_meta(_DEDUP_META_KEY)
+        if have == want:
+            return
+        if have is not None or self.count_articles():
+            log.warning("dedup settings changed (%s -> %s): rebuilding signatures and LSH bands", have, want)
+            self.rebuild_dedup_index()
+        else:
+            self._set_meta(_DEDUP_META_KEY, want)
+
+    # -- incidents -----------------------------------------------------------
+
+    def add_incident(self, incident: Incident, article_id: str, role: Role | None = None) -> bool:
+        role = role or ("background" if incident.background else "primary")
+        if role not in ("primary", "background"):
+            raise IncidexError(f"incident {incident.id}: role must be 'primary' or 'background', not {role!r}")
+        doc = incident.to_dict()
+        d_from, d_to = codec.date_range(incident.date)
+        now = self._ts(codec.now_utc())
+        attack_types = sorted({t.strip().lower() for t in incident.attack_types if t and t.strip()})
+        values = {
+            "doc": doc, "summary": incident.summary or None,
+            "date_value": incident.date.value if incident.date else None,
+            "date_precision": incident.date.precision if incident.date else None,
+            "date_from": d_from, "date_to": d_to, "outcome": incident.outcome or "unknown",
+            "attribution_status": incident.attribution.status or "unknown",
+            "attack_types": attack_types, "confidence": incident.confidence,
+            "background": bool(incident.background), "updated_at": now,
+        }
+        with self._savepoint_or_transaction() as conn:
+            if not conn.execute(sa.select(articles.c.seq).where(articles.c.id == article_id)).first():
+                raise IncidexError(f"incident {incident.id}: article {article_id} is not stored")
+            exists = conn.execute(sa.select(incidents.c.seq).where(incidents.c.id == incident.id)).first()
+            if exists:
+                conn.execute(incidents.update().where(incidents.c.id == incident.id).values(**values))
+                for child in (incident_actors, incident_victims, incident_attack_types):
+                    conn.execute(child.delete().where(child.c.incident_id == incident.id))
+            else:
+                conn.execute(incidents.insert().values(id=incident.id, created_at=now, **values))
+            self._insert_children(conn, incident, attack_types)
+            link = conn.execute(sa.select(incident_articles.c.role).where(
+                incident_articles.c.incident_id == incident.id, incident_articles.c.article_id == article_id)).first()
+            if link is None:
+                conn.execute(incident_articles.insert().values(
+                    incident_id=incident.id, article_id=article_id, role=role))
+            elif link.role != role and role == "primary":  # an article that reports it first-hand wins
+                conn.execute(incident_articles.update().where(
+                    incident_articles.c.incident_id == incident.id,
+                    incident_articles.c.article_id == article_id).values(role=role))
+        return not exists
+
+    @staticmethod
+    def _insert_children(conn: Connection, incident: Incident, attack_types: list[str]) -> None:
+        actors, seen = [], set()
+        for a in incident.attackers:
+            key = codec.name_key(a.name)
+            if key and key not in seen:
+                seen.add(key)
+                actors.append({"incident_id": incident.id, "name": a.name.strip(), "name_key": key,
+                               "kind": a.kind, "kb_id": a.kb_id, "state_link": a.state_link})
+        victims, vseen = [], set()
+        for v in incident.victims:
+            key = codec.name_key(v.name)
+            sector = v.sector.strip().lower() if v.sector else None
+            ident = (key, codec.name_key(v.country), sector)
+            if key and ident not in vseen:
+                vseen.add(ident)
+                victims.append({"incident_id": incident.id, "name": v.name.strip(), "name_key": key,
+                                "country": v.country, "country_key": codec.name_key(v.country), "sector": sector})
+        if actors:
+            conn.execute(incident_actors.insert(), actors)
+        if victims:
+            conn.execute(incident_victims.insert(), victims)
+        if attack_types:
+            conn.execute(incident_attack_types.insert(),
+                         [{"incident_id": incident.id, "attack_type": t} for t in attack_types])
+
+    def get_incident(self, incident_id: str) -> Incident | None:
+        with self._connection(write=False) as conn:
+            doc = conn.execute(sa.select(incidents.c.doc).where(incidents.c.id == incident_id)).scalar_one_or_none()
+        return codec.incident_from_dict(doc) if doc is not None else None
+
+    def list_incidents(self, *, actor: str | None = None, victim: str | None = None, country: str | None = None,
+                       sector: str | None = None, attack_type: str | None = None, outcome: str | None = None,
+                       since: date | str | None = None, until: date | str | None = None, query: str | None = None,
+                       include_background: bool = True, limit: int = 50, offset: int = 0) -> list[Incident]:
+        i = incidents
+        stmt = sa.select(i.c.doc).order_by(i.c.date_to.desc().nulls_last(), i.c.seq.desc())
+        if actor is not None:
+            key = codec.name_key(actor)
+            stmt = stmt.where(sa.exists().where(
+                incident_actors.c.incident_id == i.c.id,
+                sa.or_(incident_actors.c.name_key == key, incident_actors.c.kb_id == actor.strip())))
+        victim_conds = []
+        if victim is not None:
+            victim_conds.append(incident_victims.c.name_key == codec.name_key(victim))
+        if country is not None:
+            victim_conds.append(incident_victims.c.country_key == codec.name_key(country))
+        if sector is not None:
+            victim_conds.append(incident_victims.c.sector == sector.strip().lower())
+        if victim_conds:  # one victim must satisfy all victim filters together
+            stmt = stmt.where(sa.exists().where(incident_victims.c.incident_id == i.c.id, *victim_conds))
+        if attack_type is not None:
+            stmt = stmt.where(sa.exists().where(
+                incident_attack_types.c.incident_id == i.c.id,
+                incident_attack_types.c.attack_type == attack_type.strip().lower()))
+        if outcome is not None:
+            stmt = stmt.where(i.c.outcome == outcome.strip().lower())
+        lo, hi = codec.bound_date(since, end=False), codec.bound_date(until, end=True)
+        if lo is not None:
+            stmt = stmt.where(i.c.date_to >= lo)
+        if hi is not None:
+            stmt = stmt.where(i.c.date_from <= hi)
+        if not include_background:
+            stmt = stmt.where(i.c.background.is_(False))
+        if query is not None and query.strip():
+            matched = self._text.match_incidents(stmt, i.c.seq, query)
+            if matched is None:
+                return []
+            stmt = matched
+        stmt = stmt.limit(_limit(limit)).offset(max(0, int(offset)))
+        with self._connection(write=False) as conn:
+            return [codec.incident_from_dict(doc) for doc in conn.execute(stmt).scalars()]
+
+    def count_incidents(self) -> int:
+        with self._connection(write=False) as conn:
+            return int(conn.execute(sa.select(sa.func.count()).select_from(incidents)).scalar_one())
+
+    def incidents_for_article(self, article_id: str) -> list[Incident]:
+        stmt = (sa.select(incidents.c.doc)
+                .join(incident_articles, incident_articles.c.incident_id == incidents.c.id)
+                .where(incident_articles.c.article_id == article_id)
+                .order_by(incidents.c.seq))
+        with self._connection(write=False) as conn:
+            return [codec.incident_from_dict(doc) for doc in conn.execute(stmt).scalars()]
+
+    def articles_for_incident(self, incident_id: str) -> list[tuple[str, Role]]:
+        stmt = (sa.select(incident_articles.c.article_id, incident_articles.c.role)
+                .join(articles, articles.c.id == incident_articles.c.article_id)
+                .where(incident_articles.c.incident_id == incident_id)
+                .order_by(articles.c.seq))
+        with self._connection(write=False) as conn:
+            return [(r.article_id, r.role) for r in conn.execute(stmt)]
+
+    # -- reporting -----------------------------------------------------------
+
+    def record_failure(self, origin: str, reason: str, stage: str | None = None) -> None:
+        with self._savepoint_or_transaction() as conn:
+            conn.execute(failures.insert().values(origin=origin, reason=reason, stage=stage,
+                                                  at=self._ts(codec.now_utc())))
+
+    def list_failures(self, limit: int = 100, offset: int = 0) -> list[dict[str, str | None]]:
+        stmt = sa.select(failures).order_by(failures.c.id.desc()).limit(_limit(limit)).offset(max(0, int(offset)))
+        with self._connection(write=False) as conn:
+            return [{"origin": r.origin, "reason": r.reason, "stage": r.stage,
+                     "at": self._aware(r.at).isoformat() if r.at else None} for r in conn.execute(stmt)]
+
+    # -- helpers -------------------------------------------------------------
+
+    def _get_meta(self, key: str) -> str | None:
+        with self._connection(write=False) as conn:
+            return conn.execute(sa.select(store_meta.c.value).where(store_meta.c.key == key)).scalar_one_or_none()
+
+    def _set_meta(self, key: str, value: str) -> None:
+        with self._savepoint_or_transaction() as conn:
+            conn.execute(store_meta.delete().where(store_meta.c.key == key))
+            conn.execute(store_meta.insert().values(key=key, value=value))
+
+    def _article(self, row: Any) -> Article:
+        return Article(
+            id=row["id"], body=row["body"], url=row["url"], source=row["source"], title=row["title"],
+            author=row["author"], published=row["published"], language=row["language"],
+            external_id=row["external_id"], origin=row["origin"], raw=row.get("raw"),
+            raw_kind=row["raw_kind"] or "text", fetched_at=row["fetched_at"], ingested_at=row["ingested_at"],
+            signature=codec.unpack_signature(row["signature"]), duplicate_of=row["duplicate_of"],
+            removed=list(row["removed"] or []),
+        )
+
+
+def _limit(limit: int) -> int:
+    return max(0, min(int(limit), 10_000))
