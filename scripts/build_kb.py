@@ -189,21 +189,34 @@ def build_countries(misp_country: dict) -> Countries:
 
 _AGENCIES = [
     (r"\b(?:GRU|SVR|FSB|GTsSS|Main Intelligence Directorate|Foreign Intelligence Service of the Russian Federation)\b", "RU"),
-    (r"\b(?:Ministry of State Security|People's Liberation Army|PLA Unit|PLA)\b", "CN"),
+    (r"\b(?:Ministry of State Security|People's Liberation Army|PLA Unit)\b", "CN"),
     (r"\b(?:IRGC|Islamic Revolutionary Guard Corps|MOIS|Ministry of Intelligence and Security)\b", "IR"),
-    (r"\b(?:Reconnaissance General Bureau|RGB)\b", "KP"),
+    (r"\b(?:Reconnaissance General Bureau)\b", "KP"),
 ]
-_CUE = (r"(?:state[- ]sponsored|state[- ]backed|state[- ]linked|state[- ]aligned|state[- ]affiliated|state|"
-        r"government[- ]sponsored|government[- ]backed|government|nation[- ]state|military|intelligence|"
-        r"sponsored|backed|nexus|linked|aligned|affiliated|based|origin|cyber|threat|espionage|APT|"
-        r"hacking|hacker|hackers|hacktivist|group|actor|actors|advanced|adversary|operators|operator)")
+# "<Chinese|China>-<strong cue>": the cue alone says who is behind the actor
+_STRONG = (r"(?:state[- ]sponsored|state[- ]backed|state[- ]linked|state[- ]aligned|state[- ]affiliated|"
+           r"state[- ]directed|government[- ]sponsored|government[- ]backed|government[- ]linked|nation[- ]state|"
+           r"nexus|linked|aligned|affiliated|backed|sponsored|state(?![- ](?:owned|run|media)))")
+# "<Chinese> <up to three words> <actor noun>": a weaker cue needs an actor noun after it
+_ACTOR_NOUN = (r"(?:group|groups|actor|actors|APT|hackers?|hacktivists?|operators?|adversary|adversaries|"
+               r"threat|espionage|cyberespionage|team|unit|crew|gang|collective|intelligence)")
+_FUNCTION = r"(?:for|in|of|and|or|the|to|by|from|with|on|at|as|that|which|who)"
 _BLOCK_BEFORE = re.compile(r"(?:target\w*|against|attack\w*|victim\w*|spy\w* on|focus\w* on|compromis\w*|"
                            r"impersonat\w*|posing as|masquerad\w*|entities in|organizations in|users in|"
-                           r"interest to|critical of|including|such as)\W+(?:\w+\W+){0,3}$", re.IGNORECASE)
+                           r"interest to|interest in|critical of|including|such as|breach\w*|intrusions? (?:at|into|in)|"
+                           r"contribut\w* to|records from|data from|(?:victims|targets) (?:were|are|in))"
+                           r"\W+(?:\w+\W+){0,3}$", re.IGNORECASE)
 
 
 class StateInference:
-    """Infer a state link (ISO2) from an ATT&CK/MISP description."""
+    """Infer a state link (ISO2) from an ATT&CK/MISP description.
+
+    Only attribution wording counts: "a North Korean state-sponsored group",
+    "a suspected China-based threat group", "operating out of Iran",
+    "attributed to Russia's General Staff ... (GRU)", "Iran's Ministry of
+    Intelligence and Security"; a country named right after a targeting verb
+    ("targeting Japanese companies") does not.
+    """
 
     def __init__(self, countries: Countries):
         adj = sorted({d for d in countries.demonyms if not d.endswith("s") or d == "Swiss"}, key=len, reverse=True)
@@ -219,19 +232,20 @@ class StateInference:
             self.iso[a] = countries.demonyms[a]
         for n in main:
             self.iso[n] = countries.lookup(n)
-        self.iso["Chinese-speaking"] = "CN"
         A = "|".join(re.escape(a) for a in adj)
         N = "|".join(re.escape(n) for n in sorted(main, key=len, reverse=True))
         self.patterns = [
-            re.compile(rf"(?<![\w-])(?P<c>{A}|{N})(?:[- ](?:state|government|military|intelligence))?[- ]{_CUE}\b"),
-            re.compile(rf"(?:attributed to|on behalf of|operat\w* out of|operat\w* from|based (?:in|out of)|"
-                       rf"linked to|tied to|associated with|sponsored by|supported by|working for|"
-                       rf"affiliated with|nexus to|ties to|links to|originat\w* (?:in|from)|"
-                       rf"hackers from|group from|actors? from|located in)\s+(?:the\s+)?(?:government of\s+(?:the\s+)?)?"
+            re.compile(rf"(?<![\w-])(?P<c>{A}|{N})(?![- ]speaking)[- ](?:{_STRONG}\b|(?:(?!{_FUNCTION}\b)[\w-]+ ){{0,3}}?{_ACTOR_NOUN}\b)"),
+            re.compile(rf"(?:suspected to be|believed to be|likely|probably|possibly|reportedly|is|are|be)\s+(?:a\s+|an\s+)?"
+                       rf"(?P<c>{N})-based\b"),
+            re.compile(rf"(?:attributed to|on behalf of|operat\w* out of|operat\w* from|"
+                       rf"(?:be|is|are|likely|probably|possibly|reportedly|suspected to be|believed to be) based (?:in|out of)|"
+                       rf"linked to|tied to|sponsored by|working for|nexus to|"
+                       rf"hackers from|group from|actors? from)\s+(?:the\s+)?(?:government of\s+(?:the\s+)?)?"
                        rf"(?P<c>{N})(?![\w-])"),
-            re.compile(rf"(?<![\w-])(?P<c>{N})(?:'s|’s)\s+(?:[\w-]+\s+){{0,6}}?(?:Intelligence|intelligence|Ministry|"
-                       rf"military|Military|General Staff|Armed Forces|armed forces|government|Government|Security|"
-                       rf"Reconnaissance|Revolutionary Guard|People's Liberation|GRU|SVR|FSB|MSS|MOIS|IRGC|RGB|PLA|state)"),
+            re.compile(rf"(?<![\w-])(?P<c>{N})(?:'s|’s)\s+(?:[\w-]+\s+){{0,6}}?(?:Intelligence|intelligence|General Staff|"
+                       rf"Security Service|Federal Security|Revolutionary Guard|People's Liberation|GRU|SVR|FSB|MOIS|IRGC|"
+                       rf"Reconnaissance General Bureau|Ministry of State Security)"),
         ]
         self.agencies = [(re.compile(p), iso) for p, iso in _AGENCIES]
 
@@ -548,16 +562,19 @@ def build_actors(attack: dict, misp: dict[str, dict], countries: Countries, infe
     return A
 
 
-def choose_display(variants: collections.Counter) -> str:
+def choose_display(variants: collections.Counter, prefer: str | None = None) -> str:
     """The display form among case/spacing variants of one name.
 
-    A variant with odd inner capitals ("HomeLand Justice") loses to one without
-    when both exist; otherwise the most frequent variant wins.
+    A variant with odd inner capitals ("HomeLand Justice") loses to the same
+    letters without them ("Homeland Justice"); otherwise the most frequent
+    variant wins, then ``prefer`` (the spelling of the highest-ranked source).
     """
     def odd(v: str) -> bool:
         return any(_ODD_CAPS.search(w) and not w.isupper() for w in v.split())
-    plain_exists = any(not odd(v) for v in variants)
-    return sorted(variants, key=lambda v: (plain_exists and odd(v), -variants[v], v))[0]
+
+    def penalty(v: str) -> bool:
+        return odd(v) and any(o != v and o.lower() == v.lower() and not odd(o) for o in variants)
+    return sorted(variants, key=lambda v: (penalty(v), -variants[v], v != prefer, v))[0]
 
 
 def finish_actors(A: Actors, variant_counts: dict[str, collections.Counter]) -> tuple[list[dict], dict[str, str], list[list[str]]]:
@@ -580,7 +597,7 @@ def finish_actors(A: Actors, variant_counts: dict[str, collections.Counter]) -> 
             A.entries[c[3]].related.add(winner)
     for e in A.entries.values():
         e.names.sort(key=lambda t: (-t[1], t[0]))
-        e.primary = choose_display(variant_counts[norm_key(e.names[0][0])])
+        e.primary = choose_display(variant_counts[norm_key(e.names[0][0])], e.names[0][0])
         if e.attributed_to:
             e.related.add(e.attributed_to)
             A.entries[e.attributed_to].related.add(e.kb_id)
@@ -614,7 +631,7 @@ def finish_actors(A: Actors, variant_counts: dict[str, collections.Counter]) -> 
             if k in seen:
                 continue
             seen.add(k)
-            aliases.append(choose_display(variant_counts[k]))
+            aliases.append(choose_display(variant_counts[k], s))
         for s, _ in e.names:
             k = norm_key(s)
             if index.get(k) == e.kb_id:
@@ -736,13 +753,13 @@ def build_malware(attack: dict, misp: dict[str, dict]) -> tuple[list[dict], dict
     out, surfaces = [], set()
     for k in sorted(ents):
         ns = sorted(names[k], key=lambda t: (-t[1], t[0]))
-        primary = choose_display(variant_counts[norm_key(ns[0][0])])
+        primary = choose_display(variant_counts[norm_key(ns[0][0])], ns[0][0])
         aliases, seen = [], {norm_key(primary)}
         for s, _ in ns:
             kk = norm_key(s)
             if kk not in seen:
                 seen.add(kk)
-                aliases.append(choose_display(variant_counts[kk]))
+                aliases.append(choose_display(variant_counts[kk], s))
             if index.get(kk) == k:
                 for var in variant_counts[kk]:
                     surfaces.add((var, k))

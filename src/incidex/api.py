@@ -41,7 +41,7 @@ def to_article(doc: RawDocument) -> Article:
     except InputError as e:
         if "no article text" not in e.reason or not doc.content.strip():
             raise
-        settings = {"clean": {"min_body_chars": 0}}
+        settings = {"clean": {"min_body_chars": 1}}
         return clean(doc, settings=settings)
 
 

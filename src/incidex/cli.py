@@ -163,22 +163,39 @@ def extract(
     fmt: Annotated[ShowFormat, typer.Option("--format", "-f", help="text: a readable summary; json: one object per article "
                                             "(JSONL for several), shaped as incident.schema.json.")] = ShowFormat.text,
     fetch_pages: Annotated[bool, typer.Option("--fetch-pages", help="For feeds: fetch the linked pages.")] = False,
+    output_dir: Annotated[Optional[Path], typer.Option("--output-dir", "-o", help="Write one JSON file per article, "
+                                                       "named after its input file (NAME.json), instead of printing.")] = None,
 ) -> None:
     """Extract the incidents each article reports, with evidence offsets; stores nothing."""
     from .api import extract_inputs
 
     ok = 0
+    if output_dir:
+        output_dir.mkdir(parents=True, exist_ok=True)
     for res in extract_inputs(inputs, fetch_pages=fetch_pages):
         if isinstance(res, ReadFailure):
             err.print(f"[red]failed[/red] {res.origin}: {res.reason}")
             continue
         ok += 1
-        if fmt == ShowFormat.json:
+        if output_dir:
+            name = _output_name(res.article.origin or res.article.id, output_dir)
+            (output_dir / name).write_text(json.dumps(res.to_dict(), ensure_ascii=False) + "\n", encoding="utf-8")
+        elif fmt == ShowFormat.json:
             _dump(res.to_dict())
         else:
             _print_result(res)
     if not ok:
         raise typer.Exit(1)
+
+
+def _output_name(origin: str, output_dir: Path) -> str:
+    """NAME.json after the input file; NAME-2.json etc. for further articles of one file."""
+    base = Path(origin.split("#")[0].split(":line")[0]).stem or "article"
+    name, n = f"{base}.json", 1
+    while (output_dir / name).exists():
+        n += 1
+        name = f"{base}-{n}.json"
+    return name
 
 
 def _print_result(res) -> None:

@@ -15,6 +15,7 @@ clean body returns it unchanged.
 from __future__ import annotations
 
 import hashlib
+import ipaddress
 import re
 import unicodedata
 from datetime import datetime, timezone
@@ -34,11 +35,18 @@ _WS = re.compile(r"\s+")
 
 
 def _settings(settings: dict[str, Any] | None) -> dict[str, Any]:
-    if settings is None:
-        from incidex.settings import load_settings
+    from incidex.ingest.util import resolve_settings
 
-        return load_settings()
-    return settings
+    return resolve_settings(settings)
+
+
+def _limit(settings: dict[str, Any], key: str, default: int) -> int:
+    """A body limit: [clean] wins over [ingest] (where settings.toml keeps it)."""
+    for section in ("clean", "ingest"):
+        value = settings.get(section, {}).get(key)
+        if value is not None:
+            return int(value)
+    return default
 
 
 def normalize_body(body: str) -> str:
@@ -61,6 +69,14 @@ def domain_of(value: str | None) -> str | None:
     else:
         host = s.split("/", 1)[0]
     host = host.rstrip(".")
+    if host.startswith("["):
+        host = host[1:].split("]", 1)[0]
+    elif host.count(":") == 1:
+        host = host.split(":", 1)[0]  # drop a port
+    try:
+        return str(ipaddress.ip_address(host))
+    except ValueError:
+        pass
     if not _DOMAIN.fullmatch(host):
         return None
     return host[4:] if host.startswith("www.") else host
@@ -146,7 +162,7 @@ def _strip_everywhere(lines: _Lines, rules: Rules, meta: dict[str, str]) -> None
     for i in lines.kept():
         line = lines.text[i]
         footer = None
-        for pat in rules.footers:
+        for pat in rules.footers if _words(line) <= rules.footer_max_words else ():
             m = pat.fullmatch(line)
             if m:
                 footer = _footer_meta(m)
@@ -198,9 +214,9 @@ def _strip_related_block(lines: _Lines, rules: Rules) -> None:
         before += len(lines.text[i])
 
 
-def _strip_trailer(lines: _Lines, rules: Rules, meta: dict[str, str]) -> None:
+def _strip_trailer(lines: _Lines, rules: Rules, meta: dict[str, str], author: str | None) -> None:
     kept = lines.kept()
-    res = find_trailer([lines.text[i] for i in kept], rules)
+    res = find_trailer([lines.text[i] for i in kept], rules, author)
     for k in res.bio + res.headlines:
         lines.drop(kept[k])
     if res.author:
@@ -228,7 +244,6 @@ def _looks_html(text: str | None) -> bool:
 def clean(doc: RawDocument, settings: dict[str, Any] | None = None) -> Article:
     """Clean one document; raise ``InputError(origin, "no article text after cleaning")`` when nothing is left."""
     settings = _settings(settings)
-    ing = settings.get("ingest", {})
     cfg = settings.get("clean", {})
     rules = load_rules(cfg.get("rules_file"))
 
@@ -249,14 +264,14 @@ def clean(doc: RawDocument, settings: dict[str, Any] | None = None) -> Article:
     _strip_everywhere(lines, rules, meta)
     _strip_top(lines, rules, meta, hints["title"])
     _strip_related_block(lines, rules)
-    _strip_trailer(lines, rules, meta)
+    _strip_trailer(lines, rules, meta, hints["author"] or meta.get("byline"))
 
     body = lines.body()
     removed = [t for _, t in sorted(lines.removed)]
-    body, note = _cut(body, int(ing.get("max_body_chars", 500_000)))
+    body, note = _cut(body, _limit(settings, "max_body_chars", 500_000))
     if note:
         removed.append(note)
-    if len(body.strip()) < int(ing.get("min_body_chars", 40)):
+    if len(body.strip()) < _limit(settings, "min_body_chars", 40) or not body.strip():
         raise InputError(doc.origin, NO_TEXT)
 
     source = (meta.get("source") or domain_of(hints["source"]) or domain_of(hints["url"])

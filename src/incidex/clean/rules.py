@@ -9,12 +9,14 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-I = re.IGNORECASE
+IGNORE_CASE = re.IGNORECASE
 
 
 @dataclass(frozen=True)
 class Rules:
     footers: tuple[re.Pattern[str], ...]
+    footer_max_words: int
+    bio_max_words: int
     boilerplate: tuple[re.Pattern[str], ...]
     boilerplate_max_words: int
     top_lines: int
@@ -23,6 +25,7 @@ class Rules:
     bio_start: tuple[re.Pattern[str], ...]
     bio_continuation: re.Pattern[str]
     not_names: frozenset[str]
+    author_verbs: frozenset[str]
     related_headings: tuple[re.Pattern[str], ...]
     related_inline: tuple[re.Pattern[str], ...]
     related_max_words: int
@@ -31,7 +34,7 @@ class Rules:
     words: dict[str, Any] = field(default_factory=dict)
 
 
-def _compile(pattern: str, flags: int = I) -> re.Pattern[str]:
+def _compile(pattern: str, flags: int = IGNORE_CASE) -> re.Pattern[str]:
     try:
         return re.compile(pattern.strip(), flags)
     except re.error as exc:  # a broken rule should say which one
@@ -47,6 +50,8 @@ def load_rules(path: str | None = None) -> Rules:
     tr = d["trailer"]
     return Rules(
         footers=tuple(_compile(f["pattern"]) for f in d.get("footer", [])),
+        footer_max_words=int(d.get("footers", {}).get("max_words", 60)),
+        bio_max_words=int(d["bio"].get("max_words", 70)),
         boilerplate=tuple(_compile(p) for p in d["boilerplate"]["patterns"]),
         boilerplate_max_words=int(d["boilerplate"].get("max_words", 30)),
         top_lines=int(d["top"].get("top_lines", 4)),
@@ -55,6 +60,7 @@ def load_rules(path: str | None = None) -> Rules:
         bio_start=tuple(_compile(p, 0) for p in d["bio"]["start"]),
         bio_continuation=_compile(d["bio"]["continuation"]),
         not_names=frozenset(d["bio"].get("not_names", [])),
+        author_verbs=frozenset(d["bio"].get("author_verbs", [])),
         related_headings=tuple(_compile(p) for p in d["related"]["headings"]),
         related_inline=tuple(_compile(p) for p in d["related"]["inline"]),
         related_max_words=int(d["related"].get("max_words", 25)),

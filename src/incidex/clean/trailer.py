@@ -123,8 +123,18 @@ def is_headline(line: str, rules: Rules, story_names: set[str] | None = None) ->
     return headline_score(line, rules, story_names) >= float(rules.trailer.get("threshold", 1.0))
 
 
-def bio_start(line: str, rules: Rules) -> tuple[bool, str | None]:
-    """Does ``line`` open an author bio? Returns (yes, the person's name or None)."""
+def bio_start(line: str, rules: Rules, author: str | None = None) -> tuple[bool, str | None]:
+    """Does ``line`` open an author bio? Returns (yes, the person's name or None).
+
+    Besides the patterns, a line that starts with the known ``author``'s name and one
+    of ``author_verbs`` ("Jane Roe is a senior fellow at ...") opens one too.
+    """
+    if len(line.split()) > rules.bio_max_words:
+        return False, None
+    if author and line.startswith(author + " "):
+        nxt = line[len(author) + 1:].split(" ", 1)[0].lower()
+        if nxt in rules.author_verbs:
+            return True, author
     for pat in rules.bio_start:
         m = pat.fullmatch(line)
         if m:
@@ -143,23 +153,24 @@ class TrailerScan:
     author: str | None = None      # name from the bio
 
 
-def scan(lines: list[str], rules: Rules, story_names: set[str] | None = None) -> TrailerScan:
+def scan(lines: list[str], rules: Rules, story_names: set[str] | None = None,
+         author: str | None = None) -> TrailerScan:
     """Scan up from the end of ``lines`` (the kept, non-empty lines of the text)."""
     bio: list[int] = []
     pending: list[int] = []        # bio continuation lines waiting for their start line
     heads: list[int] = []
-    author = None
+    bio_name = None
     i = len(lines) - 1
     while i >= 0:
         line = lines[i]
-        ok, name = bio_start(line, rules)
+        ok, name = bio_start(line, rules, author)
         if ok:
             bio.extend(pending + [i])
             pending = []
-            author = author or name
+            bio_name = bio_name or name
             i -= 1
             continue
-        if rules.bio_continuation.fullmatch(line):
+        if len(line.split()) <= rules.bio_max_words and rules.bio_continuation.fullmatch(line):
             pending.append(i)
             i -= 1
             continue
@@ -179,13 +190,13 @@ def scan(lines: list[str], rules: Rules, story_names: set[str] | None = None) ->
     if story_end < 0 or len(heads) < int(rules.trailer.get("min_headlines", 2)):
         heads = []
     heads = [h for h in heads if h > story_end]
-    return TrailerScan(story_end=story_end, bio=sorted(bio), headlines=sorted(heads), author=author)
+    return TrailerScan(story_end=story_end, bio=sorted(bio), headlines=sorted(heads), author=bio_name)
 
 
-def find_trailer(lines: list[str], rules: Rules) -> TrailerScan:
+def find_trailer(lines: list[str], rules: Rules, author: str | None = None) -> TrailerScan:
     """Two passes: find the story, then re-score the candidates against the story's names."""
-    first = scan(lines, rules)
+    first = scan(lines, rules, author=author)
     if first.story_end < 0:
         return first
     names = names_in(lines[: first.story_end + 1])
-    return scan(lines, rules, names)
+    return scan(lines, rules, names, author=author)

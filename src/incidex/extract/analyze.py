@@ -18,6 +18,9 @@ from .cues import Cue, CueSet
 from .dates import DateMention, find_dates
 from .entities import Gazetteer, Mention, find_money, find_counts, find_cves
 from .sentences import Sentence
+from .syntax import Lemmas, pos as _pos
+
+REPORTING_VERBS = {"say", "report", "announce", "confirm", "attribute", "blame", "accuse", "state", "assess", "tell", "warn", "claim"}
 
 VICTIM_VERBS = {
     "target", "attack", "hit", "breach", "compromise", "hack", "infiltrate", "disrupt", "paralyze",
@@ -27,20 +30,40 @@ VICTIM_VERBS = {
 SUFFER_VERBS = {
     "suffer", "experience", "face", "disclose", "report", "confirm", "detect", "discover", "fall",
     "announce", "notify", "admit", "reveal", "sustain", "endure", "investigate", "acknowledge",
-    "say", "suffered",
+    "say", "stop", "block", "thwart", "repel", "foil", "prevent", "contain", "mitigate", "hit", "target",
 }
 ATTACK_NOUNS = {
     "attack", "cyberattack", "cyber-attack", "breach", "hack", "intrusion", "incident", "compromise",
     "ransomware", "ddos", "outage", "infection", "campaign", "operation", "cyberattacks", "attacks",
-    "defacement", "leak", "theft", "espionage", "phishing", "wiper", "disruption",
+    "defacement", "leak", "theft", "espionage", "phishing", "wiper", "disruption", "attempt", "takeover",
 }
 VICTIM_PREPS = {"on", "against", "at", "of", "into", "targeting", "affecting", "hitting", "from"}
-PRONOUNS = {"it", "they", "we", "its", "their", "our"}
+PRONOUNS = {"it", "they", "we", "its", "their", "our", "itself"}
+GENERIC_HEADS = {"system", "network", "server", "computer", "website", "site", "infrastructure", "service", "portal",
+                 "database", "account", "datum", "data", "information", "file", "record", "detail", "email", "device",
+                 "workstation", "platform", "application", "app", "operation", "production", "environment", "software",
+                 "organization", "organisation", "company", "business", "user", "customer", "people", "person",
+                 "entity", "victim", "target", "firm", "employee", "staff", "student", "patient", "member", "individual"}
+GENERIC_VICTIMS: set[str] = set()
+FOCUS_HEADS = {"company", "firm", "hospital", "city", "bank", "university", "authority", "ministry", "agency",
+               "retailer", "maker", "manufacturer", "insurer", "operator", "provider", "council", "school", "college",
+               "department", "organization", "organisation", "county", "port", "airline", "airport", "utility",
+               "exchange", "lab", "laboratory", "chain", "group", "business", "municipality", "district", "clinic",
+               "network", "institute", "center", "centre", "government", "administration", "office", "supplier",
+               "developer", "vendor", "platform", "service", "carrier", "insurer", "publisher", "broadcaster"}
+ATTACKER_HEAD_WORDS = {"hacker", "attacker", "actor", "criminal", "cybercriminal", "gang", "operator", "hacktivist",
+                       "intruder", "operative", "spy", "apt", "affiliate", "crew", "extortionist", "adversary"}
+_ATTACKER_HEAD = re.compile(r"(?:.*\s)?(?:hackers?|hacker groups?|hacking groups?|threat actors?|attackers?|cyber ?criminals?|gangs?|operatives|hacktivists?|intruders|crews?)")
+AUTHORITY_NAME = re.compile(r"(?i)^(?:the\s+)?(?:fbi|cisa|nsa|ncsc|europol|interpol|police|researchers?|investigators?|officials?|authorities|mandiant|crowdstrike|microsoft threat intelligence|security researchers?)\b|\b(?:field office|security firm|cybersecurity firm|security researchers?|threat intelligence)\b")
 DETERMINERS = {"a", "an", "the", "this", "that", "these", "those", "its", "their", "his", "her", "our",
                "some", "several", "many", "two", "three", "four", "five", "other", "another", "both",
                "one", "all", "few", "multiple", "numerous", "various", "major", "large", "big",
                "unnamed", "unidentified", "undisclosed", "certain", "more", "than", "at", "least", "over",
                "about", "around", "nearly", "almost", "some"}
+_lemma = Lemmas(VICTIM_VERBS | SUFFER_VERBS | ATTACK_NOUNS | REPORTING_VERBS | {
+    "victim", "target", "system", "network", "server", "computer", "website", "site", "service", "portal",
+    "database", "record", "file", "company", "customer", "user", "hacker", "use", "affect", "attack", "own",
+    "operate", "run", "manage"})
 _NEGATION = re.compile(r"(?:n't|\b(?:not|no|never|neither|nor|without|yet to))\b", re.IGNORECASE)
 
 
@@ -105,12 +128,14 @@ def cheap_facts(sent: Sentence, cues: CueSet, gaz: Gazetteer) -> SentenceFacts:
     f.new_incident = cues.any("new_incident", t)
     f.generic = cues.any("generic", t)
     f.dates = find_dates(t)
-    for m in gaz.actors(t):
-        actor = gaz.actor(m)
-        if actor is not None:
-            f.actors.append((actor, sent.start + m.start, sent.start + m.end))
-    f.countries = gaz.countries(t)
-    f.malware = gaz.malware(t)
+    mentions = gaz.scan(t)
+    for m in mentions:
+        if m.kind == "actor":
+            actor = gaz.actor(m)
+            if actor is not None:
+                f.actors.append((actor, sent.start + m.start, sent.start + m.end))
+    f.countries = [m for m in mentions if m.kind in ("country", "demonym", "city")]
+    f.malware = [m for m in mentions if m.kind == "malware"]
     f.cves = find_cves(t)
     for status, c in ((c.label, c) for c in cues.find("attribution", t)):
         if _negated(t, c.start):
@@ -177,31 +202,31 @@ def parsed_facts(f: SentenceFacts, doc: Doc, cues: CueSet, gaz: Gazetteer) -> No
     seen: set[tuple[int, int]] = set()
     for tok in doc:
         heads: list[Token] = []
-        lemma = tok.lemma_.lower()
-        if tok.pos_ in ("VERB", "AUX") and lemma in VICTIM_VERBS and _is_trigger_token(tok, f):
+        lemma = _lemma(tok)
+        if _pos(tok) in ("VERB", "AUX") and lemma in VICTIM_VERBS and _is_trigger_token(tok, f):
             passive = any(c.dep_ in ("nsubjpass", "auxpass") for c in tok.children)
-            if tok.dep_ == "amod" and tok.head.pos_ in ("NOUN", "PROPN") and tok.head.i > tok.i:
+            if tok.dep_ == "amod" and _pos(tok.head) in ("NOUN", "PROPN") and tok.head.i > tok.i:
                 heads.append(tok.head)  # "targeted computer systems": the small model's amod reading
             elif passive:
                 heads += [c for c in tok.children if c.dep_ == "nsubjpass"]
             else:
                 heads += [c for c in tok.children if c.dep_ in ("dobj", "obj")]
                 heads += [p for c in tok.children if c.dep_ == "prep" and c.lower_ in ("into", "on") for p in c.children if p.dep_ == "pobj"]
-        elif tok.pos_ in ("NOUN", "PROPN") and lemma in ATTACK_NOUNS and _is_trigger_token(tok, f):
+        elif _pos(tok) in ("NOUN", "PROPN") and lemma in ATTACK_NOUNS and _is_trigger_token(tok, f):
             for c in tok.children:
                 if c.dep_ == "prep" and c.lower_ in VICTIM_PREPS:
                     heads += [p for p in c.children if p.dep_ == "pobj"]
                 elif c.dep_ == "poss" or (c.dep_ in ("compound", "nmod") and c.ent_type_ in ("ORG", "GPE", "FAC")):
                     heads.append(c)
-                elif c.dep_ == "acl" and c.lemma_.lower() in ("target", "affect", "hit"):
+                elif c.dep_ == "acl" and _lemma(c) in ("target", "affect", "hit"):
                     heads += [p for p in c.children if p.dep_ in ("dobj", "obj")]
             head = tok.head
-            if tok.dep_ in ("dobj", "obj", "attr") and head.lemma_.lower() in SUFFER_VERBS:
+            if tok.dep_ in ("dobj", "obj", "attr") and _lemma(head) in SUFFER_VERBS:
                 heads += [c for c in head.children if c.dep_ in ("nsubj",)]
-            elif tok.dep_ == "pobj" and head.lower_ == "by" and head.head.lemma_.lower() in VICTIM_VERBS | {"affect", "hit"}:
+            elif tok.dep_ == "pobj" and head.lower_ == "by" and _lemma(head.head) in VICTIM_VERBS | {"affect", "hit"}:
                 verb = head.head
                 heads += [c for c in verb.children if c.dep_ == "nsubjpass"]
-            elif tok.dep_ == "pobj" and head.lower_ in ("of", "to") and head.head.lemma_.lower() in ("victim", "target"):
+            elif tok.dep_ == "pobj" and head.lower_ in ("of", "to") and _lemma(head.head) in ("victim", "target"):
                 verb = head.head.head
                 heads += [c for c in verb.children if c.dep_ in ("nsubj", "nsubjpass")]
         for h in heads:
@@ -210,6 +235,10 @@ def parsed_facts(f: SentenceFacts, doc: Doc, cues: CueSet, gaz: Gazetteer) -> No
                 if cand and (cand.start, cand.end) not in seen:
                     seen.add((cand.start, cand.end))
                     f.victims.append(cand)
+    if f.triggers and not f.generic and not any(v.name != FOCUS for v in f.victims):
+        cand = root_subject(doc, base, cues, gaz, actor_spans)
+        if cand and (cand.start, cand.end) not in seen:
+            f.victims = [v for v in f.victims if v.name != FOCUS] + [cand] if cand.name != FOCUS else f.victims + [cand]
     _state_actors(f, doc, cues, gaz)
     _attribution_sources(f, doc, gaz)
 
@@ -225,13 +254,13 @@ def _expand_conj(tok: Token) -> list[Token]:
     while stack:
         t = stack.pop()
         for c in t.children:
-            if c.dep_ == "conj" or (c.dep_ == "appos" and c.pos_ in ("NOUN", "PROPN")):
+            if c.dep_ == "conj" or (c.dep_ == "appos" and _pos(c) in ("NOUN", "PROPN")):
                 out.append(c)
                 stack.append(c)
-            elif c.dep_ == "prep" and c.lower_ == "as" and t.pos_ in ("NOUN", "PROPN"):
+            elif c.dep_ == "prep" and c.lower_ == "as" and _pos(t) in ("NOUN", "PROPN"):
                 # "X, as well as Y": spaCy hangs Y under "as"
                 for g in c.subtree:
-                    if g.dep_ in ("pobj", "conj") and g.pos_ in ("NOUN", "PROPN") and g.head != t:
+                    if g.dep_ in ("pobj", "conj") and _pos(g) in ("NOUN", "PROPN") and g.head != t:
                         out.append(g)
             elif c.dep_ == "cc" and c.lower_ == "as":
                 pass
@@ -243,7 +272,7 @@ def _later_conjuncts(h: Token) -> list[Token]:
     ancestors = set(a.i for a in h.ancestors)
     out = []
     for t in h.doc[h.i + 1:]:
-        if t.dep_ == "conj" and t.head.i in ancestors and t.pos_ in ("NOUN", "PROPN"):
+        if t.dep_ == "conj" and t.head.i in ancestors and _pos(t) in ("NOUN", "PROPN"):
             out += _expand_conj(t)
     return out
 
@@ -253,7 +282,7 @@ def _np_span(tok: Token, doc: Doc) -> Span:
         for ent in doc.ents:
             if ent.start <= tok.i < ent.end and ent.label_ in ("ORG", "GPE", "FAC", "NORP", "PRODUCT", "LOC"):
                 # extend an entity with the common noun it modifies ("Albanian parliament")
-                if ent.label_ in ("NORP", "GPE") and ent.root.head.pos_ in ("NOUN", "PROPN") and ent.root.dep_ in ("amod", "compound", "poss"):
+                if ent.label_ in ("NORP", "GPE") and _pos(ent.root.head) in ("NOUN", "PROPN") and ent.root.dep_ in ("amod", "compound", "poss"):
                     return _np_span(ent.root.head, doc)
                 return ent
     left = tok.i
@@ -267,20 +296,26 @@ def _np_span(tok: Token, doc: Doc) -> Span:
     return doc[left:right + 1]
 
 
+FOCUS = "@focus"  # placeholder name: the organisation the article is about
+
+
 def _victim_from_token(tok: Token, doc: Doc, base: int, cues: CueSet, gaz: Gazetteer,
-                       actor_spans: list[tuple[int, int]]) -> VictimCandidate | None:
+                       actor_spans: list[tuple[int, int]], depth: int = 0) -> VictimCandidate | None:
+    if depth > 4:
+        return None
     if tok.lower_ in PRONOUNS:
-        tok = _pronoun_antecedent(tok)
-        if tok is None:
-            return None
-    if tok.pos_ not in ("NOUN", "PROPN"):
+        ante = _antecedent(tok, doc, actor_spans)
+        if ante is None:
+            return _focus_ref(tok, base)
+        tok = ante
+    if _pos(tok) not in ("NOUN", "PROPN"):
         return None
     # "computer systems used by the national police": the owner is the victim
-    generic_heads = {w.split()[-1] for w in cues.words("generic_victims")} | {"system", "network", "server", "computer", "website", "site", "infrastructure", "service", "portal", "database"}
-    if tok.lemma_.lower() in generic_heads or tok.lower_ in generic_heads:
+    if _lemma(tok) in GENERIC_HEADS or tok.lower_ in GENERIC_HEADS:
         owner = _owner(tok)
         if owner is not None:
-            return _victim_from_token(owner, doc, base, cues, gaz, actor_spans)
+            return _victim_from_token(owner, doc, base, cues, gaz, actor_spans, depth + 1)
+        return None
     span = _np_span(tok, doc)
     words = list(span)
     while words and (words[0].lower_ in DETERMINERS or words[0].like_num or words[0].is_punct):
@@ -289,20 +324,34 @@ def _victim_from_token(tok: Token, doc: Doc, base: int, cues: CueSet, gaz: Gazet
         words = words[:-1]
     if not words:
         return None
+    # "Riga-based shipping company Baltic Freight Lines": the proper name is the name
+    propn_tail = []
+    for w in reversed(words):
+        if _pos(w) == "PROPN" or (propn_tail and w.lower_ in ("&", "of", "and") and w.i > words[0].i):
+            propn_tail.insert(0, w)
+        else:
+            break
+    while propn_tail and propn_tail[0].lower_ in ("&", "of", "and"):
+        propn_tail = propn_tail[1:]
+    if len(propn_tail) >= 1 and len(propn_tail) < len(words) and _pos(words[-1]) == "PROPN" and len(propn_tail) >= 2:
+        words = propn_tail
     start, end = words[0].idx, words[-1].idx + len(words[-1].text)
     name = doc.text[start:end]
     if any(s <= start < e or s < end <= e for s, e in actor_spans):
         return None
     low = name.lower()
-    heads = cues.words("attacker_heads")
-    if re.fullmatch(rf"(?:.*\s)?(?:{'|'.join(heads)})", low):
+    if _ATTACKER_HEAD.fullmatch(low) or _lemma(words[-1]) in ATTACKER_HEAD_WORDS:
         return None
-    if low in set(cues.words("generic_victims")) or words[-1].lemma_.lower() in {"system", "network", "datum", "data", "information", "file", "record"} and len(words) == 1:
+    if low in set(cues.words("generic_victims")) or (_lemma(words[-1]) in GENERIC_HEADS and len(words) == 1) or _lemma(words[-1]) in ("sector", "industry"):
         return None
-    if len(words) == 1 and words[0].pos_ == "NOUN" and words[0].tag_ in ("NNS",) and span[0].lower_ not in ("two", "three", "several", "both"):
+    if len(words) == 1 and _pos(words[0]) == "NOUN" and words[0].tag_ in ("NNS",) and span[0].lower_ not in ("two", "three", "several", "both"):
         return None  # a bare plural is a class, not a victim
-    named = any(w.pos_ == "PROPN" or w.ent_type_ in ("ORG", "FAC") for w in words)
-    is_state = span.label_ == "GPE" if isinstance(span, Span) and span.label_ else False
+    named = any(_pos(w) == "PROPN" for w in words)
+    if not named and span[0].lower_ in ("the", "its", "their") and _lemma(words[-1]) in FOCUS_HEADS and len(words) <= 2:
+        return _focus_ref(tok, base, start, end, doc)  # "the company", "the hospital"
+    if AUTHORITY_NAME.search(name):
+        return None  # the FBI, researchers: who speaks, not who was hit
+    is_state = False
     country = None
     for m in gaz.countries(name):
         country = m.key
@@ -320,11 +369,44 @@ def _victim_from_token(tok: Token, doc: Doc, base: int, cues: CueSet, gaz: Gazet
         is_state = True
         sector = sector or "government"
     if not named and sector is None and not is_state:
-        head = words[-1].lemma_.lower()
+        head = _lemma(words[-1])
         if head not in gaz.org_heads:
             return None
-    return VictimCandidate(name=name, start=base + start, end=base + end, head=words[-1].lemma_.lower(),
+    return VictimCandidate(name=name, start=base + start, end=base + end, head=_lemma(words[-1]),
                            country=country, sector=sector, named=named or is_state, is_state=is_state)
+
+
+def _focus_ref(tok: Token, base: int, start: int | None = None, end: int | None = None, doc: Doc | None = None) -> VictimCandidate:
+    s = tok.idx if start is None else start
+    e = tok.idx + len(tok.text) if end is None else end
+    return VictimCandidate(name=FOCUS, start=base + s, end=base + e, head=FOCUS, named=False)
+
+
+def _antecedent(tok: Token, doc: Doc, actor_spans) -> Token | None:
+    """'X said it was hit', 'X halted production after an attack encrypted its servers':
+    the nearest organisation-like subject before the pronoun in the sentence."""
+    best = None
+    for t in doc[:tok.i]:
+        if t.dep_ in ("nsubj", "nsubjpass") and t.lower_ not in PRONOUNS and _pos(t) in ("PROPN", "NOUN"):
+            if any(s <= t.idx < e for s, e in actor_spans) or _lemma(t) in ATTACKER_HEAD_WORDS:
+                continue
+            if _pos(t) == "PROPN" or _lemma(t) in FOCUS_HEADS:
+                best = t
+                break
+    return best
+
+
+def root_subject(doc: Doc, base: int, cues: CueSet, gaz: Gazetteer, actor_spans) -> VictimCandidate | None:
+    """When an attack sentence names no victim, its main subject usually is one
+    ('Harbor & Finch said hackers stole ...', 'The city will not pay the ransom ...')."""
+    for t in doc:
+        if t.dep_ in ("nsubj", "nsubjpass") and (t.head.dep_ == "ROOT" or _lemma(t.head) in REPORTING_VERBS):
+            if t.lower_ in PRONOUNS or _pos(t) not in ("PROPN", "NOUN"):
+                continue
+            if _pos(t) != "PROPN" and _lemma(t) not in FOCUS_HEADS and not any(_pos(c) == "PROPN" for c in t.subtree):
+                continue
+            return _victim_from_token(t, doc, base, cues, gaz, actor_spans)
+    return None
 
 
 def _owner(tok: Token) -> Token | None:
@@ -336,6 +418,12 @@ def _owner(tok: Token) -> Token | None:
                     for p in a.children:
                         if p.dep_ == "pobj":
                             return p
+            for a in c.children:  # "the systems it uses", "servers that run its planning"
+                if a.dep_ == "nsubj" and a.lower_ not in ("that", "which", "who"):
+                    return a
+            for a in c.subtree:
+                if a.dep_ == "poss":
+                    return a
     for c in tok.children:
         if c.dep_ == "prep" and c.lower_ in ("of", "at", "belonging"):
             for p in c.children:
@@ -344,17 +432,6 @@ def _owner(tok: Token) -> Token | None:
     for c in tok.children:
         if c.dep_ == "poss":
             return c
-    return None
-
-
-def _pronoun_antecedent(tok: Token) -> Token | None:
-    """'X said it was hit': the subject of the reporting verb."""
-    verb = tok.head
-    while verb.dep_ in ("ccomp", "xcomp", "conj", "advcl") and verb.head is not verb:
-        verb = verb.head
-        for c in verb.children:
-            if c.dep_ == "nsubj" and c.lower_ not in PRONOUNS:
-                return c
     return None
 
 
@@ -396,7 +473,7 @@ def _attribution_sources(f: SentenceFacts, doc: Doc, gaz: Gazetteer) -> None:
     """Who speaks: the subject of a reporting verb ('Albania reported that ...')."""
     reporters = []
     for tok in doc:
-        if tok.lemma_.lower() in ("say", "report", "announce", "confirm", "attribute", "blame", "accuse", "state", "assess", "tell", "warn", "claim") and tok.pos_ == "VERB":
+        if _lemma(tok) in REPORTING_VERBS and _pos(tok) == "VERB":
             for c in tok.children:
                 if c.dep_ == "nsubj" and c.lower_ not in PRONOUNS:
                     span = _np_span(c, doc)

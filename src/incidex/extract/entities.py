@@ -15,7 +15,9 @@ import ahocorasick
 
 from ..records import Actor
 
-_ZERO_WIDTH = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff\u00ad"), None)
+_ZERO_WIDTH = "\u200b\u200c\u200d\u2060\ufeff\u00ad"
+_FOLD = str.maketrans({**{c: " " for c in _ZERO_WIDTH}, "\u2019": "'", "\u2018": "'", "\u2013": "-",
+                       "\u2010": "-", "\u2011": "-", "\u00a0": " "})
 
 
 def normalize_text(text: str) -> str:
@@ -24,17 +26,19 @@ def normalize_text(text: str) -> str:
     Keeps the length: every character maps to exactly one character, so match
     offsets stay valid in the original text.
     """
+    text = text.translate(_FOLD)
+    if text.isascii():
+        return text
     out = []
     for ch in text:
-        if ord(ch) in _ZERO_WIDTH:
-            out.append(" ")
+        if ch.isascii():
+            out.append(ch)
             continue
         n = unicodedata.normalize("NFKC", ch)
         if len(n) != 1:
             n = unicodedata.normalize("NFKD", ch)[:1] or " "
         out.append(n)
-    s = "".join(out)
-    return s.replace("\u2019", "'").replace("\u2018", "'").replace("\u2013", "-").replace("\u2010", "-").replace("\u2011", "-")
+    return "".join(out)
 
 
 @dataclass(frozen=True)

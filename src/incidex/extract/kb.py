@@ -13,10 +13,12 @@ APT28.
 
 Free-text matching uses a stricter *ambiguity policy* (see
 :meth:`KnowledgeBase.actor_surfaces`): multi-word names match in any case,
-single-word names only in their own case, names shorter than 3 characters never,
-and names listed in ``lexicons/kb_exclude.txt`` (ordinary words such as
-"Tick", "Equation", "ping") never; so ordinary prose yields no actor or malware
-match.
+except those made of ordinary words (``lexicons/kb_case_sensitive.txt``:
+"Charming Kitten" but not "a charming kitten"); single-word names only in
+their own case; names shorter than 3 characters never; names listed in
+``lexicons/kb_exclude.txt`` (ordinary words such as "Tick", "Equation",
+"ping", "Play") never alone, only in a fallback phrase ("Tick group", "Play
+ransomware"). Ordinary prose yields no actor or malware match.
 
 User extensions:
 
@@ -47,9 +49,19 @@ DATA_DIR = Path(__file__).resolve().parents[1] / "data"
 KB_PATH = DATA_DIR / "kb.json.gz"
 LEXICON_DIR = Path(__file__).resolve().parent / "lexicons"
 EXCLUDE_PATH = LEXICON_DIR / "kb_exclude.txt"
+CASE_SENSITIVE_PATH = LEXICON_DIR / "kb_case_sensitive.txt"
 ENV_EXTRA = "INCIDEX_KB_EXTRA"
 ENV_EXCLUDE = "INCIDEX_KB_EXCLUDE"
 MIN_MATCH_LEN = 3
+# Fallback phrases offered for a name that is too ambiguous alone ("Tick" -> "Tick group").
+ACTOR_FALLBACKS = ("group", "Group", "hackers", "gang", "APT", "threat actor", "threat group")
+MALWARE_FALLBACKS = {"ransomware": ("ransomware", "Ransomware", "ransomware gang", "ransomware group"),
+                     "malware": ("malware", "backdoor", "trojan", "Trojan", "RAT", "loader", "botnet", "wiper", "implant"),
+                     "tool": ()}
+_MALWARE_SUFFIX = re.compile(r"\s+(?:ransomware|malware|backdoor|trojan|wiper|loader|botnet|rat|implant|stealer|infostealer)"
+                             r"(?:\s+(?:gang|group|operators?|strain|variant|family|payload|attack|attacks))?$", re.IGNORECASE)
+_ACTOR_SUFFIX = re.compile(r"\s+(?:hacker group|hacking group|threat actors?|threat group|hacktivist group|hacktivists|"
+                           r"group|gang|hackers|crew|collective|apt|actors?|operators?|campaign|operation)$", re.IGNORECASE)
 
 # ----------------------------------------------------------------- normalisation
 
@@ -182,10 +194,28 @@ class Match:
 class KnowledgeBase:
     """Read-only lookups over the KB. Get one with :func:`load_kb`."""
 
-    def __init__(self, raw: dict[str, Any], *, ambiguous: Iterable[str] = (), extra_actors: list[dict] | None = None,
-                 exclude: Iterable[str] = ()):
+    def __init__(self, raw: dict[str, Any], *, ambiguous: Iterable[str] = (), case_sensitive: Iterable[str] = (),
+                 extra_actors: list[dict] | None = None, exclude: Iterable[str] = ()):
+        """``ambiguous``: lines of ``kb_exclude.txt`` (plain = any case, ``=Name`` = that
+        spelling only, ``!Name`` = no fallback phrases); ``case_sensitive``:
+        multi-word names matched only as written; ``extra_actors``: user
+        actor specs; ``exclude``: user surfaces that never match nor resolve."""
         self._raw = raw
-        self._ambiguous = frozenset(norm_key(s) for s in ambiguous)
+        amb_key, amb_exact, no_fb = set(), set(), set()
+        for line in ambiguous:
+            line = line.strip()
+            if line.startswith("="):
+                amb_exact.add(clean_surface(line[1:]))
+            elif line.startswith("!"):
+                amb_key.add(norm_key(line[1:]))
+                no_fb.add(norm_key(line[1:]))
+            elif line:
+                amb_key.add(norm_key(line))
+        self._ambiguous = frozenset(amb_key)
+        self._ambiguous_exact = frozenset(amb_exact)
+        self._no_fallback = frozenset(no_fb)
+        self._cs_multi = frozenset(norm_key(s) for s in case_sensitive)
+        self._fallback_set: set[str] = set()
         self._exclude = frozenset(norm_key(s) for s in exclude)
         self._actors: dict[str, dict] = {a["id"]: a for a in raw["actors"]}
         self._actor_index: dict[str, str] = dict(raw["actor_index"])
@@ -259,8 +289,13 @@ class KnowledgeBase:
             return None
         kb_id = self._actor_index.get(k)
         if kb_id is None:
-            k2 = self._key(_strip_possessive(surface))
-            kb_id = self._actor_index.get(k2) if k2 and k2 not in self._exclude else None
+            base = _strip_possessive(clean_surface(surface))
+            base = re.sub(r"^the\s+", "", base, flags=re.IGNORECASE)
+            for cand in (base, _ACTOR_SUFFIX.sub("", base)):
+                k2 = self._key(cand)
+                if k2 and k2 not in self._exclude and k2 in self._actor_index:
+                    kb_id = self._actor_index[k2]
+                    break
         return self._actor_info(kb_id) if kb_id else None
 
     def actor(self, kb_id: str) -> ActorInfo | None:
@@ -276,12 +311,15 @@ class KnowledgeBase:
         """``(surface, kb_id)`` pairs for a PhraseMatcher / Aho-Corasick automaton.
 
         The ambiguity policy is already applied: excluded and too-short names
-        are gone. Multi-word surfaces are meant to match case-insensitively
-        (``case_sensitive=False`` returns only those), single-word surfaces
+        are gone (an excluded name comes back inside fallback phrases such as
+        "Tick group"). Multi-word surfaces are meant to match
+        case-insensitively (``case_sensitive=False`` returns only those),
+        single-word surfaces and multi-word names made of ordinary words
         case-sensitively, exactly as given (``case_sensitive=True``); ``None``
-        returns both. Use :meth:`matcher` for a ready-made matcher.
+        returns both. :meth:`is_case_sensitive` tells which is which, and
+        :meth:`matcher` gives a ready-made matcher.
         """
-        return self._surfaces(self._actor_surfaces, self._actor_index, case_sensitive)
+        return self._surfaces(self._actor_surfaces, self._actor_index, case_sensitive, "actor")
 
     def campaign_dates(self, entry: ActorInfo | str) -> tuple[str | None, str | None] | None:
         """``(first_seen, last_seen)`` as ``YYYY-MM-DD`` strings for a campaign
@@ -324,8 +362,7 @@ class KnowledgeBase:
                 return None
             kb_id = self._malware_index.get(k)
             if kb_id is None:
-                s = re.sub(r"\s+(?:ransomware|malware|backdoor|trojan|wiper|loader|botnet|rat)$", "", clean_surface(cand),
-                           flags=re.IGNORECASE)
+                s = _MALWARE_SUFFIX.sub("", clean_surface(cand))
                 kb_id = self._malware_index.get(norm_key(s))
                 if kb_id is None:
                     kb_id = self._malware_index.get(norm_key(re.sub(r"\s*v?\d+(?:\.\d+)*$", "", s)))
@@ -337,7 +374,7 @@ class KnowledgeBase:
 
     def malware_surfaces(self, case_sensitive: bool | None = None) -> list[tuple[str, str]]:
         """``(surface, kb_id)`` pairs of malware/tools/ransomware, same policy as :meth:`actor_surfaces`."""
-        return self._surfaces(self._malware_surfaces, self._malware_index, case_sensitive)
+        return self._surfaces(self._malware_surfaces, self._malware_index, case_sensitive, "malware")
 
     def technique(self, tid: str) -> Technique | None:
         """The ATT&CK technique with this id (``T1485``, ``t1566.001``), or ``None``."""
@@ -444,9 +481,9 @@ class KnowledgeBase:
         kind ``actor`` / ``malware`` (key = kb_id), ``country`` / ``demonym`` /
         ``city`` (key = ISO2). The ambiguity policy is applied."""
         for s, k in self.actor_surfaces():
-            yield s, "actor", k, _single_token(s)
+            yield s, "actor", k, self.is_case_sensitive(s)
         for s, k in self.malware_surfaces():
-            yield s, "malware", k, _single_token(s)
+            yield s, "malware", k, self.is_case_sensitive(s)
         yield from ((s, kind, iso, cs) for s, kind, iso, cs in self._country_entries())
 
     def matcher(self) -> "_Automaton":
@@ -463,9 +500,14 @@ class KnowledgeBase:
         """Whether the ambiguity policy lets ``surface`` match free text."""
         return self._matchable(surface)
 
+    def is_case_sensitive(self, surface: str) -> bool:
+        """Whether ``surface`` is to be matched only as written: single words and
+        multi-word names made of ordinary words."""
+        return _single_token(surface) or norm_key(surface) in self._cs_multi or surface in self._fallback_set
+
     def _matchable(self, s: str) -> bool:
         k = norm_key(s)
-        if len(k) < MIN_MATCH_LEN or k in self._ambiguous or k in self._exclude:
+        if len(k) < MIN_MATCH_LEN or k in self._ambiguous or k in self._exclude or clean_surface(s) in self._ambiguous_exact:
             return False
         if k.isdigit():
             return False
@@ -473,20 +515,43 @@ class KnowledgeBase:
             return False
         return True
 
-    def _surfaces(self, pairs, index, case_sensitive):
+    def _fallbacks(self, s: str, kb_id: str, kind: str) -> list[str]:
+        """Phrases that make an ambiguous name safe to match ("Tick" -> "Tick group")."""
+        k = norm_key(s)
+        if k in self._no_fallback or k in self._exclude or len(k) < MIN_MATCH_LEN or k in self._country_index:
+            return []
+        if not (k in self._ambiguous or clean_surface(s) in self._ambiguous_exact) or s.islower():
+            return []
+        if kind == "actor":
+            words = ACTOR_FALLBACKS
+        else:
+            words = MALWARE_FALLBACKS.get(self._malware[kb_id].get("kind") or "malware", ())
+        out = [p for p in (f"{s} {w}" for w in words)
+               if norm_key(p) not in self._ambiguous and norm_key(p) not in self._exclude]
+        self._fallback_set.update(out)
+        return out
+
+    def _surfaces(self, pairs, index, case_sensitive, kind):
         out = []
         seen = set()
         for s, kb_id in pairs:
-            if index.get(norm_key(s)) != kb_id or not self._matchable(s):
+            if index.get(norm_key(s)) != kb_id:
                 continue
-            single = _single_token(s)
-            if case_sensitive is not None and single != case_sensitive:
-                continue
-            key = (s if single else s.lower(), kb_id)
-            if key in seen:
-                continue
-            seen.add(key)
-            out.append((s, kb_id))
+            if self._matchable(s):
+                cands = _case_variants(s, multi_cs=norm_key(s) in self._cs_multi)
+            else:
+                cands = self._fallbacks(s, kb_id, kind)
+            for c in cands:
+                if index.get(norm_key(c), kb_id) != kb_id:
+                    continue
+                cs = self.is_case_sensitive(c) or c in self._fallback_set
+                if case_sensitive is not None and cs != case_sensitive:
+                    continue
+                key = (c if cs else c.lower(), kb_id)
+                if key in seen:
+                    continue
+                seen.add(key)
+                out.append((c, kb_id))
         return out
 
     # ---------------------------------------------------------------- misc
@@ -512,6 +577,27 @@ class KnowledgeBase:
         out["countries"] = len(self._countries)
         out["sector_keywords"] = len(self._sector_kw)
         return out
+
+
+def _case_variants(s: str, multi_cs: bool = False) -> list[str]:
+    """A name and the spellings news also uses for it.
+
+    Single words: "QakBot" -> "Qakbot", "QAKBOT"; "qilin" -> "Qilin".
+    Multi-word names matched as written (``multi_cs``): "Lazarus Group" ->
+    "Lazarus group", "LAZARUS GROUP". Other multi-word names are returned as is
+    (they match in any case).
+    """
+    out = [s]
+    if not _single_token(s):
+        if multi_cs:
+            first, rest = s.split(" ", 1)
+            out += [f"{first} {rest.lower()}", s.upper()]
+        return list(dict.fromkeys(out))
+    if re.search(r"[a-z][A-Z]", s) or (s.islower() and s[:1].isalpha()):
+        out.append(s[:1].upper() + s[1:].lower())
+    if any(ch.islower() for ch in s) and sum(ch.isalpha() for ch in s) >= 4:
+        out.append(s.upper())
+    return list(dict.fromkeys(out))
 
 
 def _single_token(s: str) -> bool:
@@ -657,6 +743,7 @@ def _paths(arg: Path | str | None, env: str) -> tuple[str, ...]:
 def _load(kb_path: str, extras: tuple[str, ...], excludes: tuple[str, ...]) -> KnowledgeBase:
     raw = _raw_kb(kb_path)
     ambiguous = _read_list(EXCLUDE_PATH) if EXCLUDE_PATH.exists() else []
+    case_sensitive = _read_list(CASE_SENSITIVE_PATH) if CASE_SENSITIVE_PATH.exists() else []
     extra_actors: list[dict] = []
     for p in extras:
         extra_actors += _read_extra(Path(p))
@@ -666,7 +753,8 @@ def _load(kb_path: str, extras: tuple[str, ...], excludes: tuple[str, ...]) -> K
             exclude += _read_list(Path(p))
         except OSError as e:
             raise IncidexError(f"{p}: cannot read exclusion list: {e}") from None
-    return KnowledgeBase(raw, ambiguous=ambiguous, extra_actors=extra_actors, exclude=exclude)
+    return KnowledgeBase(raw, ambiguous=ambiguous, case_sensitive=case_sensitive, extra_actors=extra_actors,
+                         exclude=exclude)
 
 
 def load_kb(extra_actors: Path | None = None, exclude: Path | None = None) -> KnowledgeBase:

@@ -33,7 +33,7 @@ from incidex.ingest.html import read_html
 from incidex.ingest.jsonl import read_json, read_jsonl
 from incidex.ingest.sniff import BINARY_EXTENSIONS, Format, by_content, by_content_type, by_extension, confirm
 from incidex.ingest.text import read_text
-from incidex.ingest.util import utc_now
+from incidex.ingest.util import resolve_settings, utc_now
 from incidex.records import Article, InputError, RawDocument, ReadFailure
 
 __all__ = ["read", "read_articles", "read_bytes", "fetch"]
@@ -47,11 +47,7 @@ _SNIFF_BYTES = 65536
 
 
 def _settings(settings: dict[str, Any] | None) -> dict[str, Any]:
-    if settings is None:
-        from incidex.settings import load_settings
-
-        return load_settings()
-    return settings
+    return resolve_settings(settings)
 
 
 def _max_bytes(settings: dict[str, Any]) -> int:
@@ -92,6 +88,10 @@ def read_articles(inputs: Iterable[str], *, fetch_pages: bool = False,
             yield clean(doc, settings)
         except InputError as exc:
             yield ReadFailure(exc.origin, exc.reason)
+        except Exception as exc:  # a cleaner bug must not stop the batch
+            log.exception("unexpected error cleaning %s", doc.origin)
+            yield ReadFailure(doc.origin, f"unexpected error while cleaning ({exc.__class__.__name__}: {exc}); "
+                                          "please report it")
 
 
 # --- paths -----------------------------------------------------------------------------

@@ -89,7 +89,7 @@ def binary_reason(data: bytes, *, control_ratio: float = 0.02, nul_ratio: float 
     if not sample:
         return None
     nuls = sample.count(0)
-    if nuls and nuls / len(sample) > nul_ratio:
+    if nuls > 1 and nuls / len(sample) > nul_ratio:  # one stray NUL is removed, not fatal
         return "binary file (NUL bytes)"
     controls = sum(1 for b in sample if b in _CONTROL)
     if controls / len(sample) > control_ratio:
@@ -126,7 +126,7 @@ def decode_bytes(data: bytes, origin: str, settings: dict[str, Any] | None = Non
         except UnicodeDecodeError:
             text = _detect(data)
             if text is None:
-                raise InputError(origin, "could not detect the text encoding (not UTF-8, and charset detection failed)")
+                raise InputError(origin, "could not detect the text encoding (not UTF-8, and charset detection failed)") from None
     text = _BAD_CHARS.sub("", text)
     text = text.replace("\r\n", "\n").replace("\r", "\n")
     if not text.strip():

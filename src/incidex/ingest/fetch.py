@@ -37,11 +37,9 @@ class FetchResult(NamedTuple):
 
 
 def _ingest(settings: dict[str, Any] | None) -> dict[str, Any]:
-    if settings is None:
-        from incidex.settings import load_settings
+    from incidex.ingest.util import resolve_settings
 
-        settings = load_settings()
-    return settings.get("ingest", {})
+    return resolve_settings(settings).get("ingest", {})
 
 
 def _allowed_networks(value: Any) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network] | bool:

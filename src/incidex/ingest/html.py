@@ -195,7 +195,10 @@ def read_html(html: str, origin: str, *, url: str | None = None, settings: dict[
     if tree is None:
         raise InputError(origin, NO_TEXT + " (could not parse the HTML)")
     page = page_metadata(tree)
+    min_chars = int((settings or {}).get("ingest", {}).get("min_body_chars", 40))
     found = _trafilatura(html, url)
+    if found and len(found["text"].strip()) < min_chars:
+        found = None  # a stray menu item or caption, not the story: try the fallback
     if found:
         text = found["text"]
         for key, src in (("title", "title"), ("author", "author"), ("source", "sitename"), ("url", "url")):
@@ -206,7 +209,7 @@ def read_html(html: str, origin: str, *, url: str | None = None, settings: dict[
     else:
         text = fallback_text(tree)
     text = "\n".join(x for x in (_line(s) for s in text.split("\n")) if x)
-    if not text:
+    if len(text) < min_chars:
         raise InputError(origin, NO_TEXT)
     meta = {k: v for k, v in page.items() if v}
     meta.update({k: v for k, v in hints.items() if v})

@@ -91,7 +91,7 @@ def read_jsonl(lines: Iterable[bytes], origin: str, settings: dict[str, Any] | N
             yield ReadFailure(here, f"{where}: {exc.reason}")
             continue
         try:
-            obj = json.loads(line)
+            obj = json.loads(line.rstrip("\r\n"))
         except json.JSONDecodeError as exc:
             yield ReadFailure(here, f"invalid JSON on {where}: {exc.msg} (column {exc.colno})")
             continue

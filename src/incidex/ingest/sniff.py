@@ -21,7 +21,7 @@ BINARY_EXTENSIONS = frozenset(
     ".flac .mov .avi .mkv .webm .db .sqlite .sqlite3 .parquet .pkl .npy .npz .bin".split()
 )
 
-_XML_DECL = re.compile(r"^\s*(<\?xml[^>]*\?>\s*)?(<!--.*?-->\s*)*", re.S)
+_XML_PROLOG = re.compile(r"^\s*(?:<\?[^>]*\?>\s*|<!--.*?-->\s*)*", re.S)  # declaration, PIs, comments
 _FEED_ROOT = re.compile(r"<(?:[\w-]+:)?(rss|feed|RDF)\b", re.I)
 _HTML_START = re.compile(r"<(!doctype\s+html|html|head|body)\b", re.I)
 _HTML_TAGS = re.compile(r"</?(p|div|article|span|a|br|h[1-6]|section|main|ul|li|table)\b[^>]*>", re.I)
@@ -74,13 +74,13 @@ def by_content(text: str) -> Format:
         except ValueError:
             pass
     if head.startswith("<"):
-        rest = head[_XML_DECL.match(head).end():]
+        rest = head[_XML_PROLOG.match(head).end():]
         m = re.match(r"<!DOCTYPE\s+(\w+)", rest, re.I)
         if m:
             return "html" if m.group(1).lower() == "html" else "feed"
         if _FEED_ROOT.match(rest):
             return "feed"
-        if _HTML_START.match(rest) or rest.lower().startswith("<?xml"):
+        if _HTML_START.match(rest):
             return "html"
         if head.lower().startswith("<?xml"):
             return "feed"

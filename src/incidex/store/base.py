@@ -16,7 +16,7 @@ from typing import Literal, Protocol, Sequence, runtime_checkable
 
 from incidex.records import Article, Incident
 
-Role = Literal["primary", "background"]
+Role = Literal["primary", "background", "syndicated"]  # syndicated: a near-duplicate copy of a source
 Bands = Sequence[tuple[int, int]]
 
 

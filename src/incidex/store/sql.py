@@ -336,8 +336,8 @@ class SqlStore:
 
     def add_incident(self, incident: Incident, article_id: str, role: Role | None = None) -> bool:
         role = role or ("background" if incident.background else "primary")
-        if role not in ("primary", "background"):
-            raise IncidexError(f"incident {incident.id}: role must be 'primary' or 'background', not {role!r}")
+        if role not in ("primary", "background", "syndicated"):
+            raise IncidexError(f"incident {incident.id}: role must be 'primary', 'background' or 'syndicated', not {role!r}")
         doc = incident.to_dict()
         d_from, d_to = codec.date_range(incident.date)
         now = self._ts(codec.now_utc())

@@ -99,7 +99,7 @@ incident_articles = sa.Table(
     sa.Column("incident_id", sa.String(64), sa.ForeignKey("incidents.id", ondelete="CASCADE"), primary_key=True),
     sa.Column("article_id", sa.String(64), sa.ForeignKey("articles.id", ondelete="CASCADE"), primary_key=True),
     sa.Column("role", sa.String(16), nullable=False),
-    sa.CheckConstraint("role IN ('primary', 'background')", name="ck_incident_articles_role"),
+    sa.CheckConstraint("role IN ('primary', 'background', 'syndicated')", name="ck_incident_articles_role"),
     sa.Index("ix_incident_articles_article_id", "article_id"),
 )
 

@@ -99,7 +99,7 @@ def upgrade() -> None:
                                 ondelete="CASCADE"),
         sa.ForeignKeyConstraint(["article_id"], ["articles.id"], name="fk_incident_articles_article_id",
                                 ondelete="CASCADE"),
-        sa.CheckConstraint("role IN ('primary', 'background')", name="ck_incident_articles_role"),
+        sa.CheckConstraint("role IN ('primary', 'background', 'syndicated')", name="ck_incident_articles_role"),
     )
     op.create_index("ix_incident_articles_article_id", "incident_articles", ["article_id"])
 

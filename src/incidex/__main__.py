@@ -1,0 +1,3 @@
+from incidex.cli import app
+
+app(prog_name="incidex")
