@@ -77,7 +77,7 @@ def main() -> int:
     raw = _raw_kb(str(KB_PATH))
     kb = KnowledgeBase(raw)
     surfaces = [(s, "actor") for s, _ in kb.actor_surfaces()] + [(s, "malware") for s, _ in kb.malware_surfaces()]
-    place = {norm_key(s) for s, _ in kb.country_surfaces()}
+    place = {k for k, (_iso, kind) in kb._country_index.items() if kind == "demonym"}
     exclude: set[str] = set()
     exact: set[str] = set()
     no_fallback: set[str] = set()
@@ -92,7 +92,7 @@ def main() -> int:
             if len(words) == len(toks) and all(zipf_frequency(t.lower(), "en") >= 3.0 for t in toks):
                 case_sensitive.add(s)
             continue
-        if s in KEEP or any(ch.isdigit() for ch in s):
+        if s in KEEP or s.capitalize() in KEEP or any(ch.isdigit() for ch in s):
             continue
         z = zipf_frequency(s.lower(), "en")
         if norm_key(s) in place:

@@ -18,6 +18,7 @@ from .cues import Cue, CueSet
 from .dates import DateMention, find_dates
 from .entities import Gazetteer, Mention, find_money, find_counts, find_cves
 from .sentences import Sentence
+from .persons import is_person, maybe_person
 from .syntax import Lemmas, pos as _pos
 
 REPORTING_VERBS = {"say", "report", "announce", "confirm", "attribute", "blame", "accuse", "state", "assess", "tell", "warn", "claim"}
@@ -42,8 +43,7 @@ PRONOUNS = {"it", "they", "we", "its", "their", "our", "itself"}
 GENERIC_HEADS = {"system", "network", "server", "computer", "website", "site", "infrastructure", "service", "portal",
                  "database", "account", "datum", "data", "information", "file", "record", "detail", "email", "device",
                  "workstation", "platform", "application", "app", "operation", "production", "environment", "software",
-                 "organization", "organisation", "company", "business", "user", "customer", "people", "person",
-                 "entity", "victim", "target", "firm", "employee", "staff", "student", "patient", "member", "individual"}
+                 "entity", "victim", "target"}
 GENERIC_VICTIMS: set[str] = set()
 FOCUS_HEADS = {"company", "firm", "hospital", "city", "bank", "university", "authority", "ministry", "agency",
                "retailer", "maker", "manufacturer", "insurer", "operator", "provider", "council", "school", "college",
@@ -54,7 +54,7 @@ FOCUS_HEADS = {"company", "firm", "hospital", "city", "bank", "university", "aut
 ATTACKER_HEAD_WORDS = {"hacker", "attacker", "actor", "criminal", "cybercriminal", "gang", "operator", "hacktivist",
                        "intruder", "operative", "spy", "apt", "affiliate", "crew", "extortionist", "adversary"}
 _ATTACKER_HEAD = re.compile(r"(?:.*\s)?(?:hackers?|hacker groups?|hacking groups?|threat actors?|attackers?|cyber ?criminals?|gangs?|operatives|hacktivists?|intruders|crews?)")
-AUTHORITY_NAME = re.compile(r"(?i)^(?:the\s+)?(?:fbi|cisa|nsa|ncsc|europol|interpol|police|researchers?|investigators?|officials?|authorities|mandiant|crowdstrike|microsoft threat intelligence|security researchers?)\b|\b(?:field office|security firm|cybersecurity firm|security researchers?|threat intelligence)\b")
+AUTHORITY_NAME = re.compile(r"(?i)^(?:the\s+)?(?:fbi|cisa|nsa|ncsc|europol|interpol|researchers?|investigators?|officials?|authorities|mandiant|crowdstrike|microsoft threat intelligence|security researchers?)\b|\b(?:field office|security firm|cybersecurity (?:firm|company|agency|authority)|security researchers?|threat intelligence|cyber ?security (?:centre|center)|cyber (?:agency|directorate|command|centre|center|defen[cs]e)|directorate|cert\b|csirt|security service|intelligence (?:service|agency))")
 DETERMINERS = {"a", "an", "the", "this", "that", "these", "those", "its", "their", "his", "her", "our",
                "some", "several", "many", "two", "three", "four", "five", "other", "another", "both",
                "one", "all", "few", "multiple", "numerous", "various", "major", "large", "big",
@@ -136,6 +136,7 @@ def cheap_facts(sent: Sentence, cues: CueSet, gaz: Gazetteer) -> SentenceFacts:
                 f.actors.append((actor, sent.start + m.start, sent.start + m.end))
     f.countries = [m for m in mentions if m.kind in ("country", "demonym", "city")]
     f.malware = [m for m in mentions if m.kind == "malware"]
+    _gang_actors(f, t, mentions, gaz, cues)
     f.cves = find_cves(t)
     for status, c in ((c.label, c) for c in cues.find("attribution", t)):
         if _negated(t, c.start):
@@ -164,6 +165,42 @@ def cheap_facts(sent: Sentence, cues: CueSet, gaz: Gazetteer) -> SentenceFacts:
         f.impact_fact = t if len(t) <= 240 else t[:237] + "..."
     f.responses = _responses(t, cues, gaz, f.countries)
     return f
+
+
+_GANG_AFTER = re.compile(r"(?i)^\W{0,2}\s*(?:ransomware\s+)?(?:gang|group|operators?|crew|affiliates?|cartel|hackers|hacking group|extortion group|actors?)\b")
+_NAMED_GANG = re.compile(r"\b([A-Z][\w.()-]{2,}(?:\s[A-Z][\w.()-]+)?)\s+(?:ransomware\s+)?(?:gang|group|operators|crew|hackers|hacking group|hacker group|extortion group)\b")
+
+
+def _gang_actors(f: SentenceFacts, t: str, mentions, gaz: Gazetteer, cues: CueSet) -> None:
+    """Ransomware families act as gangs ('the LockBit gang claimed ...'), and names
+    too ambiguous to match alone ('Play', 'Akira') count when a gang word follows."""
+    claim = next((c for c in cues.find("attribution", t) if c.label == "claimed"), None)
+    taken = [(s - f.sent.start, e - f.sent.start) for _, s, e in f.actors]
+    for m in list(f.malware):
+        info = gaz.kb.resolve_malware(m.text)
+        if info is None or getattr(info, "kind", None) != "ransomware":
+            continue
+        if _GANG_AFTER.match(t[m.end:m.end + 40]) or (claim is not None and m.end <= claim.start):
+            actor = Actor(name=m.text if m.text.lower() == info.name.lower() else info.name, mention=m.text,
+                          kind="group", kb_id=info.kb_id)
+            f.actors.append((actor, f.sent.start + m.start, f.sent.start + m.end))
+            taken.append((m.start, m.end))
+    for g in _NAMED_GANG.finditer(t):
+        s0, e0 = g.start(1), g.end(1)
+        if any(a < e0 and s0 < b for a, b in taken):
+            continue
+        surface = g.group(1)
+        info = gaz.kb.resolve_actor(surface)
+        if info is not None:
+            actor = Actor(name=info.name, mention=surface, aliases=list(info.aliases)[:12], kind=info.kind or "group",
+                          state_link=info.state_link, kb_id=info.kb_id)
+        else:
+            mal = gaz.kb.resolve_malware(surface)
+            if mal is None or getattr(mal, "kind", None) != "ransomware":
+                continue
+            actor = Actor(name=surface, mention=surface, kind="group", kb_id=mal.kb_id)
+        f.actors.append((actor, f.sent.start + s0, f.sent.start + e0))
+        taken.append((s0, e0))
 
 
 def _negated(text: str, pos: int) -> bool:
@@ -198,7 +235,7 @@ def _responses(text: str, cues: CueSet, gaz: Gazetteer, countries: list[Mention]
 def parsed_facts(f: SentenceFacts, doc: Doc, cues: CueSet, gaz: Gazetteer) -> None:
     """Add victims, attacker states and attribution sources from the parse."""
     base = f.sent.start
-    actor_spans = [(s - base, e - base) for _, s, e in f.actors]
+    actor_spans = [(s - base, e - base) for _, s, e in f.actors] + [(m.start, m.end) for m in f.malware]
     seen: set[tuple[int, int]] = set()
     for tok in doc:
         heads: list[Token] = []
@@ -221,6 +258,13 @@ def parsed_facts(f: SentenceFacts, doc: Doc, cues: CueSet, gaz: Gazetteer) -> No
                 elif c.dep_ == "acl" and _lemma(c) in ("target", "affect", "hit"):
                     heads += [p for p in c.children if p.dep_ in ("dobj", "obj")]
             head = tok.head
+            if tok.dep_ == "nsubj" and _pos(head) == "VERB":
+                # "an attack crippled its systems", "a ransomware attack encrypted the servers"
+                heads += [c for c in head.children if c.dep_ in ("dobj", "obj")]
+            if tok.dep_ in ("dobj", "pobj") and _pos(head) == "VERB":
+                # "attributed an intrusion into the email system of X to Y"
+                heads += [p for c in head.children if c.dep_ == "prep" and c.lower_ in ("into", "on", "against")
+                          for p in c.children if p.dep_ == "pobj"]
             if tok.dep_ in ("dobj", "obj", "attr") and _lemma(head) in SUFFER_VERBS:
                 heads += [c for c in head.children if c.dep_ in ("nsubj",)]
             elif tok.dep_ == "pobj" and head.lower_ == "by" and _lemma(head.head) in VICTIM_VERBS | {"affect", "hit"}:
@@ -235,12 +279,15 @@ def parsed_facts(f: SentenceFacts, doc: Doc, cues: CueSet, gaz: Gazetteer) -> No
                 if cand and (cand.start, cand.end) not in seen:
                     seen.add((cand.start, cand.end))
                     f.victims.append(cand)
-    if f.triggers and not f.generic and not any(v.name != FOCUS for v in f.victims):
+    if f.triggers and not f.generic and not any(v.name != FOCUS for v in f.victims) and f.sent.index < 3:
         cand = root_subject(doc, base, cues, gaz, actor_spans)
         if cand and (cand.start, cand.end) not in seen:
             f.victims = [v for v in f.victims if v.name != FOCUS] + [cand] if cand.name != FOCUS else f.victims + [cand]
+    f.victims = [v for v in f.victims if not (v.named and maybe_person(v.name)
+                                             and is_person(f.sent.text, v.start - base, v.end - base))]
     _state_actors(f, doc, cues, gaz)
     _attribution_sources(f, doc, gaz)
+    # a victim named as its own attacker is a parsing slip ("Dutch intelligence attributed ...")
 
 
 def _is_trigger_token(tok: Token, f: SentenceFacts) -> bool:
@@ -293,9 +340,18 @@ def _np_span(tok: Token, doc: Doc) -> Span:
     for c in tok.rights:
         if c.dep_ in ("compound",) or (c.dep_ == "case"):
             right = max(right, c.i)
+        elif c.dep_ == "prep" and c.lower_ == "of" and (_pos(tok) == "PROPN" or _lemma(tok) in FOCUS_HEADS) and c.i == right + 1:
+            # "Ministry of Energy and Infrastructure", "City of Brookhaven Falls"
+            objs = [p for p in c.children if p.dep_ == "pobj" and _pos(p) == "PROPN"]
+            if objs:
+                right = max(right, max(t.i for t in objs[0].subtree if _pos(t) in ("PROPN", "CCONJ") or t.dep_ in ("conj", "compound", "cc")))
     return doc[left:right + 1]
 
 
+ROLE_HEADS = {"spokesperson", "spokesman", "spokeswoman", "official", "executive", "employee", "staff", "researcher",
+              "analyst", "expert", "director", "manager", "officer", "minister", "mayor", "president", "chief", "ceo",
+              "representative", "lawyer", "attorney", "reporter", "journalist", "editor", "customer", "user", "member"}
+DATE_WORD = re.compile(r"(?i)^(?:monday|tuesday|wednesday|thursday|friday|saturday|sunday|january|february|march|april|may|june|july|august|september|october|november|december|today|yesterday|weekend|week|month|year)s?$")
 FOCUS = "@focus"  # placeholder name: the organisation the article is about
 
 
@@ -344,8 +400,11 @@ def _victim_from_token(tok: Token, doc: Doc, base: int, cues: CueSet, gaz: Gazet
         return None
     if low in set(cues.words("generic_victims")) or (_lemma(words[-1]) in GENERIC_HEADS and len(words) == 1) or _lemma(words[-1]) in ("sector", "industry"):
         return None
-    if len(words) == 1 and _pos(words[0]) == "NOUN" and words[0].tag_ in ("NNS",) and span[0].lower_ not in ("two", "three", "several", "both"):
-        return None  # a bare plural is a class, not a victim
+    if (tok.tag_ == "NNS" and not any(_pos(w) == "PROPN" for w in words)
+            and not (span[0].like_num or span[0].lower_ in ("the", "two", "three", "several", "both", "its", "their", "these", "those"))):
+        return None  # a bare plural is a class ("telecom operators"), not a victim
+    if _lemma(tok) in ROLE_HEADS:
+        return None  # "a Hollis spokesperson": a person speaking for the victim
     named = any(_pos(w) == "PROPN" for w in words)
     if not named and span[0].lower_ in ("the", "its", "their") and _lemma(words[-1]) in FOCUS_HEADS and len(words) <= 2:
         return _focus_ref(tok, base, start, end, doc)  # "the company", "the hospital"
@@ -372,7 +431,11 @@ def _victim_from_token(tok: Token, doc: Doc, base: int, cues: CueSet, gaz: Gazet
         head = _lemma(words[-1])
         if head not in gaz.org_heads:
             return None
-    return VictimCandidate(name=name, start=base + start, end=base + end, head=_lemma(words[-1]),
+    if name.endswith(("'s", "’s")):
+        name, end = name[:-2], end - 2
+    if _lemma(tok) in ATTACK_NOUNS or DATE_WORD.match(name):
+        return None
+    return VictimCandidate(name=name, start=base + start, end=base + end, head=_lemma(tok),
                            country=country, sector=sector, named=named or is_state, is_state=is_state)
 
 
@@ -400,7 +463,8 @@ def root_subject(doc: Doc, base: int, cues: CueSet, gaz: Gazetteer, actor_spans)
     """When an attack sentence names no victim, its main subject usually is one
     ('Harbor & Finch said hackers stole ...', 'The city will not pay the ransom ...')."""
     for t in doc:
-        if t.dep_ in ("nsubj", "nsubjpass") and (t.head.dep_ == "ROOT" or _lemma(t.head) in REPORTING_VERBS):
+        main = t.head.dep_ == "ROOT" or (t.head.dep_ in ("ccomp", "advcl", "conj") and t.head.head.dep_ == "ROOT")
+        if t.dep_ in ("nsubj", "nsubjpass") and (main or _lemma(t.head) in REPORTING_VERBS):
             if t.lower_ in PRONOUNS or _pos(t) not in ("PROPN", "NOUN"):
                 continue
             if _pos(t) != "PROPN" and _lemma(t) not in FOCUS_HEADS and not any(_pos(c) == "PROPN" for c in t.subtree):
@@ -437,9 +501,9 @@ def _owner(tok: Token) -> Token | None:
 
 _STATE_HEADS = re.compile(
     r"(?i)\b(?:state[- ](?:sponsored|backed|linked)\s+)?(?:hackers?|hacker groups?|hacking groups?|threat actors?|actors?|attackers?|"
-    r"cyber ?criminals?|operatives|spies|groups?|apts?|gangs?|intelligence services?|military intelligence)\b")
+    r"cyber ?criminals?|operatives|spies|apts?|military intelligence|state hackers|government hackers)\b")
 _LINK_BEFORE = re.compile(r"(?i)(?:linked|tied|connected|attributed|traced|blamed on|backed|sponsored|directed|employed|working)\s+(?:\w+\s+){0,2}(?:to|by|for|on)?\s*(?:the\s+)?$")
-_LINK_ADJ = re.compile(r"(?i)^[- ](?:linked|backed|sponsored|affiliated|aligned|based|state|government|nexus)\b")
+_LINK_ADJ = re.compile(r"(?i)^[- ](?:linked|backed|sponsored|affiliated|aligned|state[- ](?:sponsored|backed|hackers|actors?)|government[- ](?:backed|hackers|linked)|nexus)\b")
 
 
 def _state_actors(f: SentenceFacts, doc: Doc, cues: CueSet, gaz: Gazetteer) -> None:
@@ -451,6 +515,8 @@ def _state_actors(f: SentenceFacts, doc: Doc, cues: CueSet, gaz: Gazetteer) -> N
         before = t[max(0, m.start - 40):m.start]
         after = t[m.end:m.end + 60]
         state = False
+        if re.search(r"(?i)\bpro[- ]$", before):
+            continue  # "pro-Russian hacktivists" are not a state
         if _LINK_BEFORE.search(before):
             state = True
         elif _LINK_ADJ.match(after) or (m.kind == "demonym" and _STATE_HEADS.match(after.lstrip(" -'s"))):

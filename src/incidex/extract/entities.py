@@ -12,6 +12,8 @@ import unicodedata
 from dataclasses import dataclass
 
 import ahocorasick
+import yaml
+from importlib import resources
 
 from ..records import Actor
 
@@ -41,6 +43,12 @@ def normalize_text(text: str) -> str:
     return "".join(out)
 
 
+def _regions() -> list[tuple[str, str, str, bool]]:
+    """States, provinces and more cities (lexicons/regions.yaml), matched as written."""
+    data = yaml.safe_load(resources.files("incidex.extract").joinpath("lexicons/regions.yaml").read_text("utf-8"))
+    return [(name, "city", iso, True) for name, iso in (data.get("regions") or {}).items()]
+
+
 @dataclass(frozen=True)
 class Mention:
     kind: str  # actor | malware | country | demonym | city
@@ -59,7 +67,7 @@ class Gazetteer:
         self._ci = ahocorasick.Automaton()  # case-insensitive surfaces, keyed lowercase
         self._cs = ahocorasick.Automaton()  # case-sensitive surfaces
         entries: dict[tuple[bool, str], list[tuple[str, str]]] = {}
-        for surface, kind, key, case_sensitive in kb.gazetteer_entries():
+        for surface, kind, key, case_sensitive in list(kb.gazetteer_entries()) + _regions():
             s = normalize_text(surface).strip()
             if len(s) < 2:
                 continue

@@ -174,6 +174,7 @@ def frame_to_incident(frame: Frame, index: int, article_id: str, body: str, publ
 
     victims: list[Victim] = []
     victim_sent: list[SentenceFacts] = []
+    heads: dict[int, str] = {}
     for f in frame.facts:
         sent_countries = {m.key for m in f.countries}
         for c in f.victims:
@@ -184,15 +185,20 @@ def frame_to_incident(frame: Frame, index: int, article_id: str, body: str, publ
                 country = ctx
             if country is None and (not c.named or (ctx and ctx in sent_countries)):
                 country = ctx
-            merged = _merge_victim(victims, c, country)
+            merged = _merge_victim(victims, c, country, heads)
             if not merged:
                 victims.append(Victim(name=c.name, country=country, sector=c.sector, mention=c.name, named=c.named))
+                heads[id(victims[-1])] = c.head
                 victim_sent.append(f)
+    specific_countries = {v.country for v in victims if v.country and not _is_country_victim(v, gaz)}
+    keep = [k for k, v in enumerate(victims) if not (_is_country_victim(v, gaz) and v.country in specific_countries)]
+    victims = [victims[k] for k in keep]
+    victim_sent = [victim_sent[k] for k in keep]
     for i, f in enumerate(victim_sent):
         evidence(f"victims[{i}]", f)
     for f in frame.facts:
         for c in f.victims:
-            i = next((k for k, v in enumerate(victims) if v.name == c.name or _same_victim(v, c)), None)
+            i = next((k for k, v in enumerate(victims) if v.name == c.name or _same_victim(v, c, heads)), None)
             if i is not None:
                 ev.append(Evidence(f"victims[{i}].mention", c.start, c.end, body[c.start:c.end], article_id))
     victim_countries = {v.country for v in victims if v.country}
@@ -293,30 +299,40 @@ def frame_to_incident(frame: Frame, index: int, article_id: str, body: str, publ
     )
 
 
-def _same_victim(v: Victim, c: VictimCandidate) -> bool:
-    vl, low = v.name.lower(), c.name.lower()
-    return vl == low or low.endswith(" " + vl) or vl.endswith(" " + low) or (v.name.split()[-1].lower().rstrip("s") == c.head)
+def _is_country_victim(v: Victim, gaz) -> bool:
+    return gaz.is_country_name(v.name)
 
 
-def _merge_victim(victims: list[Victim], c: VictimCandidate, country: str | None) -> bool:
-    low = c.name.lower()
+def _tokens(name: str) -> list[str]:
+    return re.findall(r"\w+", name.lower())
+
+
+def _same_victim(v: Victim, c: VictimCandidate, heads: dict[int, str]) -> bool:
+    """One organisation under two mentions: 'the ministry' and 'Ministry of Interior',
+    'Lakeshore' and 'Lakeshore Children's Hospital'."""
+    vt, ct = _tokens(v.name), _tokens(c.name)
+    if vt == ct:
+        return True
+    if vt and ct and (vt[:len(ct)] == ct or ct[:len(vt)] == vt or vt[-len(ct):] == ct or ct[-len(vt):] == vt):
+        return v.named == c.named or min(len(vt), len(ct)) >= 1
+    head = heads.get(id(v))
+    if head == c.head and (not v.named or not c.named):
+        return True
+    if not c.named and c.sector and c.sector == v.sector and not c.is_state:
+        return True
+    return False
+
+
+def _merge_victim(victims: list[Victim], c: VictimCandidate, country: str | None, heads: dict[int, str]) -> bool:
     for v in victims:
-        vl = v.name.lower()
-        same = vl == low
-        if not same and c.head == (v.name.split()[-1].lower().rstrip("s") if v.name else ""):
-            same = True
-        if not same and not c.named and not v.named and c.sector and c.sector == v.sector:
-            same = True
-        if not same and (low.endswith(" " + vl) or vl.endswith(" " + low)):
-            same = True
-        if same:
-            if c.named and not v.named:
-                v.name, v.named = c.name, True
-            elif len(c.name) > len(v.name) and c.named == v.named and c.head == v.name.split()[-1].lower() and not c.name[0].isdigit():
-                pass
-            v.country = v.country or country
-            v.sector = v.sector or c.sector
-            return True
+        if not _same_victim(v, c, heads):
+            continue
+        if c.named and (not v.named or len(c.name) > len(v.name)):
+            v.name, v.named, v.mention = c.name, True, c.name
+            heads[id(v)] = c.head
+        v.country = v.country or country
+        v.sector = v.sector or c.sector
+        return True
     return False
 
 
@@ -335,8 +351,10 @@ def _attribution(frame: Frame, attackers: list[Actor]) -> tuple[str, list[str], 
                 elif status == "suspected" and f.reporters and any(_is_country(r, f) for r in f.reporters):
                     status, by = "attributed", f.reporters[:1]
             elif status == "denied":
+                # only the accused can deny an attribution; a victim denying damage is not one
                 denier_states = {m.key for m in f.countries}
-                if not (denier_states & attacker_states or f.actors):
+                names = {a.name for a in attackers}
+                if not (denier_states & attacker_states and not any(a.name in names for a, _, _ in f.actors if a.kind != "state")):
                     continue
             if status not in found:
                 found[status] = (by, f)
@@ -345,6 +363,9 @@ def _attribution(frame: Frame, attackers: list[Actor]) -> tuple[str, list[str], 
             by, f = found[status]
             return status, by, f
     if attackers:
+        # a ransomware gang or hacktivist group named without a cue usually claimed it itself
+        if all(a.kind == "group" and not a.state_link for a in attackers):
+            return "claimed", [], None
         return "attributed", [], None
     return "unknown", [], None
 

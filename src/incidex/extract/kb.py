@@ -216,6 +216,7 @@ class KnowledgeBase:
         self._no_fallback = frozenset(no_fb)
         self._cs_multi = frozenset(norm_key(s) for s in case_sensitive)
         self._fallback_set: set[str] = set()
+        self._surface_cache: dict[str, list[tuple[str, str, bool]]] = {}
         self._exclude = frozenset(norm_key(s) for s in exclude)
         self._actors: dict[str, dict] = {a["id"]: a for a in raw["actors"]}
         self._actor_index: dict[str, str] = dict(raw["actor_index"])
@@ -264,6 +265,7 @@ class KnowledgeBase:
         self._actors[kb_id] = {"id": kb_id, "name": name, "type": "user", "aliases": aliases, "state": state,
                                "kind": spec.get("kind") or "group", "related": related, "sources": ["user"]}
         self._matcher = None
+        self._surface_cache.pop("actor", None)
 
     def _actor_info(self, kb_id: str) -> ActorInfo:
         a = self._actors[kb_id]
@@ -518,7 +520,9 @@ class KnowledgeBase:
     def _fallbacks(self, s: str, kb_id: str, kind: str) -> list[str]:
         """Phrases that make an ambiguous name safe to match ("Tick" -> "Tick group")."""
         k = norm_key(s)
-        if k in self._no_fallback or k in self._exclude or len(k) < MIN_MATCH_LEN or k in self._country_index:
+        if k in self._no_fallback or k in self._exclude or len(k) < MIN_MATCH_LEN:
+            return []
+        if self._country_index.get(k, ("", ""))[1] == "demonym":  # "Russian ransomware" is not a name
             return []
         if not (k in self._ambiguous or clean_surface(s) in self._ambiguous_exact) or s.islower():
             return []
@@ -532,6 +536,12 @@ class KnowledgeBase:
         return out
 
     def _surfaces(self, pairs, index, case_sensitive, kind):
+        cache = self._surface_cache.get(kind)
+        if cache is None:
+            cache = self._surface_cache[kind] = self._compute_surfaces(pairs, index, kind)
+        return [(c, k) for c, k, cs in cache if case_sensitive is None or cs == case_sensitive]
+
+    def _compute_surfaces(self, pairs, index, kind):
         out = []
         seen = set()
         for s, kb_id in pairs:
@@ -542,16 +552,14 @@ class KnowledgeBase:
             else:
                 cands = self._fallbacks(s, kb_id, kind)
             for c in cands:
-                if index.get(norm_key(c), kb_id) != kb_id:
+                if index.get(norm_key(c), kb_id) != kb_id or c in self._ambiguous_exact:
                     continue
                 cs = self.is_case_sensitive(c) or c in self._fallback_set
-                if case_sensitive is not None and cs != case_sensitive:
-                    continue
                 key = (c if cs else c.lower(), kb_id)
                 if key in seen:
                     continue
                 seen.add(key)
-                out.append((c, kb_id))
+                out.append((c, kb_id, cs))
         return out
 
     # ---------------------------------------------------------------- misc

@@ -8,6 +8,7 @@ only sentences with an attack, attribution or response cue are parsed.
 from __future__ import annotations
 
 from collections import Counter
+from dataclasses import replace
 from datetime import date
 from functools import lru_cache
 
@@ -15,7 +16,7 @@ import spacy
 
 from ..records import Article, ExtractionResult
 from ..settings import load_settings
-from .analyze import cheap_facts, parsed_facts
+from .analyze import FOCUS, cheap_facts, parsed_facts
 from .cues import load_cues
 from .entities import Gazetteer
 from .frames import frame_to_incident, group_frames
@@ -71,8 +72,12 @@ class Extractor:
         sents = split_sentences(article.body, self.max_chars)
         facts = [cheap_facts(s, self.cues, self.gaz) for s in sents]
         cand = [f for f in facts if f.is_candidate]
+        focus = None
         for f, doc in zip(cand, self.nlp.pipe([f.sent.text for f in cand], batch_size=32)):
             parsed_facts(f, doc, self.cues, self.gaz)
+            if focus is None and f.sent.index < 3:
+                focus = next((v for v in f.victims if v.named and v.name != FOCUS and not v.is_state), None)
+        _resolve_focus(cand, focus)
         frames = group_frames(facts, published, self.kb)
         ctx = _article_country(facts)
         incidents = []
@@ -82,6 +87,18 @@ class Extractor:
                 incidents.append(inc)
         _attach_orphans(facts, frames, incidents, self.gaz)
         return ExtractionResult(article, incidents)
+
+
+def _resolve_focus(facts, focus) -> None:
+    """'the company', 'it': the organisation the lead is about, or nothing."""
+    for f in facts:
+        out = []
+        for v in f.victims:
+            if v.name != FOCUS:
+                out.append(v)
+            elif focus is not None:
+                out.append(replace(focus, start=v.start, end=v.end))
+        f.victims = out
 
 
 def _pub_date(published: str | None) -> date | None:
