@@ -77,6 +77,7 @@ class VictimCandidate:
     sector: str | None = None
     named: bool = True
     is_state: bool = False
+    org_evidence: bool = False  # an appositive or modifier says it is an organisation
 
 
 @dataclass
@@ -118,7 +119,7 @@ def cheap_facts(sent: Sentence, cues: CueSet, gaz: Gazetteer) -> SentenceFacts:
     f = SentenceFacts(sent)
     non_cyber = list(cues.find("non_cyber_context", t))
     for c in cues.find("attack_triggers", t):
-        if any(n.start <= c.start < n.end for n in non_cyber):
+        if any(n.start <= c.start < n.end for n in non_cyber) or _NOT_TRIGGER.search(t[max(0, c.start - 30):c.start]):
             continue
         f.triggers.append(c)
     # Specific triggers win over the generic ones they overlap ("ransomware attack").
@@ -203,6 +204,9 @@ def _gang_actors(f: SentenceFacts, t: str, mentions, gaz: Gazetteer, cues: CueSe
         taken.append((s0, e0))
 
 
+_NOT_TRIGGER = re.compile(r"(?i)(?:\bnot (?:a |an )?|no (?:evidence|sign|indication)s? (?:of |that )?(?:a |an )?|rather than (?:a |an )?|unlike (?:a |an )?|instead of (?:a |an )?)$")
+
+
 def _negated(text: str, pos: int) -> bool:
     window = text[max(0, pos - 25):pos]
     return bool(_NEGATION.search(window))
@@ -262,8 +266,9 @@ def parsed_facts(f: SentenceFacts, doc: Doc, cues: CueSet, gaz: Gazetteer) -> No
                 # "an attack crippled its systems", "a ransomware attack encrypted the servers"
                 heads += [c for c in head.children if c.dep_ in ("dobj", "obj")]
             if tok.dep_ in ("dobj", "pobj") and _pos(head) == "VERB":
-                # "attributed an intrusion into the email system of X to Y"
-                heads += [p for c in head.children if c.dep_ == "prep" and c.lower_ in ("into", "on", "against")
+                # "attributed an intrusion into the email system of X to Y", "the theft of $41m from X"
+                preps = ("into", "on", "against", "from") if lemma in ("theft", "heist") else ("into", "on", "against")
+                heads += [p for c in head.children if c.dep_ == "prep" and c.lower_ in preps
                           for p in c.children if p.dep_ == "pobj"]
             if tok.dep_ in ("dobj", "obj", "attr") and _lemma(head) in SUFFER_VERBS:
                 heads += [c for c in head.children if c.dep_ in ("nsubj",)]
@@ -273,6 +278,12 @@ def parsed_facts(f: SentenceFacts, doc: Doc, cues: CueSet, gaz: Gazetteer) -> No
             elif tok.dep_ == "pobj" and head.lower_ in ("of", "to") and _lemma(head.head) in ("victim", "target"):
                 verb = head.head.head
                 heads += [c for c in verb.children if c.dep_ in ("nsubj", "nsubjpass")]
+        if tok.lower_ in OUTAGE_WORDS and _is_trigger_token(tok, f) and tok.dep_ in ("acomp", "advmod", "prt", "oprd", "xcomp", "attr"):
+            # "the websites of X were unreachable", "made X's portal unavailable"
+            verb = tok.head
+            heads += [c for c in verb.children if c.dep_ in ("nsubj", "nsubjpass", "dobj")]
+        elif tok.lower_ in OUTAGE_WORDS and _is_trigger_token(tok, f) and tok.dep_ == "amod":
+            heads.append(tok.head)  # "made several government websites unreachable" (amod reading)
         for h in heads:
             for v in _expand_conj(h) + _later_conjuncts(h):
                 cand = _victim_from_token(v, doc, base, cues, gaz, actor_spans)
@@ -283,7 +294,7 @@ def parsed_facts(f: SentenceFacts, doc: Doc, cues: CueSet, gaz: Gazetteer) -> No
         cand = root_subject(doc, base, cues, gaz, actor_spans)
         if cand and (cand.start, cand.end) not in seen:
             f.victims = [v for v in f.victims if v.name != FOCUS] + [cand] if cand.name != FOCUS else f.victims + [cand]
-    f.victims = [v for v in f.victims if not (v.named and maybe_person(v.name)
+    f.victims = [v for v in f.victims if not (v.named and not v.org_evidence and maybe_person(v.name)
                                              and is_person(f.sent.text, v.start - base, v.end - base))]
     _state_actors(f, doc, cues, gaz)
     _attribution_sources(f, doc, gaz)
@@ -348,6 +359,7 @@ def _np_span(tok: Token, doc: Doc) -> Span:
     return doc[left:right + 1]
 
 
+OUTAGE_WORDS = {"unreachable", "inaccessible", "unavailable", "offline", "down"}
 ROLE_HEADS = {"spokesperson", "spokesman", "spokeswoman", "official", "executive", "employee", "staff", "researcher",
               "analyst", "expert", "director", "manager", "officer", "minister", "mayor", "president", "chief", "ceo",
               "representative", "lawyer", "attorney", "reporter", "journalist", "editor", "customer", "user", "member"}
@@ -371,7 +383,7 @@ def _victim_from_token(tok: Token, doc: Doc, base: int, cues: CueSet, gaz: Gazet
         owner = _owner(tok)
         if owner is not None:
             return _victim_from_token(owner, doc, base, cues, gaz, actor_spans, depth + 1)
-        return None
+        return _modifier_owner(tok, doc, base, gaz)
     span = _np_span(tok, doc)
     words = list(span)
     while words and (words[0].lower_ in DETERMINERS or words[0].like_num or words[0].is_punct):
@@ -405,7 +417,8 @@ def _victim_from_token(tok: Token, doc: Doc, base: int, cues: CueSet, gaz: Gazet
         return None  # a bare plural is a class ("telecom operators"), not a victim
     if _lemma(tok) in ROLE_HEADS:
         return None  # "a Hollis spokesperson": a person speaking for the victim
-    named = any(_pos(w) == "PROPN" for w in words)
+    named = any(_pos(w) == "PROPN" or (w.is_title and w.lower_ not in DETERMINERS and (w.i > 0 or any(c.dep_ == "appos" for c in w.children)))
+                for w in words)
     if not named and span[0].lower_ in ("the", "its", "their") and _lemma(words[-1]) in FOCUS_HEADS and len(words) <= 2:
         return _focus_ref(tok, base, start, end, doc)  # "the company", "the hospital"
     if AUTHORITY_NAME.search(name):
@@ -435,8 +448,30 @@ def _victim_from_token(tok: Token, doc: Doc, base: int, cues: CueSet, gaz: Gazet
         name, end = name[:-2], end - 2
     if _lemma(tok) in ATTACK_NOUNS or DATE_WORD.match(name):
         return None
+    org_evidence = bool(sector) or any(
+        (c.dep_ == "appos" and (_lemma(c) in gaz.org_heads or _lemma(c) in FOCUS_HEADS)) or c.lower_.endswith("-based")
+        for c in tok.children) or any(w.lower_ in ("based",) for w in tok.lefts)
     return VictimCandidate(name=name, start=base + start, end=base + end, head=_lemma(tok),
-                           country=country, sector=sector, named=named or is_state, is_state=is_state)
+                           country=country, sector=sector, named=named or is_state, is_state=is_state,
+                           org_evidence=org_evidence)
+
+
+def _modifier_owner(tok: Token, doc: Doc, base: int, gaz: Gazetteer) -> VictimCandidate | None:
+    """'several Czech government websites': the owner is in the modifiers."""
+    mods = [c for c in tok.lefts if c.dep_ in ("compound", "amod", "nmod")]
+    if not mods:
+        return None
+    words = [w for w in doc[mods[0].left_edge.i:tok.i] if w.lower_ not in DETERMINERS and not w.like_num]
+    if not words or not any(_lemma(w) in gaz.org_heads or _pos(w) == "PROPN" for w in words):
+        return None
+    start, end = words[0].idx, words[-1].idx + len(words[-1].text)
+    name = doc.text[start:end]
+    country = next((m.key for m in gaz.countries(name)), None)
+    sector = gaz.sector(name)
+    if sector is None and not any(_pos(w) == "PROPN" for w in words if not gaz.countries(w.text)):
+        return None
+    return VictimCandidate(name=name, start=base + start, end=base + end, head=_lemma(words[-1]), country=country,
+                           sector=sector, named=any(_pos(w) == "PROPN" for w in words), org_evidence=True)
 
 
 def _focus_ref(tok: Token, base: int, start: int | None = None, end: int | None = None, doc: Doc | None = None) -> VictimCandidate:

@@ -44,6 +44,7 @@ PATTERNS: list[tuple[str, str]] = [
     ("my", rf"\b(?:{_PART})?(?P<mon>{_MON}),?\s+(?:of\s+)?(?P<y>(?:19|20)\d{{2}})\b"),
     ("md", rf"\b(?P<mon>{_MON})\s+(?P<d>[0-3]?\d)(?:st|nd|rd|th)?\b(?!\s*(?:,\s*)?(?:19|20)\d{{2}})(?![\d:])"),
     ("dm", rf"\b(?P<d>[0-3]?\d)(?:st|nd|rd|th)?\s+(?:of\s+)?(?P<mon>{_MON})\b(?!,?\s+(?:19|20)\d{{2}})"),
+    ("month_rel", rf"\b(?P<mon>(?:January|February|March|April|May|June|July|August|September|October|November|December))(?:\s+(?:and|to|through|until|-)\s+(?:January|February|March|April|May|June|July|August|September|October|November|December))?\s+(?P<which>last|this|next)\s+year\b"),
     ("ago", rf"\b(?P<n>{_NUM})\s+(?P<unit>{_UNIT})\s+ago\b"),
     ("after", rf"\b(?P<n>{_NUM})\s+(?P<unit>{_UNIT})\s+(?P<dir>after|later|before|earlier)\b"),
     ("following", r"\b(?:the\s+)?(?P<dir>following|next|previous|preceding)\s+(?P<unit>day|week|month|year)\b"),
@@ -51,7 +52,7 @@ PATTERNS: list[tuple[str, str]] = [
     ("weekend", r"\bover\s+the\s+weekend\b"),
     ("yesterday", r"\b(?P<w>yesterday|today|tonight|this morning|this afternoon)\b"),
     ("weekday", rf"\b(?P<pre>(?:on|last|this|since|early|late)\s+)?(?P<wd>{_DAY})\b"),
-    ("in_month", rf"\b(?P<pre>(?:in|since|during|from|until|by|through|earlier in|later in|back in|early|late|mid|in early|in late|in mid)[- ])(?:the\s+(?:start|beginning|end|middle)\s+of\s+)?(?P<mon>(?:January|February|March|April|June|July|August|September|October|November|December|Sept?\.|Jan\.|Feb\.|Aug\.|Oct\.|Nov\.|Dec\.|May))\b"),
+    ("in_month", rf"\b(?P<pre>(?:in|since|during|from|until|by|through|earlier in|later in|back in|early|late|mid|in early|in late|in mid)[- ])(?:the\s+(?:start|beginning|end|middle)\s+of\s+)?(?P<mon>(?:January|February|March|April|June|July|August|September|October|November|December|Sept?\.|Jan\.|Feb\.|Aug\.|Oct\.|Nov\.|Dec\.|May))\b(?!,?\s+(?:the\s+)?(?:[0-3]?\d(?:st|nd|rd|th)?\b|(?:19|20)\d{2}))"),
     ("year", r"\b(?P<pre>(?:in|since|during|from|until|by|through|early|late|mid|of|back in|in early|in late|in mid)[- ])(?P<y>(?:19|20)\d{2})\b"),
     ("quarter", r"\b(?:(?P<q>Q[1-4])|(?P<ord>first|second|third|fourth)\s+quarter\s+of)\s+(?P<y>(?:19|20)\d{2})\b"),
 ]
@@ -76,7 +77,7 @@ class DateMention:
 
     @property
     def has_year(self) -> bool:
-        return "y" in self.parts or self.kind in ("ago", "this_unit", "weekend", "yesterday", "weekday")
+        return "y" in self.parts or self.kind in ("ago", "this_unit", "weekend", "yesterday", "weekday", "month_rel")
 
 
 def find_dates(text: str) -> list[DateMention]:
@@ -88,8 +89,6 @@ def find_dates(text: str) -> list[DateMention]:
         parts = {k[len(kind) + 1:]: v for k, v in m.groupdict().items() if v is not None and k.startswith(kind + "_")}
         if kind == "weekday" and not _WEEKDAY_CASE.search(m.group(0)):
             continue
-        if kind in ("md", "dm", "in_month", "my") and parts.get("mon", "").lower().rstrip(".") == "may" and kind == "md":
-            pass
         if kind == "in_month" and parts.get("mon", "") == "may":
             continue  # the modal verb, not the month
         out.append(DateMention(m.start(), m.end(), m.group(0), kind, parts))
@@ -145,6 +144,11 @@ def resolve(mention: DateMention, published: date | None, anchor: DateValue | No
             return DateValue(f"{int(p['y']):04d}-{(q - 1) * 3 + 1:02d}", "month", 0.6, mention.text)
         if kind == "year":
             return mk(date(int(p["y"]), 1, 1), "year", 0.85)
+        if kind == "month_rel":
+            if published is None:
+                return None
+            year = published.year + {"last": -1, "this": 0, "next": 1}[p["which"].lower()]
+            return mk(date(year, _month(p["mon"]), 1), "month", 0.85)
         anchor_d = _anchor_date(anchor)
         if kind in ("md", "dm", "in_month"):
             month = _month(p["mon"])

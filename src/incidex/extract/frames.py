@@ -62,10 +62,32 @@ def _victims_overlap(f: SentenceFacts, frame: Frame) -> bool:
     return any(_victim_key(v) in heads or v.name.lower() in names for v in f.victims)
 
 
+_REPORTING_BEFORE = re.compile(
+    r"(?i)(?:\b(?:said|says|told(?: \w+)?|announced|confirmed|disclosed|reported|revealed|warned|stated|attributed|"
+    r"unsealed|published|notified|filed|wrote|added|acknowledged|statement(?: released)?|notice|filing|update|"
+    r"interview|press conference|publicly)\b[^.;]{0,12}|\b(?:since|founded|established|active since|created)\s*)$")
+_REPORTING_AFTER = re.compile(r"(?i)^,?\s*(?:\w+\s+){0,3}(?:said|says|told|announced|confirmed|disclosed|reported|attributed|publicly|unsealed|charged|indicted|issued|released|sanctioned|published|filed|notified)\b")
+
+
+_DAY_KINDS = {"weekday", "yesterday", "md", "dm", "mdy", "dmy", "iso", "this_unit", "weekend"}
+
+
+def _is_event_date(f: SentenceFacts, m) -> bool:
+    """Dates of speaking ('said on Tuesday', 'on Monday unsealed') and of founding
+    ('since 2019') are not incident dates."""
+    t = f.sent.text
+    before = t[max(0, m.start - 45):m.start]
+    if re.search(r"(?i)\b(?:since|founded|established|active since|created)\s*$", before):
+        return False
+    if m.kind not in _DAY_KINDS:
+        return True
+    return not (_REPORTING_BEFORE.search(before) or _REPORTING_AFTER.match(t[m.end:m.end + 40]))
+
+
 def _sentence_date(f: SentenceFacts, published: date | None, anchor: DateValue | None):
-    """The first date of the sentence that is not counted from the narrative."""
+    """The first incident date of the sentence that is not counted from the narrative."""
     for m in f.dates:
-        if m.relative_to_anchor:
+        if m.relative_to_anchor or not _is_event_date(f, m):
             continue
         d = resolve(m, published, anchor)
         if d is not None:
@@ -77,6 +99,8 @@ def group_frames(facts: list[SentenceFacts], published: date | None, kb) -> list
     frames: list[Frame] = []
     cur: Frame | None = None
     for f in facts:
+        if f.generic and not f.responses:
+            continue  # advice, statistics, habits: not facts of an incident
         opener = f.has_trigger and not f.generic
         if cur is None:
             if not opener:
@@ -108,6 +132,33 @@ def _add(frame: Frame, f: SentenceFacts, published: date | None, kb, anchor: Dat
             frame.date, frame.date_kind, frame.date_sentence = d, m.kind, f
             frame.date_span = (f.sent.start + m.start, f.sent.start + m.end)
     _settle_year(frame, published, kb)
+
+
+def _earliest_date(frame: Frame, published: date | None) -> None:
+    """The attack began before it was discovered, disclosed and claimed: of the event
+    dates in the frame's attack sentences, keep the earliest within a year of the first."""
+    if frame.date is None:
+        return
+    first0, _ = date_range(frame.date)
+    best = (first0, frame.date, frame.date_sentence, frame.date_span)
+    for f in frame.facts:
+        if not (f.triggers or f.anaphoric):
+            continue
+        for m in f.dates:
+            if m.relative_to_anchor or not _is_event_date(f, m):
+                continue
+            d = resolve(m, published, frame.date)
+            if d is None:
+                continue
+            lo, hi = date_range(d)
+            if not (lo and best[0]) or (to_date(first0) - to_date(lo)).days > 45:
+                continue
+            _, best_hi = date_range(best[1])
+            earlier = hi < best[0]
+            finer = lo >= best[0] and hi <= best_hi and SPECIFICITY[d.precision] < SPECIFICITY[best[1].precision]
+            if earlier or finer:
+                best = (lo, d, f, (f.sent.start + m.start, f.sent.start + m.end))
+    _, frame.date, frame.date_sentence, frame.date_span = best
 
 
 def _settle_year(frame: Frame, published: date | None, kb) -> None:
@@ -210,8 +261,8 @@ def frame_to_incident(frame: Frame, index: int, article_id: str, body: str, publ
 
     specific = {t for f in frame.facts for t in f.types if t != "other"}
     types = sorted(specific) or (["other"] if any(f.types for f in frame.facts) else [])
-    if "ransomware" in types and "malware" in types:
-        types.remove("malware")
+    if "malware" in types and len(types) > 1:
+        types.remove("malware")  # the means of a more specific attack
     for f in frame.facts:
         if f.types & set(types):
             evidence("attack_types", f)
@@ -224,17 +275,9 @@ def frame_to_incident(frame: Frame, index: int, article_id: str, body: str, publ
     if att_sent is not None:
         evidence("attribution", att_sent)
 
-    attempted = [f for f in frame.facts if f.attempted]
-    strong = [f for f in frame.facts if f.strong_success]
-    success = [f for f in frame.facts if f.successful or any(k in f.impact for k in ("services_disrupted", "data_leaked", "data_destroyed", "records_affected"))]
-    if attempted and not strong:
-        outcome = "attempted"
-        evidence("outcome", attempted[0])
-    elif success or strong:
-        outcome = "successful"
-        evidence("outcome", (strong or success)[0])
-    else:
-        outcome = "unknown"
+    outcome, outcome_sent = _outcome(frame, status)
+    if outcome_sent is not None:
+        evidence("outcome", outcome_sent)
 
     impact = Impact()
     for f in frame.facts:
@@ -268,6 +311,7 @@ def frame_to_incident(frame: Frame, index: int, article_id: str, body: str, publ
             responses.append(r)
             evidence(f"responses[{len(responses) - 1}]", f)
 
+    _earliest_date(frame, published)
     date_value = frame.date
     if date_value is not None and frame.date_sentence is not None:
         evidence("date", frame.date_sentence)
@@ -334,6 +378,25 @@ def _merge_victim(victims: list[Victim], c: VictimCandidate, country: str | None
         v.sector = v.sector or c.sector
         return True
     return False
+
+
+def _outcome(frame: Frame, status: str) -> tuple[str, SentenceFacts | None]:
+    """Attempted when the lead says so (or the story does and nothing got through);
+    unknown when the victim denies what the attacker claims."""
+    lead = frame.facts[0]
+    attempted = [f for f in frame.facts if f.attempted]
+    strong = [f for f in frame.facts if f.strong_success]
+    impact_keys = ("services_disrupted", "data_leaked", "data_destroyed", "records_affected")
+    success = [f for f in frame.facts if f.successful or any(k in f.impact for k in impact_keys)]
+    if lead.attempted and not lead.strong_success:
+        return "attempted", lead
+    if attempted and not strong:
+        return "attempted", attempted[0]
+    if status == "claimed" and any(l == "denied" for f in frame.facts for l, _ in f.attribution):
+        return "unknown", None  # the attacker claims, the victim denies
+    if success or strong:
+        return "successful", (strong or success)[0]
+    return "unknown", None
 
 
 def _attribution(frame: Frame, attackers: list[Actor]) -> tuple[str, list[str], SentenceFacts | None]:
