@@ -138,6 +138,15 @@ def cheap_facts(sent: Sentence, cues: CueSet, gaz: Gazetteer) -> SentenceFacts:
     f.countries = [m for m in mentions if m.kind in ("country", "demonym", "city")]
     f.malware = [m for m in mentions if m.kind == "malware"]
     _gang_actors(f, t, mentions, gaz, cues)
+    # "the LockBit ransomware gang" names an actor; its "ransomware" opens no incident
+    spans = [(s - sent.start, e - sent.start) for _, s, e in f.actors]
+    named = [c for c in f.triggers if any(a <= c.start < b + 20 and c.end <= b + 20 for a, b in spans)
+             and re.match(r"(?i)^\W*(?:ransomware\s+)?(?:gang|group|operators?|crew|affiliates?|hackers)?", t[c.end:c.end + 20])]
+    if named and len(named) < len(f.triggers):
+        f.triggers = [c for c in f.triggers if c not in named]
+    elif named:
+        f.types |= {c.label for c in named if c.label != "other"}
+        f.triggers = []
     f.cves = find_cves(t)
     for status, c in ((c.label, c) for c in cues.find("attribution", t)):
         if _negated(t, c.start):
@@ -436,7 +445,7 @@ def _victim_from_token(tok: Token, doc: Doc, base: int, cues: CueSet, gaz: Gazet
                     break
                 if country is None and c.lower_ in ("country", "nation"):
                     country = "@context"
-    sector = gaz.sector(name)
+    sector = _sector(name, gaz) or _described_sector(tok, doc, span, gaz)
     if is_state or (country and gaz.is_country_name(name)):
         is_state = True
         sector = sector or "government"
@@ -454,6 +463,30 @@ def _victim_from_token(tok: Token, doc: Doc, base: int, cues: CueSet, gaz: Gazet
     return VictimCandidate(name=name, start=base + start, end=base + end, head=_lemma(tok),
                            country=country, sector=sector, named=named or is_state, is_state=is_state,
                            org_evidence=org_evidence)
+
+
+_HEAD_OF = re.compile(r"(?i)^(?:the\s+)?(?:[\w'-]+\s+)?(?:ministry|city|town|county|council|municipality|government|parliament)\s+of\b")
+
+
+def _sector(name: str, gaz: Gazetteer) -> str | None:
+    """The head decides in 'Ministry of the Interior' (government, not law enforcement)."""
+    m = _HEAD_OF.match(name)
+    if m:
+        return gaz.sector(m.group(0)[:-3].strip()) or "government"
+    return gaz.sector(name)
+
+
+def _described_sector(tok: Token, doc: Doc, span: Span, gaz: Gazetteer) -> str | None:
+    """'Harbor & Finch, the home furnishings retailer', 'a Bavarian maker of gearboxes'."""
+    texts = [span.text]
+    for c in tok.children:
+        if c.dep_ in ("appos", "relcl", "acl"):
+            texts.append(doc[c.left_edge.i:c.right_edge.i + 1].text)
+    for t in texts:
+        sec = gaz.sector(t)
+        if sec:
+            return sec
+    return None
 
 
 def _modifier_owner(tok: Token, doc: Doc, base: int, gaz: Gazetteer) -> VictimCandidate | None:

@@ -52,7 +52,7 @@ PATTERNS: list[tuple[str, str]] = [
     ("weekend", r"\bover\s+the\s+weekend\b"),
     ("yesterday", r"\b(?P<w>yesterday|today|tonight|this morning|this afternoon)\b"),
     ("weekday", rf"\b(?P<pre>(?:on|last|this|since|early|late)\s+)?(?P<wd>{_DAY})\b"),
-    ("in_month", rf"\b(?P<pre>(?:in|since|during|from|until|by|through|earlier in|later in|back in|early|late|mid|in early|in late|in mid)[- ])(?:the\s+(?:start|beginning|end|middle)\s+of\s+)?(?P<mon>(?:January|February|March|April|June|July|August|September|October|November|December|Sept?\.|Jan\.|Feb\.|Aug\.|Oct\.|Nov\.|Dec\.|May))\b(?!,?\s+(?:the\s+)?(?:[0-3]?\d(?:st|nd|rd|th)?\b|(?:19|20)\d{2}))"),
+    ("in_month", rf"\b(?P<pre>(?:in|since|during|from|until|by|through|earlier in|later in|back in|early|late|mid|in early|in late|in mid)[- ])(?:the\s+(?:start|beginning|end|middle)\s+of\s+)?(?P<mon>(?:January|February|March|April|June|July|August|September|October|November|December|Sept?\.|Jan\.|Feb\.|Aug\.|Oct\.|Nov\.|Dec\.|May))\b(?!,?\s+(?:the\s+)?(?:[0-3]?\d(?:st|nd|rd|th)?\b|(?:19|20)\d{{2}}))"),
     ("year", r"\b(?P<pre>(?:in|since|during|from|until|by|through|early|late|mid|of|back in|in early|in late|in mid)[- ])(?P<y>(?:19|20)\d{2})\b"),
     ("quarter", r"\b(?:(?P<q>Q[1-4])|(?P<ord>first|second|third|fourth)\s+quarter\s+of)\s+(?P<y>(?:19|20)\d{2})\b"),
 ]

@@ -59,14 +59,19 @@ def _victim_key(v: VictimCandidate) -> str:
 def _victims_overlap(f: SentenceFacts, frame: Frame) -> bool:
     heads = {_victim_key(v) for v in frame.victims}
     names = {v.name.lower() for v in frame.victims}
-    return any(_victim_key(v) in heads or v.name.lower() in names for v in f.victims)
+    if any(_victim_key(v) in heads or v.name.lower() in names for v in f.victims):
+        return True
+    # the sentence names a victim of the frame in passing ("added Kessler to its leak site")
+    words = set(re.findall(r"[A-Z][\w&'-]{3,}", f.sent.text))
+    return any(w in words for v in frame.victims if v.named for w in re.findall(r"[A-Z][\w&'-]{3,}", v.name))
 
 
 _REPORTING_BEFORE = re.compile(
     r"(?i)(?:\b(?:said|says|told(?: \w+)?|announced|confirmed|disclosed|reported|revealed|warned|stated|attributed|"
+    r"claimed|claiming|listed|posted|leak site|"
     r"unsealed|published|notified|filed|wrote|added|acknowledged|statement(?: released)?|notice|filing|update|"
     r"interview|press conference|publicly)\b[^.;]{0,12}|\b(?:since|founded|established|active since|created)\s*)$")
-_REPORTING_AFTER = re.compile(r"(?i)^,?\s*(?:\w+\s+){0,3}(?:said|says|told|announced|confirmed|disclosed|reported|attributed|publicly|unsealed|charged|indicted|issued|released|sanctioned|published|filed|notified)\b")
+_REPORTING_AFTER = re.compile(r"(?i)^,?\s*(?:\w+\s+){0,3}(?:said|says|told|announced|confirmed|disclosed|reported|attributed|publicly|unsealed|charged|indicted|issued|released|sanctioned|published|filed|notified|claimed|claiming|listed|posted)\b")
 
 
 _DAY_KINDS = {"weekday", "yesterday", "md", "dm", "mdy", "dmy", "iso", "this_unit", "weekend"}
@@ -167,7 +172,10 @@ def _settle_year(frame: Frame, published: date | None, kb) -> None:
         return
     month = to_date(frame.date.value).month
     for actor in frame.actors:
-        span = kb.active_period(actor.kb_id) if actor.kb_id else None
+        # only a campaign's known period settles a year; a group's activity spans too long
+        if not (actor.kb_id or "").startswith("attack:C"):
+            continue
+        span = kb.active_period(actor.kb_id)
         if not span:
             continue
         first, last = span
@@ -415,10 +423,10 @@ def _attribution(frame: Frame, attackers: list[Actor]) -> tuple[str, list[str], 
                     status, by = "attributed", f.reporters[:1]
             elif status == "denied":
                 # only the accused can deny an attribution; a victim denying damage is not one
-                denier_states = {m.key for m in f.countries}
-                names = {a.name for a in attackers}
-                if not (denier_states & attacker_states and not any(a.name in names for a, _, _ in f.actors if a.kind != "state")):
+                if not ({m.key for m in f.countries} & attacker_states):
                     continue
+            if status == "suspected" and AUTHORITY.search(f.sent.text):
+                status = "attributed"  # "that US officials have tied to ..."
             if status not in found:
                 found[status] = (by, f)
     for status in ("attributed", "claimed", "denied", "suspected"):
