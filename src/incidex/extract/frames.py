@@ -63,7 +63,8 @@ def _victims_overlap(f: SentenceFacts, frame: Frame) -> bool:
         return True
     # the sentence names a victim of the frame in passing ("added Kessler to its leak site")
     words = set(re.findall(r"[A-Z][\w&'-]{3,}", f.sent.text))
-    return any(w in words for v in frame.victims if v.named for w in re.findall(r"[A-Z][\w&'-]{3,}", v.name))
+    return any(w in words for v in frame.victims if v.named and not v.is_state
+               for w in re.findall(r"[A-Z][\w&'-]{3,}", v.name))
 
 
 _REPORTING_BEFORE = re.compile(
