@@ -84,7 +84,13 @@ def domain_of(value: str | None) -> str | None:
 
 def detect_language(text: str, min_chars: int = 50) -> str | None:
     """ISO 639-1 code from py3langid, or None when there are fewer than ``min_chars`` letters."""
-    if sum(c.isalpha() for c in text[:20000]) < min_chars:
+    letters = 0
+    for c in text[:20000]:  # stop counting as soon as there are enough letters
+        if c.isalpha():
+            letters += 1
+            if letters >= min_chars:
+                break
+    if letters < min_chars:
         return None
     import py3langid
 

@@ -39,7 +39,12 @@ _NOT_NAMES = frozenset(
 
 
 def _words(line: str) -> list[str]:
-    return [w.strip(_PUNCT) for w in line.split() if w.strip(_PUNCT)]
+    out = []
+    for w in line.split():
+        w = w.strip(_PUNCT)
+        if w:
+            out.append(w)
+    return out
 
 
 def names_in(lines: list[str]) -> set[str]:

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+
+import ahocorasick
 from functools import lru_cache
 from importlib import resources
 from typing import Iterator
@@ -23,41 +25,77 @@ class Cue:
     text: str
 
 
-def _alternation(items: list[str]) -> str:
-    items = sorted(set(items), key=len, reverse=True)
-    return "|".join(f"(?:{i})" for i in items)
-
-
 class CueSet:
     """Finds cue phrases of every category in a sentence."""
 
     def __init__(self, data: dict):
         self.data = data
-        self._labelled: dict[str, list[tuple[str, re.Pattern]]] = {}
-        self._flat: dict[str, re.Pattern] = {}
+        self._compiled: dict[str, tuple[re.Pattern, dict[str, str]]] = {}
+        self._always: set[str] = set()
+        literals: dict[str, set[str]] = {}
         for cat, val in data.items():
-            if isinstance(val, dict):
-                self._labelled[cat] = [
-                    (label, re.compile(rf"(?<![\w-])(?:{_alternation(pats)})(?![\w-])", re.IGNORECASE))
-                    for label, pats in val.items()
-                ]
-            else:
-                self._flat[cat] = re.compile(rf"(?<![\w-])(?:{_alternation(val)})(?![\w-])", re.IGNORECASE)
+            pairs = [(p, label) for label, pats in val.items() for p in pats] if isinstance(val, dict) else [(p, cat) for p in val]
+            # one pass per category: each fragment is a named group, longest first,
+            # so a match tells its label and "data breach" beats "breach"
+            pairs = sorted(set(pairs), key=lambda x: (-len(x[0]), x[0]))
+            names = {f"g{i}": label for i, (_, label) in enumerate(pairs)}
+            body = "|".join(f"(?P<g{i}>{p})" for i, (p, _) in enumerate(pairs))
+            self._compiled[cat] = (re.compile(rf"(?<![\w-])(?:{body})(?![\w-])", re.IGNORECASE), names)
+            for p, _ in pairs:
+                lit = required_literal(p)
+                if lit is None:
+                    self._always.add(cat)
+                else:
+                    literals.setdefault(lit, set()).add(cat)
+        # Prefilter: a category's regex runs only when one of its required
+        # literals occurs in the sentence (one Aho-Corasick pass for all).
+        self._auto = ahocorasick.Automaton()
+        for lit, cats in literals.items():
+            self._auto.add_word(lit, frozenset(cats))
+        self._auto.make_automaton()
+        self._last: tuple[str, set[str]] | None = None
+
+    def _present(self, text: str) -> set[str]:
+        if self._last is not None and self._last[0] is text:
+            return self._last[1]
+        present = set(self._always)
+        for _, cats in self._auto.iter(text.lower()):
+            present |= cats
+        self._last = (text, present)
+        return present
 
     def find(self, category: str, text: str) -> Iterator[Cue]:
-        if category in self._flat:
-            for m in self._flat[category].finditer(text):
-                yield Cue(category, category, m.start(), m.end(), m.group(0))
+        compiled = self._compiled.get(category)
+        if compiled is None or category not in self._present(text):
             return
-        for label, pat in self._labelled.get(category, []):
-            for m in pat.finditer(text):
-                yield Cue(category, label, m.start(), m.end(), m.group(0))
+        pat, names = compiled
+        for m in pat.finditer(text):
+            yield Cue(category, names[m.lastgroup], m.start(), m.end(), m.group(0))
 
     def any(self, category: str, text: str) -> bool:
         return next(self.find(category, text), None) is not None
 
     def words(self, category: str) -> list[str]:
         return list(self.data.get(category) or [])
+
+
+_GROUP = re.compile(r"\((?:[^()]|\([^()]*\))*\)[?*+]?")
+
+
+def required_literal(fragment: str) -> str | None:
+    """The longest run of letters every match of ``fragment`` must contain, or None.
+
+    Groups, classes and optional characters are dropped first, so what is left
+    is text the pattern cannot match without.
+    """
+    s = _GROUP.sub(" ", fragment)
+    s = re.sub(r"\[[^\]]*\][?*+]?", " ", s)
+    s = re.sub(r"\\[a-zA-Z][?*+]?", " ", s)
+    s = re.sub(r".[?*]", " ", s)
+    s = re.sub(r"\{\d+(?:,\d*)?\}", " ", s)
+    runs = [r.lower() for r in re.findall(r"[A-Za-z' ]+", s)]
+    best = max((w for r in runs for w in r.split()), key=len, default="")
+    return best if len(best) >= 3 else None
 
 
 @lru_cache(maxsize=1)

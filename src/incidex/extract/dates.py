@@ -80,7 +80,15 @@ class DateMention:
         return "y" in self.parts or self.kind in ("ago", "this_unit", "weekend", "yesterday", "weekday", "month_rel")
 
 
+# Every pattern needs a digit or one of these words; most sentences have neither.
+_PREFILTER = re.compile(
+    r"\d|(?i:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec|monday|tuesday|wednesday|thursday|friday|saturday|sunday"
+    r"|today|tonight|yesterday|morning|afternoon|week|month|year|ago|quarter)")
+
+
 def find_dates(text: str) -> list[DateMention]:
+    if not _PREFILTER.search(text):
+        return []
     out = []
     for m in _COMPILED.finditer(text):
         kind = m.lastgroup

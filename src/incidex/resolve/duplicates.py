@@ -160,12 +160,18 @@ def bands(sig: Sequence[int], settings: dict[str, Any] | None = None) -> list[tu
     b, r = _params(settings)
     if len(sig) < b * r:
         raise ValueError(f"signature has {len(sig)} values, LSH needs {b * r}")
+    # cached: ingest asks for the bands of one signature twice (lookup, then store)
+    return list(_band_hashes(tuple(int(v) for v in sig[:b * r]), b, r))
+
+
+@lru_cache(maxsize=64)
+def _band_hashes(sig: tuple[int, ...], b: int, r: int) -> tuple[tuple[int, int], ...]:
     out = []
     for i in range(b):
-        chunk = struct.pack(f"<{r}Q", *(int(v) for v in sig[i * r:(i + 1) * r]))
+        chunk = struct.pack(f"<{r}Q", *sig[i * r:(i + 1) * r])
         digest = hashlib.blake2b(chunk, digest_size=8, person=b"incidex-lsh", salt=struct.pack("<Q", i)).digest()
         out.append((i, int.from_bytes(digest, "big") >> 1))
-    return out
+    return tuple(out)
 
 
 def jaccard(a: Sequence[int], b: Sequence[int]) -> float:

@@ -20,6 +20,7 @@ from __future__ import annotations
 import logging
 import threading
 from contextlib import contextmanager
+from functools import lru_cache
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any, Iterator, Sequence
@@ -107,6 +108,30 @@ def upgrade(engine: Engine) -> None:
             command.upgrade(cfg, "head")
 
 
+# Statements run once or more per ingested article, built once (building a
+# statement costs more than SQLite takes to run it; see docs/performance.md).
+_ARTICLE_SEQ = sa.select(articles.c.seq).where(articles.c.id == sa.bindparam("article_id"))
+
+
+@lru_cache(maxsize=64)
+def _candidates_stmt(n_pairs: int, limit: int) -> sa.Select:
+    """The LSH candidate query for ``n_pairs`` (band, hash) pairs, with bound parameters.
+
+    Built once per pair count: building the OR of ~25 comparisons afresh for
+    every article cost more than running the query (see docs/performance.md).
+    """
+    shared = sa.func.count().label("shared")
+    cond = sa.or_(*(sa.and_(article_bands.c.band == sa.bindparam(f"b{i}", type_=article_bands.c.band.type),
+                            article_bands.c.hash == sa.bindparam(f"h{i}", type_=article_bands.c.hash.type))
+                    for i in range(n_pairs)))
+    return (sa.select(article_bands.c.article_id, shared, sa.func.min(articles.c.seq).label("seq"))
+            .join(articles, articles.c.id == article_bands.c.article_id)
+            .where(cond)
+            .group_by(article_bands.c.article_id)
+            .order_by(shared.desc(), sa.literal_column("seq"))
+            .limit(limit))
+
+
 # -- the store -------------------------------------------------------------------
 
 class SqlStore:
@@ -191,7 +216,7 @@ class SqlStore:
 
     def has_article(self, article_id: str) -> bool:
         with self._connection(write=False) as conn:
-            return conn.execute(sa.select(articles.c.seq).where(articles.c.id == article_id)).first() is not None
+            return conn.execute(_ARTICLE_SEQ, {"article_id": article_id}).first() is not None
 
     def find_article_by_external_id(self, external_id: str, source: str | None = None) -> Article | None:
         stmt = sa.select(articles).where(articles.c.external_id == external_id)
@@ -219,12 +244,12 @@ class SqlStore:
             "duplicate_of": article.duplicate_of, "removed": list(article.removed or []),
         }
         with self._savepoint_or_transaction() as conn:
-            if conn.execute(sa.select(articles.c.seq).where(articles.c.id == article.id)).first():
+            if conn.execute(_ARTICLE_SEQ, {"article_id": article.id}).first():
                 return False
             if article.duplicate_of is not None and not conn.execute(
-                    sa.select(articles.c.seq).where(articles.c.id == article.duplicate_of)).first():
+                    _ARTICLE_SEQ, {"article_id": article.duplicate_of}).first():
                 raise IncidexError(f"article {article.id}: duplicate_of {article.duplicate_of} is not stored")
-            conn.execute(articles.insert().values(**row))
+            conn.execute(articles.insert(), row)
             unique_bands = sorted({(int(b), int(h)) for b, h in bands})
             if unique_bands:
                 conn.execute(article_bands.insert(),
@@ -271,15 +296,10 @@ class SqlStore:
         if not pairs:
             return []
         limit = int(self._settings["dedup"].get("max_candidates", 100))
-        shared = sa.func.count().label("shared")
-        stmt = (sa.select(article_bands.c.article_id, shared, sa.func.min(articles.c.seq).label("seq"))
-                .join(articles, articles.c.id == article_bands.c.article_id)
-                .where(sa.or_(*(sa.and_(article_bands.c.band == b, article_bands.c.hash == h) for b, h in pairs)))
-                .group_by(article_bands.c.article_id)
-                .order_by(shared.desc(), sa.literal_column("seq"))
-                .limit(limit))
+        params = {f"b{i}": b for i, (b, _) in enumerate(pairs)}
+        params.update({f"h{i}": h for i, (_, h) in enumerate(pairs)})
         with self._connection(write=False) as conn:
-            return [r.article_id for r in conn.execute(stmt)]
+            return [r.article_id for r in conn.execute(_candidates_stmt(len(pairs), limit), params)]
 
     def dedup_info(self, article_ids: Sequence[str]) -> dict[str, tuple[list[int] | None, str | None]]:
         ids = list(dict.fromkeys(article_ids))
@@ -352,7 +372,7 @@ class SqlStore:
             "background": bool(incident.background), "updated_at": now,
         }
         with self._savepoint_or_transaction() as conn:
-            if not conn.execute(sa.select(articles.c.seq).where(articles.c.id == article_id)).first():
+            if not conn.execute(_ARTICLE_SEQ, {"article_id": article_id}).first():
                 raise IncidexError(f"incident {incident.id}: article {article_id} is not stored")
             exists = conn.execute(sa.select(incidents.c.seq).where(incidents.c.id == incident.id)).first()
             if exists:
