@@ -26,7 +26,7 @@ REPORTING_VERBS = {"say", "report", "announce", "confirm", "attribute", "blame",
 VICTIM_VERBS = {
     "target", "attack", "hit", "breach", "compromise", "hack", "infiltrate", "disrupt", "paralyze",
     "paralyse", "cripple", "strike", "penetrate", "encrypt", "deface", "affect", "infect", "ddos",
-    "impact", "steal", "knock", "spy", "victimize", "lock", "shut", "take", "wipe", "extort",
+    "impact", "steal", "knock", "spy", "victimize", "lock", "shut", "take", "wipe", "extort", "drain", "siphon",
 }
 SUFFER_VERBS = {
     "suffer", "experience", "face", "disclose", "report", "confirm", "detect", "discover", "fall",
@@ -122,8 +122,10 @@ def cheap_facts(sent: Sentence, cues: CueSet, gaz: Gazetteer) -> SentenceFacts:
         if any(n.start <= c.start < n.end for n in non_cyber) or _NOT_TRIGGER.search(t[max(0, c.start - 30):c.start]):
             continue
         f.triggers.append(c)
-    # Specific triggers win over the generic ones they overlap ("ransomware attack").
-    specific = [c for c in f.triggers if c.label != "other"]
+    # Specific triggers win over the generic ones they overlap ("ransomware attack");
+    # a way in ("through a phishing email") is a technique, not the attack's type.
+    specific = [c for c in f.triggers if c.label != "other"
+                and not (c.label == "phishing" and _VECTOR_BEFORE.search(t[max(0, c.start - 40):c.start]))]
     f.types = {c.label for c in specific} or ({"other"} if f.triggers else set())
     f.anaphoric = cues.any("anaphora", t)
     f.new_incident = cues.any("new_incident", t)
@@ -213,7 +215,8 @@ def _gang_actors(f: SentenceFacts, t: str, mentions, gaz: Gazetteer, cues: CueSe
         taken.append((s0, e0))
 
 
-_NOT_TRIGGER = re.compile(r"(?i)(?:\bnot (?:a |an )?|no (?:evidence|sign|indication)s? (?:of |that )?(?:a |an )?|rather than (?:a |an )?|unlike (?:a |an )?|instead of (?:a |an )?)$")
+_NOT_TRIGGER = re.compile(r"(?i)(?:\bnot (?:a |an )?|no (?:evidence|sign|indication)s? (?:of |that )?(?:a |an )?|rather than (?:a |an )?|unlike (?:\w+ ){0,2}|instead of (?:a |an )?)$")
+_VECTOR_BEFORE = re.compile(r"(?i)\b(?:through|via|using|with|by means of|by sending|in)\s+(?:a |an |the )?(?:\w+\s+){0,2}$")
 
 
 def _negated(text: str, pos: int) -> bool:
@@ -261,7 +264,8 @@ def parsed_facts(f: SentenceFacts, doc: Doc, cues: CueSet, gaz: Gazetteer) -> No
                 heads += [c for c in tok.children if c.dep_ == "nsubjpass"]
             else:
                 heads += [c for c in tok.children if c.dep_ in ("dobj", "obj")]
-                heads += [p for c in tok.children if c.dep_ == "prep" and c.lower_ in ("into", "on") for p in c.children if p.dep_ == "pobj"]
+                preps = ("into", "on", "from") if lemma in ("steal", "take", "drain", "siphon", "exfiltrate") else ("into", "on")
+                heads += [p for c in tok.children if c.dep_ == "prep" and c.lower_ in preps for p in c.children if p.dep_ == "pobj"]
         elif _pos(tok) in ("NOUN", "PROPN") and lemma in ATTACK_NOUNS and _is_trigger_token(tok, f):
             for c in tok.children:
                 if c.dep_ == "prep" and c.lower_ in VICTIM_PREPS:

@@ -83,7 +83,7 @@ def _is_event_date(f: SentenceFacts, m) -> bool:
     ('since 2019') are not incident dates."""
     t = f.sent.text
     before = t[max(0, m.start - 45):m.start]
-    if re.search(r"(?i)\b(?:since|founded|established|active since|created)\s*$", before):
+    if re.search(r"(?i)\b(?:since|founded|established|active since|created)\s+(?:at least |as early as |around |about )?$", before):
         return False
     if m.kind not in _DAY_KINDS:
         return True

@@ -270,7 +270,7 @@ def _domain_ok(lex: _Lexicon, domain: str) -> bool:
 # None (always an indicator) or the context family that must precede it.
 _PRIORITY = {"url": 0, "email": 1, "sha256": 2, "sha1": 2, "md5": 2, "btc": 2, "cve": 2,
              "ipv6": 3, "ipv4": 3, "domain": 4, "filename": 5}
-_GAP_RE = re.compile(r"^(?:[\s,;:|/•*·\-–—()\[\]\"'`>]|and\b|or\b|\d{1,3}[.)])*$", re.I)
+_GAP_RE = re.compile(r"(?:[\s,;:|/•*·\-–—()\[\]\"'`>]|and\b|or\b|\d{1,3}[.)])*", re.I)
 
 
 def _trim_url(text: str, start: int, end: int) -> int:

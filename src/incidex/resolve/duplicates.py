@@ -74,10 +74,22 @@ def _shingles(body: str, size: int) -> list[bytes]:
     return [" ".join(words[i:i + size]).encode("utf-8") for i in range(len(words) - size + 1)]
 
 
+@lru_cache(maxsize=8)
+def _permutations(num_perm: int) -> Any:
+    """The seeded permutation parameters, made once: generating them took longer than hashing an article."""
+    try:
+        return MinHash(num_perm=num_perm, seed=_SEED, scheme=_SCHEME).permutations
+    except TypeError:  # datasketch < 2.0: no scheme parameter, let it generate them
+        return None
+
+
 def _minhash(num_perm: int, hashvalues: Sequence[int] | None = None) -> MinHash:
     kwargs: dict[str, Any] = {"num_perm": num_perm, "seed": _SEED}
     if hashvalues is not None:
         kwargs["hashvalues"] = list(hashvalues)
+    perms = _permutations(num_perm)
+    if perms is not None:
+        return MinHash(scheme=_SCHEME, permutations=perms, **kwargs)
     try:
         return MinHash(scheme=_SCHEME, **kwargs)
     except TypeError:  # datasketch < 2.0 has a single scheme and no parameter
