@@ -119,7 +119,8 @@ def cheap_facts(sent: Sentence, cues: CueSet, gaz: Gazetteer) -> SentenceFacts:
     f = SentenceFacts(sent)
     non_cyber = list(cues.find("non_cyber_context", t))
     for c in cues.find("attack_triggers", t):
-        if any(n.start <= c.start < n.end for n in non_cyber) or _NOT_TRIGGER.search(t[max(0, c.start - 30):c.start]):
+        if (any(n.start <= c.start < n.end for n in non_cyber) or _NOT_TRIGGER.search(t[max(0, c.start - 30):c.start])
+                or _negated(t, c.start)):
             continue
         f.triggers.append(c)
     # Specific triggers win over the generic ones they overlap ("ransomware attack");
@@ -153,6 +154,8 @@ def cheap_facts(sent: Sentence, cues: CueSet, gaz: Gazetteer) -> SentenceFacts:
     for status, c in ((c.label, c) for c in cues.find("attribution", t)):
         if _negated(t, c.start):
             continue
+        if status in ("suspected", "attributed") and _ACTOR_DESCRIPTION.search(t[max(0, c.start - 70):c.start]):
+            continue  # "X, which officials have linked to Iran": about the actor, not this incident
         f.attribution.append((status, []))
     att = [c for c in cues.find("attempted", t) if not _negated(t, c.start)]
     f.attempted = bool(att)
@@ -217,6 +220,9 @@ def _gang_actors(f: SentenceFacts, t: str, mentions, gaz: Gazetteer, cues: CueSe
 
 _NOT_TRIGGER = re.compile(r"(?i)(?:\bnot (?:a |an )?|no (?:evidence|sign|indication)s? (?:of |that )?(?:a |an )?|rather than (?:a |an )?|unlike (?:\w+ ){0,2}|instead of (?:a |an )?)$")
 _VECTOR_BEFORE = re.compile(r"(?i)\b(?:through|via|using|with|by means of|by sending|in)\s+(?:a |an |the )?(?:\w+\s+){0,2}$")
+
+
+_ACTOR_DESCRIPTION = re.compile(r"(?i),\s+(?:which|who|whom|a (?:\w+\s+){0,3}(?:group|unit|gang|actor|crew) (?:that|which|whom))\b[^,]*$")
 
 
 def _negated(text: str, pos: int) -> bool:
@@ -384,6 +390,8 @@ def _victim_from_token(tok: Token, doc: Doc, base: int, cues: CueSet, gaz: Gazet
                        actor_spans: list[tuple[int, int]], depth: int = 0) -> VictimCandidate | None:
     if depth > 4:
         return None
+    if AUTHORITY_NAME.search(_np_span(tok, doc).text):
+        return None  # the FBI, the SBU, researchers: who speaks, not who was hit
     if tok.lower_ in PRONOUNS:
         ante = _antecedent(tok, doc, actor_spans)
         if ante is None:

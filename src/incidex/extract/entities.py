@@ -147,7 +147,7 @@ _SCALE = {"thousand": 1e3, "k": 1e3, "million": 1e6, "m": 1e6, "mn": 1e6, "billi
 _NUMBER = r"(?P<num>\d{1,3}(?:,\d{3})+|\d+(?:\.\d+)?)\s*(?P<scale>thousand|million|billion|mn|bn|[kmb]\b)?"
 _COUNT = re.compile(
     rf"(?:more than |over |nearly |almost |about |around |up to |at least |some |roughly |approximately )?{_NUMBER}\s+"
-    r"(?:(?:of\s+)?(?:its\s+|their\s+|the\s+)?)?(?P<noun>(?:\w+[- ]){0,2}?(?:records|accounts|customers|users|patients|people|individuals|persons|"
+    r"(?:(?:of\s+)?(?:its\s+|their\s+|the\s+)?)?(?P<noun>(?:(?!(?:and|or|were|was|from|to|in|on|at|by|with|of|gigabytes?|terabytes?|megabytes?|gb|tb|mb)\b)\w+[- ]|(?:current|former|past) and (?=\w)){0,3}?(?:records|accounts|customers|users|patients|people|individuals|persons|"
     r"employees|members|students|citizens|subscribers|clients|voters|passengers|residents|email addresses|passwords|files|documents))\b",
     re.IGNORECASE)
 _MONEY = re.compile(
@@ -156,6 +156,7 @@ _MONEY = re.compile(
     re.IGNORECASE)
 _USD_RATE = {"$": 1.0, "us$": 1.0, "usd": 1.0, "dollars": 1.0, "€": 1.08, "eur": 1.08, "euros": 1.08,
              "£": 1.27, "gbp": 1.27, "pounds": 1.27}
+_MONTH_BEFORE = re.compile(r"(?i)\b(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\.?\s+$")
 PEOPLE_NOUNS = {"customers", "users", "patients", "people", "individuals", "persons", "employees", "members",
                 "students", "citizens", "subscribers", "clients", "voters", "passengers", "residents"}
 
@@ -174,8 +175,8 @@ def find_counts(text: str) -> tuple[int | None, int | None]:
     records = people = None
     for m in _COUNT.finditer(text):
         n = int(_value(m.group("num"), m.group("scale")))
-        if n < 2:
-            continue
+        if n < 2 or _MONTH_BEFORE.search(text[max(0, m.start() - 12):m.start()]):
+            continue  # "May 6 ... files" is a date, not a count
         noun = m.group("noun").lower().split()[-1].split("-")[-1]
         if noun in PEOPLE_NOUNS:
             people = max(people or 0, n)

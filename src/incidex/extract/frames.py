@@ -397,12 +397,14 @@ def _outcome(frame: Frame, status: str) -> tuple[str, SentenceFacts | None]:
     strong = [f for f in frame.facts if f.strong_success]
     impact_keys = ("services_disrupted", "data_leaked", "data_destroyed", "records_affected")
     success = [f for f in frame.facts if f.successful or any(k in f.impact for k in impact_keys)]
-    if lead.attempted and not lead.strong_success:
-        return "attempted", lead
-    if attempted and not strong:
-        return "attempted", attempted[0]
     if status == "claimed" and any(l == "denied" for f in frame.facts for l, _ in f.attribution):
         return "unknown", None  # the attacker claims, the victim denies
+    if lead.attempted and not lead.strong_success:
+        return "attempted", lead
+    if lead.successful and not lead.attempted:
+        return "successful", lead  # the lead's "knocked offline" outweighs a later "no data was stolen"
+    if attempted and not strong:
+        return "attempted", attempted[0]
     if success or strong:
         return "successful", (strong or success)[0]
     return "unknown", None
