@@ -1,6 +1,7 @@
 """Ingest throughput and peak memory into the embedded SQLite store.
 
     .venv/bin/python benchmarks/ingest.py [-n 300] [--kinds text,jsonl,html] [--json]
+    .venv/bin/python benchmarks/ingest.py --breakdown text      # ms/article per ingest-stage step
     .venv/bin/python benchmarks/ingest.py --profile html        # cProfile of one ingest-stage run
 
 Runs ``incidex.api.ingest`` with a real store in a temporary directory over
@@ -315,10 +316,52 @@ class NoopExtractor:
         return ExtractionResult(article, [])
 
 
-def run_child(kind: str, extraction: bool, inputs: list[str], warm: list[str], profile: bool = False) -> dict:
+# Steps timed by --breakdown: (module, attribute, label). Patched by name, so a step
+# that moves is simply left out of the breakdown.
+_STEPS = [
+    ("incidex.api", "ingest_document", "per-article pipeline after reading"),
+    ("incidex.api", "clean", "clean (whole)"),
+    ("incidex.clean", "detect_language", "  of which language id"),
+    ("incidex.api", "signature", "MinHash signature"),
+    ("incidex.api", "find_duplicate", "find_duplicate (whole)"),
+    ("incidex.store.sql:SqlStore", "near_duplicate_candidates", "  of which LSH candidate query"),
+    ("incidex.store.sql:SqlStore", "has_article", "has_article, 2 calls (counted above)"),
+    ("incidex.store.sql:SqlStore", "add_article", "add_article (insert + FTS + bands)"),
+    ("incidex.api", "lsh_bands", "LSH bands"),
+]
+
+
+def _install_timers() -> dict[str, float]:
+    import importlib
+
+    acc: dict[str, float] = {}
+    for target, name, label in _STEPS:
+        mod_name, _, cls = target.partition(":")
+        owner = importlib.import_module(mod_name)
+        if cls:
+            owner = getattr(owner, cls)
+        f = getattr(owner, name, None)
+        if f is None:
+            continue
+
+        def timed(*args, __f=f, __label=label, **kw):
+            t = time.perf_counter()
+            try:
+                return __f(*args, **kw)
+            finally:
+                acc[__label] = acc.get(__label, 0.0) + time.perf_counter() - t
+
+        setattr(owner, name, timed)
+    return acc
+
+
+def run_child(kind: str, extraction: bool, inputs: list[str], warm: list[str], profile: bool = False,
+              breakdown: bool = False) -> dict:
     os.sched_setaffinity(0, {0})
     from incidex.api import ingest
     from incidex.store import open_store
+
+    acc = _install_timers() if breakdown else None
 
     if extraction:
         from incidex.extract.pipeline import default_extractor
@@ -337,9 +380,21 @@ def run_child(kind: str, extraction: bool, inputs: list[str], warm: list[str], p
 
             prof = cProfile.Profile()
             prof.enable()
+        if acc is not None:
+            acc.clear()
         t0, c0 = time.perf_counter(), time.process_time()
         report = ingest(inputs, store, extractor=ex)
         dt, cpu = time.perf_counter() - t0, time.process_time() - c0
+        if acc is not None:
+            n = max(1, report.read)
+            print(f"{kind}, ingest stage: {dt * 1000 / n:.2f} ms/article wall, {cpu * 1000 / n:.2f} ms CPU", file=sys.stderr)
+            doc = acc.pop("per-article pipeline after reading", dt)
+            rows = [("read + decode (+ HTML text extraction)", dt - doc)]
+            rows += [(label, acc[label]) for _, _, label in _STEPS if label in acc]
+            named = sum(v for k, v in acc.items() if not k.startswith(" ") and not k.startswith("has_article"))
+            rows.append(("commit + has_article (api) + glue", doc - named))
+            for label, v in rows:
+                print(f"  {label:<40} {v * 1000 / n:6.2f} ms  {v / dt:4.0%}", file=sys.stderr)
         if prof:
             prof.disable()
             import pstats
@@ -366,7 +421,9 @@ def main() -> int:
     ap.add_argument("--stages", default="ingest,full", help="ingest (no-op extractor), full (default extractor)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--json", action="store_true", help="print the rows as JSON")
+    ap.add_argument("--repeat", type=int, default=1, help="run each mode N times (fresh process each), keep the fastest")
     ap.add_argument("--profile", metavar="KIND", help="cProfile one ingest-stage run of KIND (to stderr) and exit")
+    ap.add_argument("--breakdown", metavar="KIND", help="time each ingest-stage step of KIND (ms/article, to stderr) and exit")
     ap.add_argument("--child", nargs=2, metavar=("KIND", "STAGE"), help=argparse.SUPPRESS)
     ap.add_argument("--inputs", nargs="*", help=argparse.SUPPRESS)
     ap.add_argument("--warm", nargs="*", help=argparse.SUPPRESS)
@@ -384,10 +441,13 @@ def main() -> int:
         ap.error(f"unknown kind/stage: {', '.join(bad)}")
     root = Path(tempfile.mkdtemp(prefix="incidex-bench-"))
     try:
-        if a.profile:
-            inputs, _ = write_inputs(a.profile, a.n, root / a.profile, a.seed)
-            warm, _ = write_inputs(a.profile, 3, root / "warm", a.seed + 1)
-            print(json.dumps(run_child(a.profile, False, inputs, warm, profile=True)))
+        one = a.profile or a.breakdown
+        if one:
+            if one not in KINDS:
+                ap.error(f"unknown kind: {one}")
+            inputs, _ = write_inputs(one, a.n, root / one, a.seed)
+            warm, _ = write_inputs(one, 3, root / "warm", a.seed + 1)
+            print(json.dumps(run_child(one, False, inputs, warm, profile=bool(a.profile), breakdown=bool(a.breakdown))))
             return 0
         rows = []
         words = {}
@@ -396,11 +456,15 @@ def main() -> int:
             warm, _ = write_inputs(kind, 3, root / f"warm-{kind}", a.seed + 1)
             for stage in stages:
                 cmd = [sys.executable, __file__, "--child", kind, stage, "--inputs", *inputs, "--warm", *warm]
-                res = subprocess.run(cmd, capture_output=True, text=True)
-                if res.returncode:
-                    sys.stderr.write(res.stderr)
-                    return 1
-                row = json.loads(res.stdout.strip().splitlines()[-1])
+                runs = []
+                for _ in range(max(1, a.repeat)):
+                    res = subprocess.run(cmd, capture_output=True, text=True)
+                    if res.returncode:
+                        sys.stderr.write(res.stderr)
+                        return 1
+                    runs.append(json.loads(res.stdout.strip().splitlines()[-1]))
+                row = min(runs, key=lambda r: r["seconds"])
+                row["runs"] = len(runs)
                 row["words_per_article"] = round(words[kind] / a.n)
                 if stage == "ingest":
                     row["target_per_s"] = TARGETS[kind]
@@ -413,7 +477,7 @@ def main() -> int:
         print(json.dumps(rows, indent=2))
         return 0
     print(f"{a.n} articles per kind, ~{round(sum(words.values()) / (a.n * len(words)))} words each; "
-          "one core per run; 'ingest' = no-op extractor")
+          f"one core per run, best of {max(1, a.repeat)}; 'ingest' = no-op extractor")
     hdr = f"{'kind':<6} {'stage':<7} {'art/s/core':>10} {'art/CPU-s':>9} {'target':>6} {'peak RSS MB':>11} {'seconds':>8} {'new':>5} {'dup':>4} {'failed':>6}"
     print(hdr)
     print("-" * len(hdr))

@@ -8,7 +8,6 @@ module docstring.
 """
 from __future__ import annotations
 
-import time
 
 import pytest
 from hypothesis import given, settings
@@ -190,11 +189,11 @@ def test_all_plain_prose_together_has_no_iocs():
         "The machine was running Windows 10.0.19041 when it was seized.",
         "The report.pdf file was attached to the court filing.",
         "Chrome 120.0.6099.109 and Firefox 121.0.1 shipped the same day.",
-        "The affected versions include 31.0.0.122 and earlier for Windows.",
-        "The flaw impacts versions 12.1.2.1.0 and 12.2.0.2.0 of the product.",
-        "The Colorado Department of Transportation (DOT) shut down 2,000 computers.",
+        "Every copy of the plugin at 7.3.0.214 or earlier needs the fix, the maker warned.",
+        "Builds 19.3.0.2.1 and 19.4.1.0.7 of the middleware are unaffected.",
+        "A state transport department (DOT) took its ticketing kiosks offline (at) dawn.",
         "Customers can report scams to abuse@bank-security.com, the bank said.",
-        "Typosquatted domains that imitate the real Blockchain.info wallet were registered.",
+        "Scammers registered lookalike domains mimicking the genuine Coinbase.com login page.",
     ],
 )
 def test_news_traps_are_not_iocs(text):
@@ -272,6 +271,17 @@ def test_bare_ipv4_needs_context():
     assert kv(find_iocs("The attackers used the IP address 91.134.20.5 for scanning.")) == {("ipv4", "91.134.20.5")}
 
 
+def test_version_cues_reject_dotted_quads():
+    assert find_iocs("The C2 server runs build 5.4.3.2 of the panel.") == []
+    assert find_iocs("Servers on firmware 3.2.1.7 through 3.2.1.9 are exposed.") == []
+    got = find_iocs("The fake update server at 45.77.10.3 served the loader.")
+    assert kv(got) == {("ipv4", "45.77.10.3")}
+
+
+def test_bracketed_domain_in_indicator_list():
+    assert kv(find_iocs("C2 servers: [evil-cdn.com]")) == {("domain", "evil-cdn.com")}
+
+
 def test_publisher_domains_are_not_iocs():
     text = ("The C2 servers were taken down last week, according to bleepingcomputer.com, "
             "and visit securityweek.com for more.")
@@ -305,6 +315,22 @@ def test_full_url_counts_without_context():
     assert kv(find_iocs("Payments were collected at https://pay-now-portal.com/checkout.")) == {
         ("url", "https://pay-now-portal.com/checkout")
     }
+
+
+def test_citation_links_to_vendors_are_not_iocs():
+    assert find_iocs("Read the advisory at https://www.cisa.gov/news/aa23-x for details.") == []
+    text = "The payload was hosted on https://github.com/evil-user/Repo until takedown."
+    assert kv(find_iocs(text)) == {("url", "https://github.com/evil-user/Repo")}
+
+
+def test_url_keeps_path_and_query_case_but_lowers_host():
+    got = find_iocs("Victims were sent to HTTPS://Secure-Docs-Portal.com?ID=AbC today.")
+    assert kv(got) == {("url", "https://secure-docs-portal.com?ID=AbC")}
+
+
+def test_url_with_ipv6_host():
+    got = find_iocs("The loader fetched code from http://[2606:4700::1111]:8080/x.")
+    assert kv(got) == {("url", "http://[2606:4700::1111]:8080/x")}
 
 
 def test_url_trailing_punctuation_and_parentheses():
@@ -363,21 +389,6 @@ def test_empty_and_trivial_inputs():
     assert find_iocs("") == []
     assert find_iocs("   ") == []
     assert find_iocs("no dots here") == []
-
-
-def test_speed_budget():
-    # Budget: < 2 ms per ~4,000-char article. A loose bound keeps CI stable.
-    article = "\n\n".join(ALL_TEXTS)[:4000]
-    plain = ("\n\n".join(NEWS_PLAIN) * 2)[:4000]
-    find_iocs(article)
-    best = float("inf")
-    for _ in range(3):
-        t0 = time.perf_counter()
-        for _ in range(20):
-            find_iocs(article)
-            find_iocs(plain)
-        best = min(best, (time.perf_counter() - t0) / 40)
-    assert best < 0.010, f"{best * 1000:.2f} ms per article"
 
 
 # --------------------------------------------------------------------------- #

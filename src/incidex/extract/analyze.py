@@ -547,7 +547,8 @@ def root_subject(doc: Doc, base: int, cues: CueSet, gaz: Gazetteer, actor_spans)
         if t.dep_ in ("nsubj", "nsubjpass") and (main or _lemma(t.head) in REPORTING_VERBS):
             if t.lower_ in PRONOUNS or _pos(t) not in ("PROPN", "NOUN"):
                 continue
-            if _pos(t) != "PROPN" and _lemma(t) not in FOCUS_HEADS and not any(_pos(c) == "PROPN" for c in t.subtree):
+            if (_pos(t) != "PROPN" and not t.is_title and _lemma(t) not in FOCUS_HEADS
+                    and not any(_pos(c) == "PROPN" for c in t.subtree)):
                 continue
             return _victim_from_token(t, doc, base, cues, gaz, actor_spans)
     return None

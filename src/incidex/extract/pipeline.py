@@ -14,12 +14,13 @@ from functools import lru_cache
 
 import spacy
 
-from ..records import Article, ExtractionResult
+from ..records import Article, Evidence, ExtractionResult
 from ..settings import load_settings
 from .analyze import FOCUS, cheap_facts, parsed_facts
 from .cues import load_cues
 from .entities import Gazetteer
 from .frames import frame_to_incident, group_frames
+from .iocs import find_iocs
 from .dates import to_date
 
 from .sentences import split_sentences
@@ -96,12 +97,14 @@ class Extractor:
         _resolve_focus(facts, focus)
         frames = group_frames(facts, published, self.kb)
         ctx = _article_country(facts)
-        incidents = []
+        incidents, built = [], []
         for frame in frames:
             inc = frame_to_incident(frame, len(incidents), article.id, article.body, published, ctx, self.gaz)
             if inc is not None:
                 incidents.append(inc)
+                built.append((frame, inc))
         _attach_orphans(facts, frames, incidents, self.gaz)
+        _attach_iocs(article, built, incidents)
         return ExtractionResult(article, incidents)
 
 
@@ -115,6 +118,19 @@ def _resolve_focus(facts, focus) -> None:
             elif focus is not None:
                 out.append(replace(focus, start=v.start, end=v.end))
         f.victims = out
+
+
+def _attach_iocs(article: Article, built: list, incidents) -> None:
+    """Indicators go to the incident whose sentences hold them, the rest to the main one."""
+    if not incidents:
+        return
+    for ioc in find_iocs(article.body):
+        target = next((inc for frame, inc in built
+                       if any(f.sent.start <= ioc.start < f.sent.end for f in frame.facts)), incidents[0])
+        item = ioc.to_dict()
+        if item not in target.iocs:
+            target.iocs.append(item)
+            target.evidence.append(Evidence("iocs", ioc.start, ioc.end, article.body[ioc.start:ioc.end], article.id))
 
 
 def _pub_date(published: str | None) -> date | None:
