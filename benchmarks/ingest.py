@@ -357,7 +357,8 @@ def _install_timers() -> dict[str, float]:
 
 def run_child(kind: str, extraction: bool, inputs: list[str], warm: list[str], profile: bool = False,
               breakdown: bool = False) -> dict:
-    os.sched_setaffinity(0, {0})
+    if hasattr(os, "sched_setaffinity"):  # Linux: one core, so the rate is per core
+        os.sched_setaffinity(0, {0})
     from incidex.api import ingest
     from incidex.store import open_store
 

@@ -260,17 +260,35 @@ def articles(
     out.print(t)
 
 
+# Incident filters, shared by `incidents` and `export` (same names as Store.list_incidents).
+ActorOpt = Annotated[Optional[str], typer.Option("--actor", help="Attacker name, alias or kb id.")]
+VictimOpt = Annotated[Optional[str], typer.Option("--victim", help="Victim name.")]
+CountryOpt = Annotated[Optional[str], typer.Option("--country", help="Victim country (ISO 3166-1 alpha-2).")]
+SectorOpt = Annotated[Optional[str], typer.Option("--sector", help="Victim sector.")]
+TypeOpt = Annotated[Optional[str], typer.Option("--type", help="Attack type, e.g. ransomware.")]
+OutcomeOpt = Annotated[Optional[str], typer.Option("--outcome", help="successful, attempted or unknown.")]
+SinceOpt = Annotated[Optional[str], typer.Option("--since", help="Incident date on or after (YYYY-MM-DD).")]
+UntilOpt = Annotated[Optional[str], typer.Option("--until", help="Incident date on or before (YYYY-MM-DD).")]
+QueryOpt = Annotated[Optional[str], typer.Option("--query", "-q", help="Full-text search.")]
+
+
+def _incident_filters(actor, victim, country, sector, attack_type, outcome, since, until, query) -> dict:
+    """The keyword filters of ``Store.list_incidents`` from the shared options."""
+    return {"actor": actor, "victim": victim, "country": country.upper() if country else None, "sector": sector,
+            "attack_type": attack_type, "outcome": outcome, "since": since, "until": until, "query": query}
+
+
 @app.command()
 def incidents(
-    actor: Annotated[Optional[str], typer.Option("--actor", help="Attacker name, alias or kb id.")] = None,
-    victim: Annotated[Optional[str], typer.Option("--victim", help="Victim name.")] = None,
-    country: Annotated[Optional[str], typer.Option("--country", help="Victim country (ISO 3166-1 alpha-2).")] = None,
-    sector: Annotated[Optional[str], typer.Option("--sector", help="Victim sector.")] = None,
-    attack_type: Annotated[Optional[str], typer.Option("--type", help="Attack type, e.g. ransomware.")] = None,
-    outcome: Annotated[Optional[str], typer.Option("--outcome", help="successful, attempted or unknown.")] = None,
-    since: Annotated[Optional[str], typer.Option("--since", help="Incident date on or after (YYYY-MM-DD).")] = None,
-    until: Annotated[Optional[str], typer.Option("--until", help="Incident date on or before (YYYY-MM-DD).")] = None,
-    query: Annotated[Optional[str], typer.Option("--query", "-q", help="Full-text search.")] = None,
+    actor: ActorOpt = None,
+    victim: VictimOpt = None,
+    country: CountryOpt = None,
+    sector: SectorOpt = None,
+    attack_type: TypeOpt = None,
+    outcome: OutcomeOpt = None,
+    since: SinceOpt = None,
+    until: UntilOpt = None,
+    query: QueryOpt = None,
     limit: Annotated[int, typer.Option("--limit", min=1, max=10000)] = 50,
     offset: Annotated[int, typer.Option("--offset", min=0)] = 0,
     db: DbOpt = None,
@@ -278,9 +296,8 @@ def incidents(
 ) -> None:
     """List stored incidents with filters."""
     store = _store(db)
-    rows = store.list_incidents(actor=actor, victim=victim, country=country.upper() if country else None, sector=sector,
-                                attack_type=attack_type, outcome=outcome, since=since, until=until, query=query,
-                                limit=limit, offset=offset)
+    rows = store.list_incidents(**_incident_filters(actor, victim, country, sector, attack_type, outcome, since,
+                                                    until, query), limit=limit, offset=offset)
     if fmt == ListFormat.json:
         _dump([_incident_json(store, i) for i in rows])
         return
@@ -349,31 +366,63 @@ def failures(
     out.print(t)
 
 
+class ExportFormat(str, Enum):
+    json = "json"
+    jsonl = "jsonl"
+    stix = "stix"
+    misp = "misp"
+    csv = "csv"
+    parquet = "parquet"
+
+
 @app.command()
 def export(
-    fmt: Annotated[str, typer.Option("--format", "-f", help="json (one JSON document with every incident and its sources) or jsonl.")] = "json",
-    output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Write to this file instead of stdout.")] = None,
+    fmt: Annotated[ExportFormat, typer.Option(
+        "--format", "-f", help="json (one document: every incident with its sources), jsonl (one per line), "
+        "stix (a STIX 2.1 bundle), misp (a JSON list of MISP events), csv or parquet (a main table plus "
+        "victims/attackers/sources tables beside it; parquet needs -o).")] = ExportFormat.json,
+    output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Write to this file instead of stdout "
+                                                   "(csv/parquet: also NAME.victims.EXT, NAME.attackers.EXT, "
+                                                   "NAME.sources.EXT).")] = None,
+    actor: ActorOpt = None,
+    victim: VictimOpt = None,
+    country: CountryOpt = None,
+    sector: SectorOpt = None,
+    attack_type: TypeOpt = None,
+    outcome: OutcomeOpt = None,
+    since: SinceOpt = None,
+    until: UntilOpt = None,
+    query: QueryOpt = None,
+    limit: Annotated[Optional[int], typer.Option("--limit", min=1, help="At most this many incidents (default: all).")] = None,
     db: DbOpt = None,
 ) -> None:
-    """Export every stored incident, with its sources, in the schema's shape."""
+    """Export stored incidents (all, or those matching the filters of `incidex incidents`).
+
+    Columns, the STIX and MISP mappings and how to point OpenCTI or MISP at
+    incidex are described in docs/exports.md.
+    """
+    from .export import export as run_export
+    from .export import select_incidents
+
     store = _store(db)
-    if fmt not in ("json", "jsonl"):
-        err.print(f"[red]error:[/red] unknown export format {fmt!r}; choose json or jsonl")
+    if fmt == ExportFormat.parquet and output is None:
+        err.print("[red]error:[/red] parquet export writes several files: give -o FILE.parquet")
         raise typer.Exit(2)
-    rows = []
-    offset = 0
-    while True:
-        page = store.list_incidents(limit=500, offset=offset)
-        if not page:
-            break
-        rows.extend(_incident_json(store, i) for i in page)
-        offset += len(page)
-    text = json.dumps({"incidents": rows}, ensure_ascii=False, indent=1) if fmt == "json" else "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows)
+    if output is not None and output.parent and not output.parent.is_dir():
+        err.print(f"[red]error:[/red] no such directory: {output.parent}")
+        raise typer.Exit(2)
+    rows = select_incidents(store, limit=limit, **_incident_filters(actor, victim, country, sector, attack_type,
+                                                                      outcome, since, until, query))
+    try:
+        result = run_export(fmt.value, rows, store, output)
+    except (IncidexError, OSError) as e:
+        err.print(f"[red]error:[/red] {e}")
+        raise typer.Exit(2)
     if output:
-        output.write_text(text if text.endswith("\n") else text + "\n", encoding="utf-8")
-        err.print(f"wrote {len(rows)} incidents to {output}")
-    else:
-        sys.stdout.write(text if text.endswith("\n") else text + "\n")
+        err.print(f"wrote {result.count} incidents to {', '.join(str(f) for f in result.files)}")
+    elif fmt == ExportFormat.csv:
+        err.print("note: only the main table goes to stdout; use -o FILE.csv for the victims, attackers and "
+                  "sources tables")
 
 
 @eval_app.command("casie")

@@ -113,6 +113,20 @@ class Store(Protocol):
     def count_incidents(self) -> int:
         ...
 
+    def list_incidents_since(self, after: datetime | None = None, limit: int = 500,
+                             offset: int = 0) -> list[tuple[Incident, datetime]]:
+        """``(incident, updated_at)`` for incidents stored or changed after ``after``.
+
+        Oldest change first (ties in storage order), so a reader can resume from
+        the last ``updated_at`` it saw; ``after`` is exclusive, None means all.
+        Timestamps are timezone-aware UTC. For feeds (TAXII ``added_after``).
+        """
+        ...
+
+    def incident_times(self, incident_ids: Sequence[str]) -> dict[str, tuple[datetime, datetime]]:
+        """``id -> (created_at, updated_at)`` (aware UTC) for the stored ones among ``incident_ids``."""
+        ...
+
     def incidents_for_article(self, article_id: str) -> list[Incident]:
         """What one article reported, for the article view and re-extraction."""
         ...

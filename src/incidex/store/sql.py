@@ -470,6 +470,26 @@ class SqlStore:
         with self._connection(write=False) as conn:
             return int(conn.execute(sa.select(sa.func.count()).select_from(incidents)).scalar_one())
 
+    def list_incidents_since(self, after: datetime | None = None, limit: int = 500,
+                             offset: int = 0) -> list[tuple[Incident, datetime]]:
+        i = incidents
+        stmt = sa.select(i.c.doc, i.c.updated_at).order_by(i.c.updated_at, i.c.seq)
+        if after is not None:
+            stmt = stmt.where(i.c.updated_at > self._ts(self._aware(after)))
+        stmt = stmt.limit(_limit(limit)).offset(max(0, int(offset)))
+        with self._connection(write=False) as conn:
+            return [(codec.incident_from_dict(r.doc), self._aware(r.updated_at)) for r in conn.execute(stmt)]
+
+    def incident_times(self, incident_ids: Sequence[str]) -> dict[str, tuple[datetime, datetime]]:
+        ids = list(dict.fromkeys(incident_ids))
+        out: dict[str, tuple[datetime, datetime]] = {}
+        for start in range(0, len(ids), 500):  # stay under SQLite's bound-parameter limit
+            stmt = (sa.select(incidents.c.id, incidents.c.created_at, incidents.c.updated_at)
+                    .where(incidents.c.id.in_(ids[start:start + 500])))
+            with self._connection(write=False) as conn:
+                out.update({r.id: (self._aware(r.created_at), self._aware(r.updated_at)) for r in conn.execute(stmt)})
+        return out
+
     def incidents_for_article(self, article_id: str) -> list[Incident]:
         stmt = (sa.select(incidents.c.doc)
                 .join(incident_articles, incident_articles.c.incident_id == incidents.c.id)
