@@ -26,7 +26,7 @@ def _texts(path: Path) -> list[dict]:
 def run_mode(mode: str, data: Path, repeat: int) -> dict:
     docs = _texts(data)
     if mode == "incidex":
-        from incidex.extract.pipeline import Extractor
+        from incidex.extraction.pipeline import Extractor
         from incidex.records import Article
 
         ex = Extractor()

@@ -321,7 +321,7 @@ class NoopExtractor:
 _STEPS = [
     ("incidex.api", "ingest_document", "per-article pipeline after reading"),
     ("incidex.api", "clean", "clean (whole)"),
-    ("incidex.clean", "detect_language", "  of which language id"),
+    ("incidex.cleaning", "detect_language", "  of which language id"),
     ("incidex.api", "signature", "MinHash signature"),
     ("incidex.api", "find_duplicate", "find_duplicate (whole)"),
     ("incidex.store.sql:SqlStore", "near_duplicate_candidates", "  of which LSH candidate query"),
@@ -365,7 +365,7 @@ def run_child(kind: str, extraction: bool, inputs: list[str], warm: list[str], p
     acc = _install_timers() if breakdown else None
 
     if extraction:
-        from incidex.extract.pipeline import default_extractor
+        from incidex.extraction.pipeline import default_extractor
 
         ex = default_extractor()
     else:

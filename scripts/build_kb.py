@@ -3,7 +3,7 @@
 
 Reads the MISP galaxy clusters and the reduced MITRE ATT&CK export under
 ``--src`` (default ``../shared/data/kb`` relative to the repository root) and the
-hand-written lexicons under ``src/incidex/extract/lexicons/``, and writes:
+hand-written lexicons under ``src/incidex/extraction/lexicons/``, and writes:
 
 * ``src/incidex/data/kb.json.gz``  -- actors (intrusion sets, campaigns, MISP threat
   actors, Microsoft activity groups) merged across sources, malware / tools /
@@ -35,14 +35,14 @@ import yaml
 
 REPO = Path(__file__).resolve().parents[1]
 PKG = REPO / "src" / "incidex"
-LEXICONS = PKG / "extract" / "lexicons"
+LEXICONS = PKG / "extraction" / "lexicons"
 OUT_DIR = PKG / "data"
 FORMAT = 1
 
 
 def _load_kb_module():
-    """Import ``incidex/extract/kb.py`` by path (no package ``__init__`` side effects)."""
-    spec = importlib.util.spec_from_file_location("_incidex_kb_for_build", PKG / "extract" / "kb.py")
+    """Import ``incidex/extraction/kb.py`` by path (no package ``__init__`` side effects)."""
+    spec = importlib.util.spec_from_file_location("_incidex_kb_for_build", PKG / "extraction" / "kb.py")
     mod = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = mod
     spec.loader.exec_module(mod)
@@ -849,7 +849,7 @@ def write_sources(out: Path, src: Path, attack: dict, misp: dict[str, dict], cou
         "# Sources of the incidex knowledge base (`kb.json.gz`)",
         "",
         "Built by `scripts/build_kb.py` from the files below; rebuild with `python scripts/build_kb.py`.",
-        "Hand-written lexicons in `src/incidex/extract/lexicons/` (demonyms, cities, country names,",
+        "Hand-written lexicons in `src/incidex/extraction/lexicons/` (demonyms, cities, country names,",
         "sector keywords, technique phrases, ambiguous aliases) are part of incidex (Apache-2.0).",
         "",
         "| part | source | version | license |",

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Regenerate the KB ambiguity lists (developer tool, needs ``pip install wordfreq``).
 
-Writes ``src/incidex/extract/lexicons/kb_exclude.txt`` and
+Writes ``src/incidex/extraction/lexicons/kb_exclude.txt`` and
 ``kb_case_sensitive.txt`` from the built ``kb.json.gz``: actor and malware
 names that are ordinary English words, names or places (word frequency from
 ``wordfreq`` plus the hand-made lists below) must not match free text.
@@ -18,7 +18,7 @@ from wordfreq import zipf_frequency
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "src"))
-from incidex.extract.kb import KnowledgeBase, _raw_kb, KB_PATH, norm_key  # noqa: E402
+from incidex.extraction.kb import KnowledgeBase, _raw_kb, KB_PATH, norm_key  # noqa: E402
 
 LEX = REPO / "src" / "incidex" / "extract" / "lexicons"
 

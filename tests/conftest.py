@@ -20,6 +20,6 @@ def shared() -> Path:
 
 @pytest.fixture(scope="session")
 def extractor():
-    from incidex.extract.pipeline import default_extractor
+    from incidex.extraction.pipeline import default_extractor
 
     return default_extractor()

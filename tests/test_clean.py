@@ -6,8 +6,8 @@ import hashlib
 import pytest
 from fixtures_ingest import SECOND_STORY, SECOND_STORY_LINES, STORY, STORY_LINES, article_page, make_settings
 
-from incidex.clean import article_id, clean, domain_of, normalize_body
-from incidex.clean.dates import normalize_date
+from incidex.cleaning import article_id, clean, domain_of, normalize_body
+from incidex.cleaning.dates import normalize_date
 from incidex.records import InputError, RawDocument
 
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from incidex.ingest import read_articles
+from incidex.readers import read_articles
 from incidex.records import Article
 
 REPO = Path(__file__).resolve().parents[1]

@@ -3,7 +3,7 @@ from datetime import date
 
 import pytest
 
-from incidex.extract.dates import date_range, find_dates, resolve
+from incidex.extraction.dates import date_range, find_dates, resolve
 from incidex.records import DateValue
 
 PUB = date(2024, 3, 14)  # a Thursday

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from fixtures_ingest import SECOND_STORY_LINES, STORY_LINES, rss2
 
-from incidex.ingest import read, read_articles
+from incidex.readers import read, read_articles
 from incidex.records import RawDocument, ReadFailure
 
 BASE = "https://wire.invented.test"

@@ -11,8 +11,8 @@ import pytest
 from fixtures_ingest import (SECOND_STORY_LINES, STORY_LINES, article_page, local_server, make_settings,  # noqa: F401
                              rss2)
 
-from incidex.ingest import read, read_articles
-from incidex.ingest.fetch import check_address, check_url, fetch
+from incidex.readers import read, read_articles
+from incidex.readers.fetch import check_address, check_url, fetch
 from incidex.records import InputError, RawDocument, ReadFailure
 
 LOCAL = make_settings(allow_private_addresses=["127.0.0.1"], user_agent="incidex-test/1.0", timeout_seconds=5)

@@ -3,9 +3,9 @@ from __future__ import annotations
 
 from fixtures_ingest import SECOND_STORY_LINES, STORY_LINES, article_page, make_settings
 
-import incidex.ingest.html as html_reader
-from incidex.ingest import read, read_articles
-from incidex.ingest.html import fragment_to_text, read_html
+import incidex.readers.html as html_reader
+from incidex.readers import read, read_articles
+from incidex.readers.html import fragment_to_text, read_html
 from incidex.records import RawDocument, ReadFailure
 
 

@@ -5,7 +5,7 @@ import json
 
 from fixtures_ingest import SECOND_STORY, STORY, STORY_LINES, article_page, make_settings
 
-from incidex.ingest import read, read_articles
+from incidex.readers import read, read_articles
 from incidex.records import RawDocument, ReadFailure
 
 

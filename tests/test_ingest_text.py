@@ -8,8 +8,8 @@ import sys
 import pytest
 from fixtures_ingest import STORY, STORY_LINES, TEXT_WITH_HEADERS, make_settings
 
-from incidex.ingest import read, read_articles
-from incidex.ingest.decode import decode_bytes
+from incidex.readers import read, read_articles
+from incidex.readers.decode import decode_bytes
 from incidex.records import InputError, RawDocument, ReadFailure
 
 
@@ -84,7 +84,7 @@ def test_boms_are_stripped(bom, enc):
 def test_stray_nul_and_lone_surrogates_removed():
     data = (STORY + "\x00 end").encode("utf-8")
     assert "\x00" not in decode_bytes(data, "x")
-    from incidex.ingest.decode import clean_text
+    from incidex.readers.decode import clean_text
     assert clean_text("a\ud800b") == "ab"
 
 
@@ -113,7 +113,7 @@ def test_oversized_file_reported(tmp_path):
 
 
 def test_default_limit_message():
-    from incidex.ingest.decode import too_large
+    from incidex.readers.decode import too_large
     assert too_large(10_000_000) == "larger than the 10 MB limit (max_input_bytes)"
 
 

@@ -1,4 +1,4 @@
-"""Tests for incidex.extract.iocs.
+"""Tests for incidex.extraction.iocs.
 
 The news paragraphs below were written for these tests (they are not taken
 from any data set). The 11 paragraphs with indicators carry their gold list;
@@ -13,7 +13,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from incidex.extract.iocs import IOC, KINDS, find_iocs, refang
+from incidex.extraction.iocs import IOC, KINDS, find_iocs, refang
 
 SHA256_A = "8ed3f6ad685b959ead7022518e1af76cd816f8e8ec7ccdda1ed4018e8f2223f8"
 SHA256_B = "4f4a9410ffcdf895c4adb880659e9b5c0dd1f23a30790684340b3eaacb045398"

@@ -1,4 +1,4 @@
-"""Tests of the knowledge base (incidex.extract.kb and scripts/build_kb.py).
+"""Tests of the knowledge base (incidex.extraction.kb and scripts/build_kb.py).
 
 All sentences here are written for these tests.
 """
@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from incidex.extract.kb import KB_PATH, ActorInfo, load_kb, norm_key
+from incidex.extraction.kb import KB_PATH, ActorInfo, load_kb, norm_key
 from incidex.records import SECTORS, Actor
 
 REPO = Path(__file__).resolve().parents[1]

@@ -1,6 +1,6 @@
 from hypothesis import given, strategies as st
 
-from incidex.extract.sentences import split_sentences
+from incidex.extraction.sentences import split_sentences
 
 
 def test_abbreviations_and_initials_do_not_split():

@@ -22,11 +22,11 @@ def __getattr__(name: str):
 
         return open_store
     if name == "read":
-        from .ingest import read
+        from .readers import read
 
         return read
     if name == "clean":
-        from .clean import clean
+        from .cleaning import clean
 
         return clean
     raise AttributeError(name)

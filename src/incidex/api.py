@@ -14,9 +14,9 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
-from .clean import clean
-from .extract.pipeline import Extractor, default_extractor
-from .ingest import read
+from .cleaning import clean
+from .extraction.pipeline import Extractor, default_extractor
+from .readers import read
 from .records import Article, ExtractionResult, IncidexError, InputError, RawDocument, ReadFailure
 from .resolve.duplicates import bands as lsh_bands
 from .resolve.duplicates import find_duplicate, signature

@@ -129,8 +129,8 @@ def clean(
     raw: Annotated[bool, typer.Option("--raw", help="With --format json: include the raw input.")] = False,
 ) -> None:
     """Print the cleaned body and metadata of an article (boilerplate removed)."""
-    from .clean import clean as clean_doc
-    from .ingest import read
+    from .cleaning import clean as clean_doc
+    from .readers import read
 
     shown = 0
     for item in read([file]):
@@ -436,7 +436,7 @@ def eval_casie(
     Match definitions are in docs/evaluation.md. Use the dev split for choices; never tune on test data.
     """
     from .evaluation.casie import evaluate, load_casie
-    from .extract.pipeline import default_extractor
+    from .extraction.pipeline import default_extractor
 
     docs = load_casie(file)[:limit] if limit else load_casie(file)
     ex = default_extractor()

@@ -100,5 +100,5 @@ def required_literal(fragment: str) -> str | None:
 
 @lru_cache(maxsize=1)
 def load_cues() -> CueSet:
-    text = resources.files("incidex.extract").joinpath("lexicons/cues.yaml").read_text("utf-8")
+    text = resources.files("incidex.extraction").joinpath("lexicons/cues.yaml").read_text("utf-8")
     return CueSet(yaml.safe_load(text))

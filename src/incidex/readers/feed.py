@@ -20,8 +20,8 @@ from collections.abc import Iterator
 from typing import Any
 from urllib.parse import urlsplit
 
-from incidex.clean.dates import normalize_date
-from incidex.ingest.html import fragment_to_text, read_html
+from incidex.cleaning.dates import normalize_date
+from incidex.readers.html import fragment_to_text, read_html
 from incidex.records import InputError, RawDocument, ReadFailure
 
 log = logging.getLogger(__name__)
@@ -146,11 +146,11 @@ def read_feed(data: bytes, origin: str, *, url: str | None = None, content_type:
 def _read_linked_page(link: str, origin: str, hints: dict[str, str | None],
                       settings: dict[str, Any] | None) -> RawDocument | str:
     """The linked page as a document, or the reason it could not be read."""
-    from incidex.ingest.decode import decode_bytes
-    from incidex.ingest.fetch import fetch
-    from incidex.ingest.sniff import by_content_type, confirm
-    from incidex.ingest.text import read_text
-    from incidex.ingest.util import utc_now
+    from incidex.readers.decode import decode_bytes
+    from incidex.readers.fetch import fetch
+    from incidex.readers.sniff import by_content_type, confirm
+    from incidex.readers.text import read_text
+    from incidex.readers.util import utc_now
 
     try:
         res = fetch(link, settings)

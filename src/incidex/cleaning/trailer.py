@@ -24,7 +24,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from incidex.clean.rules import Rules
+from incidex.cleaning.rules import Rules
 
 _PUNCT = "\"'“”‘’()[]{},.;:!?«»–—-…*"
 _TOKEN = re.compile(r"[\w’'&.-]+")

@@ -23,7 +23,7 @@ from urllib.parse import urljoin, urlsplit, urlunsplit
 
 import httpx
 
-from incidex.ingest.decode import too_large
+from incidex.readers.decode import too_large
 from incidex.records import InputError
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
@@ -37,7 +37,7 @@ class FetchResult(NamedTuple):
 
 
 def _ingest(settings: dict[str, Any] | None) -> dict[str, Any]:
-    from incidex.ingest.util import resolve_settings
+    from incidex.readers.util import resolve_settings
 
     return resolve_settings(settings).get("ingest", {})
 

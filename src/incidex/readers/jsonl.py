@@ -15,9 +15,9 @@ import json
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-from incidex.ingest.decode import clean_text, decode_bytes, too_large
-from incidex.ingest.html import read_html
-from incidex.ingest.text import read_text
+from incidex.readers.decode import clean_text, decode_bytes, too_large
+from incidex.readers.html import read_html
+from incidex.readers.text import read_text
 from incidex.records import InputError, RawDocument, ReadFailure
 
 TEXT_KEYS = ("text", "body", "content")

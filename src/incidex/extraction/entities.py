@@ -45,7 +45,7 @@ def normalize_text(text: str) -> str:
 
 def _regions() -> list[tuple[str, str, str, bool]]:
     """States, provinces and more cities (lexicons/regions.yaml), matched as written."""
-    data = yaml.safe_load(resources.files("incidex.extract").joinpath("lexicons/regions.yaml").read_text("utf-8"))
+    data = yaml.safe_load(resources.files("incidex.extraction").joinpath("lexicons/regions.yaml").read_text("utf-8"))
     return [(name, "city", iso, True) for name, iso in (data.get("regions") or {}).items()]
 
 

@@ -45,7 +45,7 @@ def _compile(pattern: str, flags: int = IGNORE_CASE) -> re.Pattern[str]:
 def load_rules(path: str | None = None) -> Rules:
     """The packaged ``rules.toml``, or the file at ``path``."""
     text = Path(path).read_text("utf-8") if path else \
-        resources.files("incidex.clean").joinpath("rules.toml").read_text("utf-8")
+        resources.files("incidex.cleaning").joinpath("rules.toml").read_text("utf-8")
     d = tomllib.loads(text)
     tr = d["trailer"]
     return Rules(

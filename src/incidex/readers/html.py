@@ -14,7 +14,7 @@ import re
 from functools import lru_cache
 from typing import Any
 
-from incidex.ingest.decode import clean_text, too_large
+from incidex.readers.decode import clean_text, too_large
 from incidex.records import InputError, RawDocument
 
 log = logging.getLogger(__name__)

@@ -22,9 +22,9 @@ from datetime import datetime, timezone
 from typing import Any
 from urllib.parse import urlsplit
 
-from incidex.clean.dates import normalize_date
-from incidex.clean.rules import Rules, load_rules
-from incidex.clean.trailer import find_trailer
+from incidex.cleaning.dates import normalize_date
+from incidex.cleaning.rules import Rules, load_rules
+from incidex.cleaning.trailer import find_trailer
 from incidex.records import Article, InputError, RawDocument
 
 __all__ = ["clean", "article_id", "normalize_body", "domain_of", "detect_language"]
@@ -35,7 +35,7 @@ _WS = re.compile(r"\s+")
 
 
 def _settings(settings: dict[str, Any] | None) -> dict[str, Any]:
-    from incidex.ingest.util import resolve_settings
+    from incidex.readers.util import resolve_settings
 
     return resolve_settings(settings)
 
@@ -242,7 +242,7 @@ def _cut(body: str, limit: int) -> tuple[str, str | None]:
 def _looks_html(text: str | None) -> bool:
     if not text:
         return False
-    from incidex.ingest.sniff import by_content
+    from incidex.readers.sniff import by_content
 
     return by_content(text) == "html"
 
@@ -257,7 +257,7 @@ def clean(doc: RawDocument, settings: dict[str, Any] | None = None) -> Article:
     hints = {"url": doc.url, "title": doc.title, "author": doc.author, "published": doc.published,
              "source": doc.source}
     if doc.kind == "html":  # a page handed over as-is: extract its text first
-        from incidex.ingest.html import read_html
+        from incidex.readers.html import read_html
 
         page = read_html(doc.content, doc.origin, url=doc.url, settings=settings)
         content, raw = page.content, doc.content

@@ -72,7 +72,7 @@ _REPORTING_BEFORE = re.compile(
     r"claimed|claiming|listed|posted|leak site|"
     r"unsealed|published|notified|filed|wrote|added|acknowledged|statement(?: released)?|notice|filing|update|"
     r"interview|press conference|publicly)\b[^.;]{0,12}|\b(?:since|founded|established|active since|created)\s*)$")
-_REPORTING_AFTER = re.compile(r"(?i)^,?\s*(?:\w+\s+){0,3}(?:said|says|told|announced|confirmed|disclosed|reported|attributed|publicly|unsealed|charged|indicted|issued|released|sanctioned|published|filed|notified|claimed|claiming|listed|posted)\b")
+_REPORTING_AFTER = re.compile(r"(?i)^\s*(?:\w+\s+){0,3}(?:said|says|told|announced|confirmed|disclosed|reported|attributed|publicly|unsealed|charged|indicted|issued|released|sanctioned|published|filed|notified|claimed|claiming|listed|posted)\b")
 
 
 _DAY_KINDS = {"weekday", "yesterday", "md", "dm", "mdy", "dmy", "iso", "this_unit", "weekend"}

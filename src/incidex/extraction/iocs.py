@@ -250,7 +250,7 @@ class _Lexicon:
 
 @lru_cache(maxsize=1)
 def _lexicon() -> _Lexicon:
-    text = resources.files("incidex.extract").joinpath("lexicons/iocs.yaml").read_text("utf-8")
+    text = resources.files("incidex.extraction").joinpath("lexicons/iocs.yaml").read_text("utf-8")
     return _Lexicon(yaml.safe_load(text))
 
 

@@ -26,14 +26,14 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import IO, Any
 
-from incidex.ingest.decode import binary_reason, decode_bytes, too_large
-from incidex.ingest.feed import read_feed
-from incidex.ingest.fetch import fetch
-from incidex.ingest.html import read_html
-from incidex.ingest.jsonl import read_json, read_jsonl
-from incidex.ingest.sniff import BINARY_EXTENSIONS, Format, by_content, by_content_type, by_extension, confirm
-from incidex.ingest.text import read_text
-from incidex.ingest.util import resolve_settings, utc_now
+from incidex.readers.decode import binary_reason, decode_bytes, too_large
+from incidex.readers.feed import read_feed
+from incidex.readers.fetch import fetch
+from incidex.readers.html import read_html
+from incidex.readers.jsonl import read_json, read_jsonl
+from incidex.readers.sniff import BINARY_EXTENSIONS, Format, by_content, by_content_type, by_extension, confirm
+from incidex.readers.text import read_text
+from incidex.readers.util import resolve_settings, utc_now
 from incidex.records import Article, InputError, RawDocument, ReadFailure
 
 __all__ = ["read", "read_articles", "read_bytes", "fetch"]
@@ -77,7 +77,7 @@ def read(inputs: Iterable[str], *, fetch_pages: bool = False,
 def read_articles(inputs: Iterable[str], *, fetch_pages: bool = False,
                   settings: dict[str, Any] | None = None) -> Iterator[Article | ReadFailure]:
     """``read`` then ``clean``: a document left with no article text becomes a ReadFailure."""
-    from incidex.clean import clean
+    from incidex.cleaning import clean
 
     settings = _settings(settings)
     for doc in read(inputs, fetch_pages=fetch_pages, settings=settings):

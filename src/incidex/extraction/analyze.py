@@ -331,7 +331,7 @@ def _expand_conj(tok: Token) -> list[Token]:
     while stack:
         t = stack.pop()
         for c in t.children:
-            if c.dep_ == "conj" or (c.dep_ == "appos" and _pos(c) in ("NOUN", "PROPN")):
+            if c.dep_ == "conj":
                 out.append(c)
                 stack.append(c)
             elif c.dep_ == "prep" and c.lower_ == "as" and _pos(t) in ("NOUN", "PROPN"):

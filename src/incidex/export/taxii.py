@@ -1,0 +1,358 @@
+"""A read-only TAXII 2.1 server for the STIX export, as a FastAPI router.
+
+Mounted under ``/taxii2`` by ``incidex.serve.app.create_app``:
+
+==============================================================  ===============================
+``GET /taxii2/``                                                server discovery
+``GET /taxii2/incidex/``                                        API root
+``GET /taxii2/incidex/collections/``                            the one collection, "incidents"
+``GET /taxii2/incidex/collections/{id}/``                       that collection
+``GET /taxii2/incidex/collections/{id}/objects/``               objects (filters, paging)
+``GET /taxii2/incidex/collections/{id}/objects/{object_id}/``   one object
+``GET .../objects/{object_id}/versions/``                       its versions (one: the current)
+``GET /taxii2/incidex/collections/{id}/manifest/``              manifest (filters, paging)
+==============================================================  ===============================
+
+``objects`` and ``manifest`` take ``added_after``, ``limit``, ``next``,
+``match[id]``, ``match[type]``, ``match[version]`` and ``match[spec_version]``.
+
+The collection holds the objects of the STIX export of every stored incident
+(``incidex.export.stix``), each object once, at its current version. An
+object's ``date_added`` is the latest ``updated_at`` of the incidents it comes
+from, so a client polling with ``added_after`` receives every object that a new
+or changed incident created or changed (and, again, shared objects such as
+locations that such an incident refers to, so it can resolve every reference).
+Objects are ordered by ``(date_added, id)``; ``next`` is an opaque cursor on
+that order, stable while the store changes.
+
+The objects are built once and kept until the store changes (checked with two
+indexed queries per request), so paging does not rebuild the export.
+"""
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse, Response
+
+from incidex.export.common import UTC, parse_time, stable_uuid
+
+MEDIA_TAXII = "application/taxii+json;version=2.1"
+MEDIA_STIX = "application/stix+json;version=2.1"
+API_ROOT = "incidex"
+COLLECTION_ID = stable_uuid("taxii", "collection", "incidents")
+DEFAULT_PAGE = 100
+MAX_PAGE = 1000
+MAX_CONTENT_LENGTH = 10 * 1024 * 1024  # we accept no content (read-only), but the field is required
+
+
+class TaxiiResponse(JSONResponse):
+    media_type = MEDIA_TAXII
+
+    def render(self, content: Any) -> bytes:
+        return json.dumps(content, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+
+
+def _error(status: int, title: str, description: str | None = None) -> TaxiiResponse:
+    body: dict[str, Any] = {"title": title, "http_status": str(status)}
+    if description:
+        body["description"] = description
+    return TaxiiResponse(body, status_code=status)
+
+
+def _timestamp(dt: datetime) -> str:
+    return dt.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+# ----------------------------------------------------------------- the object index
+
+@dataclass(frozen=True)
+class Entry:
+    date_added: datetime
+    id: str
+    type: str
+    version: str  # the object's ``modified`` (or ``created``), as serialized
+    object: dict[str, Any]
+
+    @property
+    def cursor(self) -> tuple[datetime, str]:
+        return (self.date_added, self.id)
+
+
+class ObjectIndex:
+    """The collection's objects, rebuilt from the store when it has changed."""
+
+    def __init__(self, store: Any, page: int = 500):
+        self.store = store
+        self.page = page
+        self._lock = threading.Lock()
+        self._entries: list[Entry] = []
+        self._by_id: dict[str, Entry] = {}
+        self._state: tuple[int, datetime | None] | None = None  # (incident count, latest updated_at) built from
+
+    def _changed(self) -> bool:
+        if self._state is None:
+            return True
+        if self.store.count_incidents() != self._state[0]:
+            return True
+        return bool(self.store.list_incidents_since(self._state[1], limit=1))
+
+    def entries(self) -> list[Entry]:
+        with self._lock:
+            if self._changed():
+                self._rebuild()
+            return self._entries
+
+    def get(self, object_id: str) -> Entry | None:
+        self.entries()
+        return self._by_id.get(object_id)
+
+    def _rebuild(self) -> None:
+        from incidex.export import stix
+
+        incidents, latest, offset = [], None, 0
+        while True:
+            rows = self.store.list_incidents_since(None, limit=self.page, offset=offset)
+            incidents += [inc for inc, _ in rows]
+            if rows:
+                latest = max(latest or rows[-1][1], max(t for _, t in rows))
+            if len(rows) < self.page:
+                break
+            offset += len(rows)
+        graph = stix.build_graph(incidents, self.store)
+        entries = []
+        for obj, added in graph.objects():
+            d = stix.as_dict(obj)
+            entries.append(Entry(added, d["id"], d["type"], d.get("modified") or d.get("created") or "", d))
+        entries.sort(key=lambda e: e.cursor)
+        self._entries = entries
+        self._by_id = {e.id: e for e in entries}
+        self._state = (len(incidents), latest)
+
+
+# ----------------------------------------------------------------- filters and paging
+
+class BadRequest(Exception):
+    pass
+
+
+def _encode_cursor(entry: Entry) -> str:
+    raw = f"{_timestamp(entry.date_added)}|{entry.id}".encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _decode_cursor(token: str) -> tuple[datetime, str]:
+    try:
+        raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)).decode()
+        stamp, object_id = raw.split("|", 1)
+        when = parse_time(stamp)
+    except (ValueError, binascii.Error, UnicodeDecodeError):
+        when = None
+    if when is None:
+        raise BadRequest("invalid 'next' value")
+    return when, object_id
+
+
+def _csv(value: str | None) -> list[str]:
+    return [v.strip() for v in value.split(",") if v.strip()] if value else []
+
+
+def _filter(entries: list[Entry], params: Any, object_id: str | None = None) -> list[Entry]:
+    added_after = params.get("added_after")
+    after = None
+    if added_after:
+        after = parse_time(added_after)
+        if after is None:
+            raise BadRequest(f"invalid added_after timestamp {added_after!r}")
+    ids = set(_csv(params.get("match[id]")))
+    if object_id:
+        ids = {object_id} if not ids or object_id in ids else {"-"}
+    types = set(_csv(params.get("match[type]")))
+    specs = _csv(params.get("match[spec_version]"))
+    if specs and "2.1" not in specs:
+        return []
+    versions = _csv(params.get("match[version]")) or ["last"]
+    keep_all = any(v in ("last", "first", "all") for v in versions)
+    wanted = set()
+    if not keep_all:
+        for v in versions:
+            t = parse_time(v)
+            if t is None:
+                raise BadRequest(f"invalid match[version] value {v!r}")
+            wanted.add(t)
+    out = []
+    for e in entries:
+        if after is not None and e.date_added <= after:
+            continue
+        if ids and e.id not in ids:
+            continue
+        if types and e.type not in types:
+            continue
+        if wanted and parse_time(e.version) not in wanted:
+            continue
+        out.append(e)
+    return out
+
+
+def _page(entries: list[Entry], params: Any, default: int = DEFAULT_PAGE,
+          maximum: int = MAX_PAGE) -> tuple[list[Entry], bool]:
+    limit_raw = params.get("limit")
+    try:
+        limit = int(limit_raw) if limit_raw not in (None, "") else default
+    except ValueError:
+        raise BadRequest(f"invalid limit {limit_raw!r}") from None
+    if limit < 1:
+        raise BadRequest("limit must be at least 1")
+    limit = min(limit, maximum)
+    token = params.get("next")
+    if token:
+        cursor = _decode_cursor(token)
+        entries = [e for e in entries if e.cursor > cursor]
+    return entries[:limit], len(entries) > limit
+
+
+def _headers(page: list[Entry]) -> dict[str, str]:
+    if not page:
+        return {}
+    return {"X-TAXII-Date-Added-First": _timestamp(page[0].date_added),
+            "X-TAXII-Date-Added-Last": _timestamp(page[-1].date_added)}
+
+
+def _accepts(request: Request) -> bool:
+    """Lenient Accept check: TAXII, plain JSON or anything."""
+    accept = request.headers.get("accept", "")
+    if not accept.strip():
+        return True
+    return any(m in accept for m in ("application/taxii+json", "application/json", "*/*", "application/*"))
+
+
+# ----------------------------------------------------------------- the router
+
+def collection_info() -> dict[str, Any]:
+    return {"id": COLLECTION_ID, "title": "incidents",
+            "description": "Cyber incidents extracted from news by incidex, as STIX 2.1 objects "
+                           "(incidents, actors, victims, techniques, source reports...).",
+            "alias": "incidents", "can_read": True, "can_write": False, "media_types": [MEDIA_STIX]}
+
+
+def make_router(get_store: Callable[[Request], Any] | None = None) -> APIRouter:
+    """The TAXII 2.1 routes (mount with ``prefix="/taxii2"``).
+
+    ``get_store(request)`` gives the store; by default ``request.app.state.store``.
+    The object index is kept on ``request.app.state.taxii_index``.
+    """
+    router = APIRouter(tags=["taxii"])
+    index_lock = threading.Lock()
+
+    def store_of(request: Request) -> Any:
+        return get_store(request) if get_store else request.app.state.store
+
+    def index_of(request: Request) -> ObjectIndex:
+        state = request.app.state
+        with index_lock:
+            idx = getattr(state, "taxii_index", None)
+            store = store_of(request)
+            if idx is None or idx.store is not store:
+                idx = state.taxii_index = ObjectIndex(store)
+        return idx
+
+    def guard(request: Request, collection_id: str | None = None) -> TaxiiResponse | None:
+        if not _accepts(request):
+            return _error(406, "Not Acceptable", f"this server answers with {MEDIA_TAXII}")
+        if collection_id is not None and collection_id not in (COLLECTION_ID, "incidents"):
+            return _error(404, "Collection not found", f"no collection {collection_id!r}")
+        return None
+
+    def root_url(request: Request) -> str:
+        return str(request.url_for("taxii_api_root"))
+
+    @router.get("/", name="taxii_discovery")
+    def discovery(request: Request) -> Response:
+        if bad := guard(request):
+            return bad
+        root = root_url(request)
+        return TaxiiResponse({"title": "incidex TAXII server",
+                              "description": "Read-only TAXII 2.1 access to the cyber incidents incidex stores.",
+                              "default": root, "api_roots": [root]})
+
+    @router.get(f"/{API_ROOT}/", name="taxii_api_root")
+    def api_root(request: Request) -> Response:
+        if bad := guard(request):
+            return bad
+        return TaxiiResponse({"title": "incidex", "description": "Cyber incidents extracted from news.",
+                              "versions": [MEDIA_TAXII], "max_content_length": MAX_CONTENT_LENGTH})
+
+    @router.get(f"/{API_ROOT}/collections/")
+    def collections(request: Request) -> Response:
+        if bad := guard(request):
+            return bad
+        return TaxiiResponse({"collections": [collection_info()]})
+
+    @router.get(f"/{API_ROOT}/collections/{{collection_id}}/")
+    def collection(request: Request, collection_id: str) -> Response:
+        if bad := guard(request, collection_id):
+            return bad
+        return TaxiiResponse(collection_info())
+
+    def _envelope(request: Request, object_id: str | None, manifest: bool) -> Response:
+        entries = index_of(request).entries()
+        try:
+            matched = _filter(entries, request.query_params, object_id)
+            if object_id and not matched and object_id not in {e.id for e in entries}:
+                return _error(404, "Object not found", f"no object {object_id!r} in this collection")
+            cfg = (getattr(request.app.state, "settings", None) or {}).get("taxii", {})
+            page, more = _page(matched, request.query_params, int(cfg.get("default_page_size", DEFAULT_PAGE)),
+                               int(cfg.get("max_page_size", MAX_PAGE)))
+        except BadRequest as e:
+            return _error(400, "Bad request", str(e))
+        body: dict[str, Any] = {"more": more}
+        if more:
+            body["next"] = _encode_cursor(page[-1])
+        if manifest:
+            body["objects"] = [{"id": e.id, "date_added": _timestamp(e.date_added), "version": e.version,
+                                "media_type": MEDIA_STIX} for e in page]
+        else:
+            body["objects"] = [e.object for e in page]
+        return TaxiiResponse(body, headers=_headers(page))
+
+    @router.get(f"/{API_ROOT}/collections/{{collection_id}}/objects/")
+    def objects(request: Request, collection_id: str) -> Response:
+        if bad := guard(request, collection_id):
+            return bad
+        return _envelope(request, None, manifest=False)
+
+    @router.post(f"/{API_ROOT}/collections/{{collection_id}}/objects/")
+    def add_objects(request: Request, collection_id: str) -> Response:
+        if bad := guard(request, collection_id):
+            return bad
+        return _error(403, "Forbidden", "this collection is read-only (can_write is false)")
+
+    @router.get(f"/{API_ROOT}/collections/{{collection_id}}/objects/{{object_id}}/")
+    def get_object(request: Request, collection_id: str, object_id: str) -> Response:
+        if bad := guard(request, collection_id):
+            return bad
+        return _envelope(request, object_id, manifest=False)
+
+    @router.get(f"/{API_ROOT}/collections/{{collection_id}}/objects/{{object_id}}/versions/")
+    def versions(request: Request, collection_id: str, object_id: str) -> Response:
+        if bad := guard(request, collection_id):
+            return bad
+        entry = index_of(request).get(object_id)
+        if entry is None:
+            return _error(404, "Object not found", f"no object {object_id!r} in this collection")
+        return TaxiiResponse({"more": False, "versions": [entry.version]}, headers=_headers([entry]))
+
+    @router.get(f"/{API_ROOT}/collections/{{collection_id}}/manifest/")
+    def manifest(request: Request, collection_id: str) -> Response:
+        if bad := guard(request, collection_id):
+            return bad
+        return _envelope(request, None, manifest=True)
+
+    return router

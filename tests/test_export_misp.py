@@ -1,0 +1,125 @@
+"""MISP export over a real store of the project's test articles: pymisp round-trip, stable uuids, mapping."""
+from __future__ import annotations
+
+import copy
+import io
+import json
+import uuid
+
+import pytest
+from pymisp import MISPEvent
+from typer.testing import CliRunner
+
+from fixtures_export import export_db, export_store  # noqa: F401  (fixtures)
+from incidex.cli import app
+from incidex.export import export, select_incidents
+
+
+def misp_text(store, **filters) -> str:
+    buf = io.StringIO()
+    export("misp", select_incidents(store, **filters), store, stream=buf)
+    return buf.getvalue()
+
+
+@pytest.fixture()
+def events(export_store) -> list[dict]:
+    return json.loads(misp_text(export_store))
+
+
+def loaded(item: dict | str) -> MISPEvent:
+    ev = MISPEvent()
+    ev.load(copy.deepcopy(item))  # load() consumes the dict it is given
+    return ev
+
+
+def test_round_trip_through_pymisp(events, export_store):
+    assert len(events) == export_store.count_incidents() == 5
+    for item in events:
+        ev = loaded(item)
+        raw = item["Event"]
+        assert ev.uuid == raw["uuid"]
+        assert len(ev.attributes) == len(raw["Attribute"]) > 0
+        assert len(ev.EventReport) == len(raw["EventReport"]) >= 1
+        assert {t.name for t in ev.tags} == {t["name"] for t in raw["Tag"]}
+        # and back to JSON, the same event
+        again = json.loads(ev.to_json())
+        assert again["uuid"] == raw["uuid"]
+        assert [a["uuid"] for a in again["Attribute"]] == [a["uuid"] for a in raw["Attribute"]]
+        assert len(again["EventReport"]) == len(raw["EventReport"])
+    # a JSON string and one event per line load too
+    for item in events:
+        assert loaded(json.dumps(item)).uuid == item["Event"]["uuid"]
+
+
+def test_uuids_are_stable(export_store):
+    first = misp_text(export_store)
+    assert misp_text(export_store) == first  # identical JSON, timestamps included
+    uuids = []
+    for item in json.loads(first):
+        ev = item["Event"]
+        uuids += [ev["uuid"]] + [a["uuid"] for a in ev["Attribute"]] + [r["uuid"] for r in ev["EventReport"]]
+    assert len(uuids) == len(set(uuids))
+    assert all(uuid.UUID(u).version == 5 for u in uuids)
+    # a filtered export gives the same uuids for the same incident
+    only = json.loads(misp_text(export_store, attack_type="ddos"))
+    assert len(only) == 1
+    full = {e["Event"]["uuid"]: e for e in json.loads(first)}
+    assert only[0] == full[only[0]["Event"]["uuid"]]
+
+
+def attrs(item: dict) -> dict[str, set[str]]:
+    out: dict[str, set[str]] = {}
+    for a in item["Event"]["Attribute"]:
+        out.setdefault(a["type"], set()).add(a["value"])
+    return out
+
+
+def tags(item: dict) -> set[str]:
+    return {t["name"] for t in item["Event"]["Tag"]}
+
+
+def find(events, word) -> dict:
+    return next(e for e in events if word in e["Event"]["info"])
+
+
+def test_attributes_and_galaxy_tags(events):
+    hospital = find(events, "Carrow Valley")
+    a = attrs(hospital)
+    assert a["target-org"] == {"Carrow Valley Medical Centre"}
+    assert a["target-location"] == {"United Kingdom"}
+    assert a["threat-actor"] == {"LockBit"}
+    assert a["link"] == {"https://news.harbourline.test/2024/02/carrow-valley-medical-centre-lockbit",
+                         "https://wire.eastcoastdaily.test/tech/carrow-valley-lockbit"}
+    t = tags(hospital)
+    assert {'misp-galaxy:sector="Health"', 'misp-galaxy:country="united kingdom"',
+            'misp-galaxy:ransomware="LockBit"', 'incidex:attack-type="ransomware"',
+            'misp-galaxy:mitre-attack-pattern="Data Encrypted for Impact - T1486"'} <= t
+    assert len(hospital["Event"]["EventReport"]) == 2  # primary and syndicated source
+
+    apt29 = find(events, "APT29")
+    assert {'misp-galaxy:threat-actor="APT29"', 'misp-galaxy:mitre-intrusion-set="APT29 - G0016"'} <= tags(apt29)
+
+    breach = find(events, "Pellwood")
+    a = attrs(breach)
+    assert a["vulnerability"] == {"CVE-2023-34362"}
+    assert a["domain"] == {"pellwood-sync.top"} and a["ip-dst"] == {"45.133.193.41"}
+    assert all(not x["to_ids"] for x in breach["Event"]["Attribute"])
+    assert breach["Event"]["date"] == "2023-06-30"
+
+
+def test_event_reports_quote_the_source(events):
+    ddos = find(events, "NoName057(16)")
+    (report,) = ddos["Event"]["EventReport"]
+    assert report["name"].startswith("Source: ")
+    assert "https://news.harbourline.test/2024/03/danish-ports-ddos" in report["content"]
+    assert "## Evidence" in report["content"]
+
+
+def test_cli_misp_export(export_db, tmp_path, monkeypatch):
+    monkeypatch.delenv("INCIDEX_DB", raising=False)
+    out = tmp_path / "events.json"
+    res = CliRunner().invoke(app, ["export", "--db", str(export_db), "--format", "misp", "--country", "dk",
+                                   "-o", str(out)])
+    assert res.exit_code == 0, res.output
+    items = json.loads(out.read_text())
+    assert len(items) == 1 and loaded(items[0]).info.startswith("NoName057(16)")
