@@ -18,6 +18,7 @@ from .cleaning import clean
 from .extraction.pipeline import Extractor, default_extractor
 from .readers import read
 from .records import Article, ExtractionResult, IncidexError, InputError, RawDocument, ReadFailure
+from .settings import load_settings
 from .resolve.duplicates import bands as lsh_bands
 from .resolve.duplicates import find_duplicate, signature
 
@@ -78,59 +79,126 @@ class IngestReport:
 
 
 def ingest(inputs: Iterable[str], store, *, fetch_pages: bool = False, extractor: Extractor | None = None,
-           on_item: Callable[[str, str], None] | None = None) -> IngestReport:
-    """Read, clean, deduplicate, extract and store; one transaction per article.
+           on_item: Callable[[str, str], None] | None = None, chunk_size: int | None = None) -> IngestReport:
+    """Read, clean, deduplicate, extract and store, ``chunk_size`` articles at a time.
 
-    ``on_item(origin, outcome)`` is called after each item (for progress bars);
-    outcome is one of new, duplicate, unchanged, failed.
+    Each chunk is extracted together (one parser batch) and committed in one
+    transaction, with a savepoint per article so one bad article never takes
+    its neighbours down. A crash loses at most the chunk in flight, nothing
+    committed; re-running skips what is stored. ``on_item(origin, outcome)``
+    is called per item once its chunk is committed (outcome: new, duplicate,
+    unchanged, failed).
     """
     report = IngestReport()
     ex = extractor or default_extractor()
+    size = chunk_size or int(load_settings()["ingest"].get("chunk_size", 32))
+    chunk: list[RawDocument] = []
     for item in read(inputs, fetch_pages=fetch_pages):
         if isinstance(item, ReadFailure):
             _fail(report, store, item, on_item)
             continue
         report.read += 1
-        try:
-            outcome = ingest_document(item, store, ex, report)
-        except IncidexError as e:
-            _fail(report, store, ReadFailure(item.origin, getattr(e, "reason", str(e))), on_item)
-            continue
-        except Exception as e:  # one bad item never stops the batch
-            _fail(report, store, ReadFailure(item.origin, f"internal error: {type(e).__name__}: {e}"), on_item)
-            continue
-        if on_item:
-            on_item(item.origin, outcome)
+        chunk.append(item)
+        if len(chunk) >= size:
+            ingest_documents(chunk, store, ex, report, on_item)
+            chunk = []
+    if chunk:
+        ingest_documents(chunk, store, ex, report, on_item)
     return report
 
 
-def ingest_document(doc: RawDocument, store, extractor: Extractor, report: IngestReport | None = None) -> str:
-    article = clean(doc)
-    if store.has_article(article.id):
-        if report:
-            report.unchanged += 1
-        return "unchanged"
-    article.ingested_at = datetime.now(timezone.utc).isoformat(timespec="seconds")
-    article.signature = signature(article.body)
-    dup = find_duplicate(article, store)
-    if dup:
-        article.duplicate_of = dup
-        with store.transaction():
-            store.add_article(article, lsh_bands(article.signature))
-            for inc in store.incidents_for_article(dup):
-                store.add_incident(inc, article.id, "syndicated")
-        if report:
-            report.duplicate += 1
-        return "duplicate"
-    result = extractor.extract_article(article)
+def ingest_documents(docs: list[RawDocument], store, extractor: Extractor, report: IngestReport | None = None,
+                     on_item: Callable[[str, str], None] | None = None) -> list[str]:
+    """Ingest one chunk; returns the outcome per document."""
+    report = report if report is not None else IngestReport()
+    outcomes: list[str | None] = [None] * len(docs)
+    articles: list[Article | None] = [None] * len(docs)
+    seen: dict[str, int] = {}
+    for i, doc in enumerate(docs):
+        try:
+            art = clean(doc)
+            if art.id in seen or store.has_article(art.id):
+                outcomes[i] = "unchanged"
+                continue
+            seen[art.id] = i
+            art.ingested_at = datetime.now(timezone.utc).isoformat(timespec="seconds")
+            art.signature = signature(art.body)
+            art.duplicate_of = (find_duplicate(art, store, check_exact=False)  # the exact check was just made
+                                or _duplicate_in_chunk(art, articles[:i]))
+            articles[i] = art
+        except IncidexError as e:
+            _fail(report, store, ReadFailure(doc.origin, getattr(e, "reason", str(e))), on_item)
+            outcomes[i] = "failed"
+        except Exception as e:  # one bad item never stops the batch
+            _fail(report, store, ReadFailure(doc.origin, f"internal error: {type(e).__name__}: {e}"), on_item)
+            outcomes[i] = "failed"
+    fresh = [a for a in articles if a is not None and not a.duplicate_of]
+    results = {r.article.id: r for r in _extract_isolated(fresh, extractor, report, store, on_item)}
     with store.transaction():
-        store.add_article(article, lsh_bands(article.signature))
-        for inc in result.incidents:
-            store.add_incident(inc, article.id, "background" if inc.background else "primary")
-    if report:
-        report.new += 1
-        report.incidents += len(result.incidents)
+        for i, art in enumerate(articles):
+            if art is None:
+                continue
+            try:
+                with store.transaction():  # a savepoint: this article commits whole or not at all
+                    outcomes[i] = _store_article(art, results.get(art.id), store, report)
+            except Exception as e:
+                _fail(report, store, ReadFailure(docs[i].origin, f"could not store: {type(e).__name__}: {e}"), on_item)
+                outcomes[i] = "failed"
+    for i, outcome in enumerate(outcomes):
+        if outcome == "unchanged":
+            report.unchanged += 1
+        if on_item and outcome in ("new", "duplicate", "unchanged"):
+            on_item(docs[i].origin, outcome)
+    return [o or "failed" for o in outcomes]
+
+
+def _store_article(art: Article, result: ExtractionResult | None, store, report: IngestReport) -> str:
+    if art.duplicate_of:
+        # a syndicated copy: stored as a source of the original's incidents, not extracted again
+        store.add_article(art, lsh_bands(art.signature))
+        for inc in store.incidents_for_article(art.duplicate_of):
+            store.add_incident(inc, art.id, "syndicated")
+        report.duplicate += 1
+        return "duplicate"
+    if result is None:
+        raise IncidexError("extraction failed")
+    store.add_article(art, lsh_bands(art.signature))
+    for inc in result.incidents:
+        store.add_incident(inc, art.id, "background" if inc.background else "primary")
+    report.new += 1
+    report.incidents += len(result.incidents)
     return "new"
+
+
+def _extract_isolated(articles: list[Article], extractor: Extractor, report: IngestReport, store, on_item) -> list[ExtractionResult]:
+    """Extract the chunk together; if that fails, one by one so only the bad article fails."""
+    if not articles:
+        return []
+    try:
+        return extractor.extract_many(articles)
+    except Exception:
+        out = []
+        for art in articles:
+            try:
+                out.append(extractor.extract_article(art))
+            except Exception as e:
+                _fail(report, store, ReadFailure(art.origin or art.id, f"extraction failed: {type(e).__name__}: {e}"), on_item)
+        return out
+
+
+def _duplicate_in_chunk(art: Article, earlier: list[Article | None]) -> str | None:
+    """Syndicated copies arriving in the same chunk as their original."""
+    from .resolve.duplicates import is_near_duplicate
+
+    for other in earlier:
+        if other is not None and is_near_duplicate(art.signature, other.signature):
+            return other.duplicate_of or other.id
+    return None
+
+
+def ingest_document(doc: RawDocument, store, extractor: Extractor, report: IngestReport | None = None) -> str:
+    """Ingest one document in its own transaction."""
+    return ingest_documents([doc], store, extractor, report)[0]
 
 
 def _fail(report: IngestReport, store, failure: ReadFailure, on_item) -> None:

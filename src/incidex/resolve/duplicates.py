@@ -37,6 +37,7 @@ import hashlib
 import math
 import re
 import struct
+import zlib
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any, Sequence
 
@@ -83,8 +84,16 @@ def _permutations(num_perm: int) -> Any:
         return None
 
 
+def _crc32(data: bytes) -> int:
+    """The shingle hash: zlib's CRC-32 is stable across processes and ~5x faster
+    than datasketch's default SHA-1 (MinHash signature 1.4 ms -> 0.5 ms an
+    article, benchmarks/ingest.py --breakdown); MinHash's permutations supply
+    the independence, the base hash only has to spread shingles over 32 bits."""
+    return zlib.crc32(data)
+
+
 def _minhash(num_perm: int, hashvalues: Sequence[int] | None = None) -> MinHash:
-    kwargs: dict[str, Any] = {"num_perm": num_perm, "seed": _SEED}
+    kwargs: dict[str, Any] = {"num_perm": num_perm, "seed": _SEED, "hashfunc": _crc32}
     if hashvalues is not None:
         kwargs["hashvalues"] = list(hashvalues)
     perms = _permutations(num_perm)
@@ -159,7 +168,7 @@ def params_fingerprint(settings: dict[str, Any] | None = None) -> str:
     cfg = _dedup(settings)
     b, r = _params(settings)
     scheme = getattr(_minhash(1), "scheme", "legacy")  # "legacy" on datasketch < 2.0
-    return f"minhash:{scheme}:seed{_SEED}:perm{int(cfg['num_perm'])}:w{int(cfg['shingle_words'])}:lsh{b}x{r}"
+    return f"minhash:{scheme}:crc32:seed{_SEED}:perm{int(cfg['num_perm'])}:w{int(cfg['shingle_words'])}:lsh{b}x{r}"
 
 
 def bands(sig: Sequence[int], settings: dict[str, Any] | None = None) -> list[tuple[int, int]]:
@@ -193,7 +202,8 @@ def jaccard(a: Sequence[int], b: Sequence[int]) -> float:
     return sum(1 for x, y in zip(a, b) if x == y) / len(a)
 
 
-def find_duplicate(article: "Article", store: "Store", settings: dict[str, Any] | None = None) -> str | None:
+def find_duplicate(article: "Article", store: "Store", settings: dict[str, Any] | None = None,
+                   *, check_exact: bool = True) -> str | None:
     """Id of the first stored copy of ``article``, or None if it is new.
 
     * Same id already stored: that article (or, if it is itself a copy, the
@@ -203,7 +213,7 @@ def find_duplicate(article: "Article", store: "Store", settings: dict[str, Any] 
       along ``duplicate_of`` to the original, so every copy points at the
       first stored article of its story, never at another copy.
     """
-    if store.has_article(article.id):
+    if check_exact and store.has_article(article.id):
         return _root(store, article.id)
     cfg = _dedup(settings)
     sig = article.signature or signature(article.body, settings)
@@ -221,6 +231,13 @@ def find_duplicate(article: "Article", store: "Store", settings: dict[str, Any] 
         if score >= threshold and score > best_score:
             best_id, best_score = cid, score
     return _root(store, best_id) if best_id else None
+
+
+def is_near_duplicate(a: list[int] | None, b: list[int] | None, settings: dict[str, Any] | None = None) -> bool:
+    """Two signatures estimated at or above the duplicate threshold."""
+    if not a or not b:
+        return False
+    return jaccard(a, b) >= float(_dedup(settings)["jaccard_duplicate"])
 
 
 def _root(store: "Store", article_id: str) -> str:

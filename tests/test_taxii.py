@@ -1,0 +1,203 @@
+"""The read-only TAXII 2.1 server, driven by the taxii2-client library over real HTTP.
+
+uvicorn serves ``incidex.serve.app.create_app`` on 127.0.0.1 (a free port, in a
+thread, stopped at the end) over a copy of the export test store; the client
+reads discovery, the API root and the collection, pages through objects and
+the manifest two at a time, and checks ``added_after`` after a new article is
+ingested while the server runs. Also tests the store methods the server uses.
+"""
+from __future__ import annotations
+
+import json
+import socket
+import threading
+import time
+from datetime import datetime, timedelta, timezone
+
+import httpx
+import pytest
+import requests
+import uvicorn
+from stix2validator import ValidationOptions, validate_string
+from taxii2client.v21 import Server, as_pages
+
+from fixtures_export import LATE_ARTICLES, copy_store, export_db  # noqa: F401  (fixtures)
+from incidex.export import select_incidents
+from incidex.export.stix import serialize, to_bundle
+from incidex.export.taxii import COLLECTION_ID, MEDIA_STIX, MEDIA_TAXII
+from incidex.records import Article, Incident
+from incidex.serve.app import create_app
+from incidex.store import open_store
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def served(export_db, tmp_path_factory):
+    """(base url, database path) of a running server over a private copy of the store."""
+    db = copy_store(export_db, tmp_path_factory.mktemp("taxii") / "taxii.db")
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(create_app(db), host="127.0.0.1", port=port, log_level="warning",
+                                           lifespan="on"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started:
+        assert thread.is_alive() and time.monotonic() < deadline, "uvicorn did not start"
+        time.sleep(0.05)
+    try:
+        yield f"http://127.0.0.1:{port}", db
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+        assert not thread.is_alive()
+
+
+@pytest.fixture(autouse=True)
+def no_proxy(monkeypatch):
+    for var in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
+
+
+@pytest.fixture()
+def collection(served):
+    server = Server(f"{served[0]}/taxii2/")
+    (root,) = server.api_roots
+    (coll,) = root.collections
+    return coll
+
+
+def all_objects(coll, **filters) -> list[dict]:
+    out = []
+    for envelope in as_pages(coll.get_objects, per_request=2, **filters):
+        objs = envelope.get("objects", [])
+        assert len(objs) <= 2
+        out += objs
+    return out
+
+
+def test_discovery_api_root_and_collection(served):
+    server = Server(f"{served[0]}/taxii2/")
+    assert server.title == "incidex TAXII server"
+    assert server.default is not None and server.default.url == f"{served[0]}/taxii2/incidex/"
+    (root,) = server.api_roots
+    assert root.title == "incidex" and root.versions == [MEDIA_TAXII] and root.max_content_length > 0
+    (coll,) = root.collections
+    assert coll.id == COLLECTION_ID and coll.title == "incidents"
+    assert coll.can_read and not coll.can_write and coll.media_types == [MEDIA_STIX]
+
+
+def test_pages_through_every_object(collection, served):
+    objects = all_objects(collection)
+    ids = [o["id"] for o in objects]
+    assert len(ids) == len(set(ids)) > 10
+    store = open_store(served[1])
+    try:
+        bundle = json.loads(serialize(to_bundle(select_incidents(store), store)))
+    finally:
+        store.close()
+    assert sorted(ids) == sorted(o["id"] for o in bundle["objects"])
+    text = json.dumps({"type": "bundle", "id": bundle["id"], "objects": objects})
+    result = validate_string(text, ValidationOptions(version="2.1"))
+    assert result.errors == [] and result.is_valid
+
+
+def test_manifest_versions_and_single_objects(collection):
+    entries = []
+    for envelope in as_pages(collection.get_manifest, per_request=2):
+        entries += envelope.get("objects", [])
+    assert entries and all(e["media_type"] == MEDIA_STIX for e in entries)
+    assert [(e["date_added"], e["id"]) for e in entries] == sorted((e["date_added"], e["id"]) for e in entries)
+    incident = next(e for e in entries if e["id"].startswith("incident--"))
+    env = collection.get_object(incident["id"])
+    assert [o["id"] for o in env["objects"]] == [incident["id"]]
+    assert env["objects"][0]["modified"] == incident["version"]
+    assert collection.object_versions(incident["id"])["versions"] == [incident["version"]]
+    only = collection.get_objects(type="incident")["objects"]
+    assert {o["type"] for o in only} == {"incident"} and len(only) == 5
+    two = collection.get_objects(id=[incident["id"], entries[0]["id"]])["objects"]
+    assert {o["id"] for o in two} == {incident["id"], entries[0]["id"]}
+    assert collection.get_objects(spec_version="2.0").get("objects", []) == []
+
+
+def test_added_after(collection, served):
+    before = all_objects(collection)
+    manifest = collection.get_manifest(limit=1000)["objects"]
+    last = max(datetime.fromisoformat(e["date_added"]) for e in manifest)
+    assert all_objects(collection, added_after=last) == []
+    assert len(all_objects(collection, added_after=last - timedelta(days=3650))) == len(before)
+
+    import incidex
+
+    store = open_store(served[1])  # a second writer while the server runs
+    try:
+        report = incidex.ingest(LATE_ARTICLES, store)
+        assert report.new == 1 and report.incidents >= 1
+    finally:
+        store.close()
+    new = all_objects(collection, added_after=last)
+    types = {o["type"] for o in new}
+    assert "incident" in types and "report" in types
+    new_incidents = [o for o in new if o["type"] == "incident"]
+    assert len(new_incidents) == report.incidents
+    old_ids = {o["id"] for o in before if o["type"] == "incident"}
+    assert not old_ids & {o["id"] for o in new_incidents}
+    everything = all_objects(collection)
+    assert {o["id"] for o in everything} >= {o["id"] for o in new}
+    assert len(everything) > len(before)
+
+
+def test_http_details(served, collection):
+    base = f"{served[0]}/taxii2/incidex/collections/{COLLECTION_ID}"
+    with httpx.Client(trust_env=False) as http:
+        r = http.get(f"{base}/objects/", params={"limit": 3}, headers={"Accept": MEDIA_TAXII})
+        assert r.status_code == 200 and r.headers["content-type"] == MEDIA_TAXII
+        assert r.headers["x-taxii-date-added-first"] <= r.headers["x-taxii-date-added-last"]
+        assert r.json()["more"] is True and r.json()["next"]
+        assert http.get(f"{base}/objects/", headers={"Accept": "application/json"}).status_code == 200
+        assert http.get(f"{base}/objects/", headers={"Accept": "text/html"}).status_code == 406
+        assert http.get(f"{base}/objects/", params={"next": "not a cursor"}).status_code == 400
+        assert http.get(f"{base}/objects/", params={"added_after": "yesterday-ish"}).status_code == 400
+        assert http.get(f"{base}/objects/", params={"limit": "0"}).status_code == 400
+        err = http.get(f"{served[0]}/taxii2/incidex/collections/00000000-0000-0000-0000-000000000000/objects/")
+        assert err.status_code == 404 and err.json()["http_status"] == "404"
+        assert http.get(f"{base}/objects/incident--00000000-0000-0000-0000-000000000000/").status_code == 404
+        assert http.post(f"{base}/objects/", json={"objects": []}).status_code == 403
+        health = http.get(f"{served[0]}/health").json()
+        assert health["status"] == "ok" and health["incidents"] >= 5
+    with pytest.raises(requests.HTTPError):
+        collection.get_object("incident--00000000-0000-0000-0000-000000000000")
+
+
+# -- the store methods behind added_after -------------------------------------------------------
+
+def test_list_incidents_since_and_times(tmp_path):
+    store = open_store(tmp_path / "since.db")
+    try:
+        store.add_article(Article(id="a1", body="An invented article body long enough for the store test."))
+        for n in range(3):
+            store.add_incident(Incident(id=f"i{n}", summary=f"invented incident {n}"), "a1")
+        rows = store.list_incidents_since()
+        assert [i.id for i, _ in rows] == ["i0", "i1", "i2"]
+        stamps = [t for _, t in rows]
+        assert stamps == sorted(stamps) and all(t.tzinfo is not None for t in stamps)
+        assert [i.id for i, _ in store.list_incidents_since(stamps[0])] == ["i1", "i2"]
+        assert [i.id for i, _ in store.list_incidents_since(stamps[0].astimezone(timezone(timedelta(hours=2))))] \
+            == ["i1", "i2"]
+        assert store.list_incidents_since(stamps[-1]) == []
+        assert [i.id for i, _ in store.list_incidents_since(None, limit=1, offset=1)] == ["i1"]
+        # an update moves the incident to the end, created_at stays
+        times = store.incident_times(["i0", "i1", "missing"])
+        assert set(times) == {"i0", "i1"}
+        created0, updated0 = times["i0"]
+        store.add_incident(Incident(id="i0", summary="changed"), "a1")
+        assert [i.id for i, _ in store.list_incidents_since(stamps[-1])] == ["i0"]
+        created1, updated1 = store.incident_times(["i0"])["i0"]
+        assert created1 == created0 and updated1 > updated0
+    finally:
+        store.close()
