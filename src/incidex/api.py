@@ -21,6 +21,7 @@ from .records import Article, ExtractionResult, IncidexError, InputError, RawDoc
 from .settings import load_settings
 from .resolve.duplicates import bands as lsh_bands
 from .resolve.duplicates import find_duplicate, signature
+from .resolve.incidents import resolve_incident
 
 
 def extract(text: str, published: str | None = None, *, url: str | None = None, title: str | None = None,
@@ -71,10 +72,11 @@ class IngestReport:
     unchanged: int = 0
     failed: list[ReadFailure] = field(default_factory=list)
     incidents: int = 0
+    merged: int = 0  # incidents that joined an incident already stored
 
     def to_dict(self) -> dict:
         return {"read": self.read, "new": self.new, "duplicate": self.duplicate, "unchanged": self.unchanged,
-                "failed": len(self.failed), "incidents": self.incidents,
+                "failed": len(self.failed), "incidents": self.incidents, "merged": self.merged,
                 "failures": [{"origin": f.origin, "reason": f.reason} for f in self.failed]}
 
 
@@ -164,7 +166,8 @@ def _store_article(art: Article, result: ExtractionResult | None, store, report:
         raise IncidexError("extraction failed")
     store.add_article(art, lsh_bands(art.signature))
     for inc in result.incidents:
-        store.add_incident(inc, art.id, "background" if inc.background else "primary")
+        _, merged = resolve_incident(inc, art.id, store, "background" if inc.background else "primary")
+        report.merged += merged
     report.new += 1
     report.incidents += len(result.incidents)
     return "new"

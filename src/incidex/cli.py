@@ -458,5 +458,31 @@ def eval_casie(
     out.print(t)
 
 
+@eval_app.command("resolve")
+def eval_resolve(
+    set_dir: Annotated[Path, typer.Argument(help="A multi-outlet set: a directory with articles/ and gold.json "
+                                            "(e.g. examples/multi_outlet).", exists=True, file_okay=False)],
+    fmt: FormatOpt = ListFormat.table,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Show each article's main incident.")] = False,
+) -> None:
+    """Pairwise article-clustering precision/recall of cross-article resolution (definitions in docs/resolution.md)."""
+    from .evaluation.resolution import evaluate
+
+    res = evaluate(set_dir)
+    if fmt == ListFormat.json:
+        _dump(res)
+        return
+    p = res["pairwise"]
+    out.print(f"{set_dir}: {res['articles']} articles, {res['gold_clusters']} gold incidents, "
+              f"{res['predicted_incidents']} predicted")
+    out.print(f"pairwise clustering  P {p['precision']:.3f}  R {p['recall']:.3f}  F1 {p['f1']:.3f}  "
+              f"(tp {p['tp']}, fp {p['fp']}, fn {p['fn']})")
+    b = res["background_links"]
+    out.print(f"background mentions linked to their incident: {b['linked']} of {b['gold']}")
+    if verbose:
+        for a, i in sorted(res["main_incident"].items()):
+            out.print(f"  {a:<70} {i}", highlight=False)
+
+
 def main() -> None:  # pragma: no cover
     app()

@@ -161,6 +161,8 @@ class Victim:
     sector: str | None = None
     mention: str | None = None
     named: bool = True
+    aliases: list[str] = field(default_factory=list)
+    entity_id: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -221,6 +223,10 @@ class Incident:
     evidence: list[Evidence] = field(default_factory=list)
     confidence: float = 0.5
     background: bool = False
+    # Filled by cross-article resolution: every reported value with its sources,
+    # and the fields whose sources disagree.
+    provenance: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    conflicts: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -241,6 +247,8 @@ class Incident:
             "evidence": [e.to_dict() for e in self.evidence],
             "confidence": round(self.confidence, 2),
             "background": self.background,
+            "provenance": self.provenance,
+            "conflicts": list(self.conflicts),
         }
 
 

@@ -189,4 +189,6 @@ def incident_from_dict(d: dict[str, Any]) -> Incident:
         evidence=[Evidence(**_pick(Evidence, e)) for e in d.get("evidence") or []],
         confidence=float(d.get("confidence", 0.5)),
         background=bool(d.get("background", False)),
+        provenance=dict(d.get("provenance") or {}),
+        conflicts=list(d.get("conflicts") or []),
     )

@@ -33,6 +33,7 @@ from incidex.records import Article, IncidexError, Incident
 from incidex.settings import load_settings
 from incidex.store import codec, fts
 from incidex.store.base import Bands, Role
+from incidex.store.resolution_sql import ResolutionStoreMixin
 from incidex.store.tables import (
     article_bands, articles, failures, incident_actors, incident_articles, incident_attack_types,
     incident_victims, incidents, store_meta,
@@ -134,7 +135,7 @@ def _candidates_stmt(n_pairs: int, limit: int) -> sa.Select:
 
 # -- the store -------------------------------------------------------------------
 
-class SqlStore:
+class SqlStore(ResolutionStoreMixin):
     """Store over a SQLAlchemy engine; use ``incidex.store.open_store`` to make one."""
 
     def __init__(self, engine: Engine, settings: dict[str, Any] | None = None):

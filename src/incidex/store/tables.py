@@ -160,3 +160,48 @@ store_meta = sa.Table(
 # SQLite: FTS5 virtual tables ``articles_fts`` and ``incidents_fts`` (created
 # by the migration, kept in sync by triggers); PostgreSQL: see migrations.
 FTS_TABLES = ("articles_fts", "incidents_fts")
+
+# -- cross-article resolution (migration 0002) ------------------------------------
+
+incident_mentions = sa.Table(
+    "incident_mentions", metadata,
+    sa.Column("id", sa.String(80), primary_key=True),
+    sa.Column("incident_id", sa.String(64), sa.ForeignKey("incidents.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("article_id", sa.String(64), sa.ForeignKey("articles.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("role", sa.String(16), nullable=False),
+    sa.Column("doc", JsonType, nullable=False),
+    sa.Column("created_at", Timestamp, nullable=False),
+    sa.Index("ix_incident_mentions_incident_id", "incident_id"),
+    sa.Index("ix_incident_mentions_article_id", "article_id"),
+)
+
+resolution_decisions = sa.Table(
+    "resolution_decisions", metadata,
+    sa.Column("id", SeqType, primary_key=True, autoincrement=True),
+    sa.Column("kind", sa.String(16), nullable=False),
+    sa.Column("subject", sa.String(80), nullable=False),
+    sa.Column("target", sa.String(80)),
+    sa.Column("note", sa.Text),
+    sa.Column("at", Timestamp, nullable=False),
+    sa.CheckConstraint("kind IN ('pin', 'apart', 'alias', 'unalias')", name="ck_resolution_decisions_kind"),
+    sa.Index("ix_resolution_decisions_subject", "subject"),
+)
+
+entities = sa.Table(
+    "entities", metadata,
+    sa.Column("id", sa.String(40), primary_key=True),
+    sa.Column("kind", sa.String(16), nullable=False),
+    sa.Column("name", sa.Text, nullable=False),
+    sa.Column("country", sa.String(8)),
+    sa.Column("created_at", Timestamp, nullable=False),
+)
+
+entity_aliases = sa.Table(
+    "entity_aliases", metadata,
+    sa.Column("entity_id", sa.String(40), sa.ForeignKey("entities.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("alias", sa.Text, nullable=False),
+    sa.Column("alias_key", sa.Text, nullable=False),
+    sa.Column("country_key", sa.String(8), nullable=False, server_default=""),
+    sa.PrimaryKeyConstraint("alias_key", "country_key", name="pk_entity_aliases"),
+    sa.Index("ix_entity_aliases_entity_id", "entity_id"),
+)

@@ -1,0 +1,206 @@
+"""Store methods for cross-article resolution (tables of migration 0002).
+
+A mixin of ``SqlStore`` kept in its own module: mentions (what one article
+reported about one incident), candidate lookup for matching (indexed, never
+all-pairs), analysts' decisions, and entities with aliases.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from typing import Any, Sequence
+
+import sqlalchemy as sa
+
+from incidex.records import Incident
+from incidex.store import codec
+from incidex.store.tables import (
+    entities, entity_aliases, incident_actors, incident_articles, incident_mentions, incident_victims, incidents,
+    resolution_decisions,
+)
+
+
+@dataclass
+class MentionRow:
+    """One article's account of one incident."""
+
+    id: str
+    incident_id: str
+    article_id: str
+    role: str
+    incident: Incident
+
+
+class ResolutionStoreMixin:
+    # -- mentions --------------------------------------------------------------
+
+    def add_mention(self, mention_id: str, incident_id: str, article_id: str, role: str, incident: Incident) -> None:
+        """Insert or replace the mention ``mention_id`` (idempotent on re-processing)."""
+        row = {"incident_id": incident_id, "article_id": article_id, "role": role, "doc": incident.to_dict()}
+        with self._savepoint_or_transaction() as conn:
+            done = conn.execute(incident_mentions.update().where(incident_mentions.c.id == mention_id).values(**row))
+            if not done.rowcount:
+                conn.execute(incident_mentions.insert().values(id=mention_id, created_at=self._ts(codec.now_utc()), **row))
+
+    def mentions_for_incident(self, incident_id: str) -> list[MentionRow]:
+        return self._mentions(incident_mentions.c.incident_id == incident_id)
+
+    def mentions_for_article(self, article_id: str) -> list[MentionRow]:
+        return self._mentions(incident_mentions.c.article_id == article_id)
+
+    def get_mention(self, mention_id: str) -> MentionRow | None:
+        rows = self._mentions(incident_mentions.c.id == mention_id)
+        return rows[0] if rows else None
+
+    def _mentions(self, cond) -> list[MentionRow]:
+        m = incident_mentions
+        stmt = sa.select(m.c.id, m.c.incident_id, m.c.article_id, m.c.role, m.c.doc).where(cond).order_by(m.c.created_at, m.c.id)
+        with self._connection(write=False) as conn:
+            return [MentionRow(r.id, r.incident_id, r.article_id, r.role, codec.incident_from_dict(r.doc))
+                    for r in conn.execute(stmt)]
+
+    def move_mentions(self, mention_ids: Sequence[str], incident_id: str) -> None:
+        with self._savepoint_or_transaction() as conn:
+            conn.execute(incident_mentions.update().where(incident_mentions.c.id.in_(list(mention_ids)))
+                         .values(incident_id=incident_id))
+
+    def relink_articles(self, incident_id: str, links: Sequence[tuple[str, str]]) -> None:
+        """Make ``incident_articles`` of one incident exactly ``links`` (article_id, role)."""
+        with self._savepoint_or_transaction() as conn:
+            conn.execute(incident_articles.delete().where(incident_articles.c.incident_id == incident_id))
+            if links:
+                conn.execute(incident_articles.insert(), [
+                    {"incident_id": incident_id, "article_id": a, "role": r} for a, r in links])
+
+    def delete_incident(self, incident_id: str) -> None:
+        with self._savepoint_or_transaction() as conn:
+            for t in (incident_mentions, incident_articles, incident_actors, incident_victims):
+                conn.execute(t.delete().where(t.c.incident_id == incident_id))
+            from incidex.store.tables import incident_attack_types
+            conn.execute(incident_attack_types.delete().where(incident_attack_types.c.incident_id == incident_id))
+            conn.execute(incidents.delete().where(incidents.c.id == incident_id))
+
+    # -- candidates --------------------------------------------------------------
+
+    def candidate_incident_ids(self, *, victim_keys: Sequence[str] = (), actor_keys: Sequence[str] = (),
+                               kb_ids: Sequence[str] = (), country_keys: Sequence[str] = (),
+                               victim_tokens: Sequence[str] = (),
+                               date_from: date | None = None, date_to: date | None = None,
+                               limit: int = 50) -> list[str]:
+        """Incidents sharing a victim name, or an actor / victim country inside the date
+        window: each arm is an indexed lookup, so the cost does not grow with the store."""
+        i = incidents
+        window = []
+        if date_from is not None:
+            window.append(sa.or_(i.c.date_to.is_(None), i.c.date_to >= date_from))
+        if date_to is not None:
+            window.append(sa.or_(i.c.date_from.is_(None), i.c.date_from <= date_to))
+        arms = []
+        if victim_keys:
+            arms.append(sa.select(incident_victims.c.incident_id.label("iid"))
+                        .where(incident_victims.c.name_key.in_(list(victim_keys))).limit(limit))
+        if actor_keys or kb_ids:
+            conds = []
+            if actor_keys:
+                conds.append(incident_actors.c.name_key.in_(list(actor_keys)))
+            if kb_ids:
+                conds.append(incident_actors.c.kb_id.in_(list(kb_ids)))
+            arms.append(sa.select(incident_actors.c.incident_id.label("iid"))
+                        .join(i, i.c.id == incident_actors.c.incident_id)
+                        .where(sa.or_(*conds), *window).order_by(i.c.seq.desc()).limit(limit))
+        if country_keys and window:
+            arms.append(sa.select(incident_victims.c.incident_id.label("iid"))
+                        .join(i, i.c.id == incident_victims.c.incident_id)
+                        .where(incident_victims.c.country_key.in_(list(country_keys)), *window)
+                        .order_by(i.c.seq.desc()).limit(limit))
+        out: list[str] = []
+        with self._connection(write=False) as conn:
+            if victim_tokens and self._sqlite:
+                # distinctive words of victim names ("Valemont"), through the FTS5 index
+                q = "victims : (" + " OR ".join('"' + t.replace('"', '""') + '"' for t in victim_tokens) + ")"
+                rows = conn.execute(sa.text(
+                    "SELECT i.id FROM incidents_fts JOIN incidents i ON i.seq = incidents_fts.rowid "
+                    "WHERE incidents_fts MATCH :q ORDER BY bm25(incidents_fts), i.seq DESC LIMIT :n"),
+                    {"q": q, "n": limit})
+                out.extend(r[0] for r in rows)
+            for arm in arms:
+                for (iid,) in conn.execute(arm.subquery().select()):
+                    if iid not in out:
+                        out.append(iid)
+        return out[: limit * 3]
+
+    # -- decisions ---------------------------------------------------------------
+
+    def add_decision(self, kind: str, subject: str, target: str | None = None, note: str | None = None) -> None:
+        with self._savepoint_or_transaction() as conn:
+            conn.execute(resolution_decisions.insert().values(kind=kind, subject=subject, target=target, note=note,
+                                                              at=self._ts(codec.now_utc())))
+
+    def decisions(self, kind: str | None = None, subject: str | None = None) -> list[dict[str, Any]]:
+        d = resolution_decisions
+        stmt = sa.select(d.c.kind, d.c.subject, d.c.target, d.c.note).order_by(d.c.id)
+        if kind:
+            stmt = stmt.where(d.c.kind == kind)
+        if subject:
+            stmt = stmt.where(d.c.subject == subject)
+        with self._connection(write=False) as conn:
+            return [dict(r._mapping) for r in conn.execute(stmt)]
+
+    # -- entities ----------------------------------------------------------------
+
+    def entity_by_alias(self, alias_key: str, country_key: str = "") -> dict[str, Any] | None:
+        a, e = entity_aliases, entities
+        stmt = (sa.select(e.c.id, e.c.kind, e.c.name, e.c.country).join(a, a.c.entity_id == e.c.id)
+                .where(a.c.alias_key == alias_key, a.c.country_key.in_([country_key, ""])).limit(1))
+        with self._connection(write=False) as conn:
+            row = conn.execute(stmt).first()
+        return dict(row._mapping) if row else None
+
+    def add_entity(self, entity_id: str, kind: str, name: str, country: str | None) -> None:
+        with self._savepoint_or_transaction() as conn:
+            if not conn.execute(sa.select(entities.c.id).where(entities.c.id == entity_id)).first():
+                conn.execute(entities.insert().values(id=entity_id, kind=kind, name=name, country=country,
+                                                      created_at=self._ts(codec.now_utc())))
+
+    def add_alias(self, entity_id: str, alias: str, alias_key: str, country_key: str = "") -> bool:
+        """Attach an alias; False when the alias already names an entity (kept as it is)."""
+        with self._savepoint_or_transaction() as conn:
+            exists = conn.execute(sa.select(entity_aliases.c.entity_id).where(
+                entity_aliases.c.alias_key == alias_key, entity_aliases.c.country_key == country_key)).first()
+            if exists:
+                return False
+            conn.execute(entity_aliases.insert().values(entity_id=entity_id, alias=alias, alias_key=alias_key,
+                                                        country_key=country_key))
+            return True
+
+    def move_aliases(self, from_entity: str, to_entity: str, alias_keys: Sequence[str] | None = None) -> None:
+        with self._savepoint_or_transaction() as conn:
+            stmt = entity_aliases.update().where(entity_aliases.c.entity_id == from_entity)
+            if alias_keys is not None:
+                stmt = stmt.where(entity_aliases.c.alias_key.in_(list(alias_keys)))
+            conn.execute(stmt.values(entity_id=to_entity))
+
+    def get_entity(self, entity_id: str) -> dict[str, Any] | None:
+        with self._connection(write=False) as conn:
+            row = conn.execute(sa.select(entities).where(entities.c.id == entity_id)).first()
+            if row is None:
+                return None
+            aliases = [r.alias for r in conn.execute(
+                sa.select(entity_aliases.c.alias).where(entity_aliases.c.entity_id == entity_id)
+                .order_by(entity_aliases.c.alias))]
+        d = dict(row._mapping)
+        d["aliases"] = aliases
+        d.pop("created_at", None)
+        return d
+
+    def list_entities(self, kind: str | None = None, query: str | None = None, limit: int = 50) -> list[dict[str, Any]]:
+        stmt = sa.select(entities.c.id).order_by(entities.c.name).limit(limit)
+        if kind:
+            stmt = stmt.where(entities.c.kind == kind)
+        if query:
+            key = codec.name_key(query) or ""
+            stmt = stmt.where(entities.c.id.in_(sa.select(entity_aliases.c.entity_id)
+                                                .where(entity_aliases.c.alias_key.contains(key))))
+        with self._connection(write=False) as conn:
+            ids = [r for (r,) in conn.execute(stmt)]
+        return [e for e in (self.get_entity(i) for i in ids) if e]
