@@ -27,6 +27,7 @@ VICTIM_VERBS = {
     "target", "attack", "hit", "breach", "compromise", "hack", "infiltrate", "disrupt", "paralyze",
     "paralyse", "cripple", "strike", "penetrate", "encrypt", "deface", "affect", "infect", "ddos",
     "impact", "steal", "knock", "spy", "victimize", "lock", "shut", "take", "wipe", "extort", "drain", "siphon",
+    "break", "gain", "get",
 }
 SUFFER_VERBS = {
     "suffer", "experience", "face", "disclose", "report", "confirm", "detect", "discover", "fall",
@@ -43,6 +44,7 @@ PRONOUNS = {"it", "they", "we", "its", "their", "our", "itself"}
 GENERIC_HEADS = {"system", "network", "server", "computer", "website", "site", "infrastructure", "service", "portal",
                  "database", "account", "datum", "data", "information", "file", "record", "detail", "email", "device",
                  "workstation", "platform", "application", "app", "operation", "production", "environment", "software",
+                 "channel", "feed", "page", "handle", "profile",
                  "entity", "victim", "target"}
 GENERIC_VICTIMS: set[str] = set()
 FOCUS_HEADS = {"company", "firm", "hospital", "city", "bank", "university", "authority", "ministry", "agency",
@@ -53,17 +55,13 @@ FOCUS_HEADS = {"company", "firm", "hospital", "city", "bank", "university", "aut
                "developer", "vendor", "platform", "service", "carrier", "insurer", "publisher", "broadcaster"}
 ATTACKER_HEAD_WORDS = {"hacker", "attacker", "actor", "criminal", "cybercriminal", "gang", "operator", "hacktivist",
                        "intruder", "operative", "spy", "apt", "affiliate", "crew", "extortionist", "adversary"}
-_ATTACKER_HEAD = re.compile(r"(?:.*\s)?(?:hackers?|hacker groups?|hacking groups?|threat actors?|attackers?|cyber ?criminals?|gangs?|operatives|hacktivists?|intruders|crews?)")
-AUTHORITY_NAME = re.compile(r"(?i)^(?:the\s+)?(?:fbi|cisa|nsa|ncsc|europol|interpol|researchers?|investigators?|officials?|authorities|mandiant|crowdstrike|microsoft threat intelligence|security researchers?)\b|\b(?:field office|security firm|cybersecurity (?:firm|company|agency|authority)|security researchers?|threat intelligence|cyber ?security (?:centre|center)|cyber (?:agency|directorate|command|centre|center|defen[cs]e)|directorate|cert\b|csirt|security service|intelligence (?:service|agency))")
+_ATTACKER_HEAD = re.compile(r"(?:.*\s)?(?:hackers?|hacker groups?|hacking groups?|threat actors?|attackers?|cyber ?criminals?|gangs?|operatives|hacktivists?|intruders|crews?|(?:cyber-?)?espionage groups?|threat groups?|ransomware groups?|apt groups?|hacktivist groups?|extortion groups?|operators|(?:hacking|cyber|military|intelligence) units?)(?:\s+\S+)?")
+AUTHORITY_NAME = re.compile(r"(?i)^(?:the\s+)?(?:fbi|cisa|nsa|ncsc|europol|interpol|researchers?|investigators?|officials?|authorities|mandiant|crowdstrike|microsoft threat intelligence|security researchers?)\b|\b(?:field office|security firm|cybersecurity (?:firm|company|agency|authority)|security researchers?|threat intelligence|cyber ?security (?:centre|center)|cyber (?:agency|directorate|command|centre|center|defen[cs]e)|directorate|cert\b|csirt|security service|intelligence\b|security agency|\bsi-cert|national cyber)")
 DETERMINERS = {"a", "an", "the", "this", "that", "these", "those", "its", "their", "his", "her", "our",
                "some", "several", "many", "two", "three", "four", "five", "other", "another", "both",
                "one", "all", "few", "multiple", "numerous", "various", "major", "large", "big",
                "unnamed", "unidentified", "undisclosed", "certain", "more", "than", "at", "least", "over",
                "about", "around", "nearly", "almost", "some"}
-_lemma = Lemmas(VICTIM_VERBS | SUFFER_VERBS | ATTACK_NOUNS | REPORTING_VERBS | {
-    "victim", "target", "system", "network", "server", "computer", "website", "site", "service", "portal",
-    "database", "record", "file", "company", "customer", "user", "hacker", "use", "affect", "attack", "own",
-    "operate", "run", "manage"})
 _NEGATION = re.compile(r"(?:n't|\b(?:not|no|never|neither|nor|without|yet to))\b", re.IGNORECASE)
 
 
@@ -143,8 +141,9 @@ def cheap_facts(sent: Sentence, cues: CueSet, gaz: Gazetteer) -> SentenceFacts:
     _gang_actors(f, t, mentions, gaz, cues)
     # "the LockBit ransomware gang" names an actor; its "ransomware" opens no incident
     spans = [(s - sent.start, e - sent.start) for _, s, e in f.actors]
-    named = [c for c in f.triggers if any(a <= c.start < b + 20 and c.end <= b + 20 for a, b in spans)
-             and re.match(r"(?i)^\W*(?:ransomware\s+)?(?:gang|group|operators?|crew|affiliates?|hackers)?", t[c.end:c.end + 20])]
+    named = [c for c in f.triggers
+             if any(a <= c.start <= b + 2 for a, b in spans)
+             and re.match(r"(?i)^\s*(?:gang|group|operators?|operation|crew|affiliates?|hackers|cartel)\b", t[c.end:c.end + 20])]
     if named and len(named) < len(f.triggers):
         f.triggers = [c for c in f.triggers if c not in named]
     elif named:
@@ -183,7 +182,7 @@ def cheap_facts(sent: Sentence, cues: CueSet, gaz: Gazetteer) -> SentenceFacts:
 
 
 _GANG_AFTER = re.compile(r"(?i)^\W{0,2}\s*(?:ransomware\s+)?(?:gang|group|operators?|crew|affiliates?|cartel|hackers|hacking group|extortion group|actors?)\b")
-_NAMED_GANG = re.compile(r"\b([A-Z][\w.()-]{2,}(?:\s[A-Z][\w.()-]+)?)\s+(?:ransomware\s+)?(?:gang|group|operators|crew|hackers|hacking group|hacker group|extortion group)\b")
+_NAMED_GANG = re.compile(r"\b(?!(?:The|A|An|This|That)\b)([A-Z][\w.()-]{2,}(?:\s[A-Z][\w.()-]+)?)\s+(?:ransomware\s+)?(?:gang|group|operators|crew|hackers|hacking group|hacker group|extortion group)\b")
 
 
 def _gang_actors(f: SentenceFacts, t: str, mentions, gaz: Gazetteer, cues: CueSet) -> None:
@@ -193,11 +192,13 @@ def _gang_actors(f: SentenceFacts, t: str, mentions, gaz: Gazetteer, cues: CueSe
     taken = [(s - f.sent.start, e - f.sent.start) for _, s, e in f.actors]
     for m in list(f.malware):
         info = gaz.kb.resolve_malware(m.text)
-        if info is None or getattr(info, "kind", None) != "ransomware":
+        is_ransomware = info is not None and (getattr(info, "kind", None) == "ransomware" or getattr(info, "gang", False))
+        if info is None or not (is_ransomware or m.text.lower().endswith(" ransomware")):
             continue
         if _GANG_AFTER.match(t[m.end:m.end + 40]) or (claim is not None and m.end <= claim.start):
-            actor = Actor(name=m.text if m.text.lower() == info.name.lower() else info.name, mention=m.text,
-                          kind="group", kb_id=info.kb_id)
+            bare = re.sub(r"(?i)\s+ransomware$", "", m.text)
+            actor = Actor(name=bare if bare.lower() == info.name.lower() or bare != m.text else info.name,
+                          mention=bare, kind="group", kb_id=info.kb_id)
             f.actors.append((actor, f.sent.start + m.start, f.sent.start + m.end))
             taken.append((m.start, m.end))
     for g in _NAMED_GANG.finditer(t):
@@ -270,7 +271,7 @@ def parsed_facts(f: SentenceFacts, doc: Doc, cues: CueSet, gaz: Gazetteer) -> No
                 heads += [c for c in tok.children if c.dep_ == "nsubjpass"]
             else:
                 heads += [c for c in tok.children if c.dep_ in ("dobj", "obj")]
-                preps = ("into", "on", "from") if lemma in ("steal", "take", "drain", "siphon", "exfiltrate") else ("into", "on")
+                preps = ("into", "on", "from", "at") if lemma in ("steal", "take", "drain", "siphon", "exfiltrate") else ("into", "on", "at")
                 heads += [p for c in tok.children if c.dep_ == "prep" and c.lower_ in preps for p in c.children if p.dep_ == "pobj"]
         elif _pos(tok) in ("NOUN", "PROPN") and lemma in ATTACK_NOUNS and _is_trigger_token(tok, f):
             for c in tok.children:
@@ -309,7 +310,9 @@ def parsed_facts(f: SentenceFacts, doc: Doc, cues: CueSet, gaz: Gazetteer) -> No
                 if cand and (cand.start, cand.end) not in seen:
                     seen.add((cand.start, cand.end))
                     f.victims.append(cand)
-    if f.triggers and not f.generic and not any(v.name != FOCUS for v in f.victims) and f.sent.index < 3:
+    if (f.triggers and not f.generic and not any(v.name != FOCUS for v in f.victims) and f.sent.index < 3
+            and not _ATTRIBUTING_VERB.search(f.sent.text)  # that subject attributes, it was not hit
+            and not f.responses):  # nor does one that imposes sanctions
         cand = root_subject(doc, base, cues, gaz, actor_spans)
         if cand and (cand.start, cand.end) not in seen:
             f.victims = [v for v in f.victims if v.name != FOCUS] + [cand] if cand.name != FOCUS else f.victims + [cand]
@@ -378,11 +381,14 @@ def _np_span(tok: Token, doc: Doc) -> Span:
     return doc[left:right + 1]
 
 
+SUB_UNITS = {"department", "unit", "division", "branch", "office", "facility", "plant", "campus", "subsidiary",
+             "site", "clinic", "hospital", "location", "store", "factory", "warehouse", "terminal"}
+_ATTRIBUTING_VERB = re.compile(r"(?i)\b(?:attribut\w*|blam\w*|accus\w*|pinned|linked|tied)\b")
 OUTAGE_WORDS = {"unreachable", "inaccessible", "unavailable", "offline", "down"}
 ROLE_HEADS = {"spokesperson", "spokesman", "spokeswoman", "official", "executive", "employee", "staff", "researcher",
               "analyst", "expert", "director", "manager", "officer", "minister", "mayor", "president", "chief", "ceo",
               "representative", "lawyer", "attorney", "reporter", "journalist", "editor", "customer", "user", "member"}
-DATE_WORD = re.compile(r"(?i)^(?:monday|tuesday|wednesday|thursday|friday|saturday|sunday|january|february|march|april|may|june|july|august|september|october|november|december|today|yesterday|weekend|week|month|year)s?$")
+DATE_WORD = re.compile(r"(?i)^(?:monday|tuesday|wednesday|thursday|friday|saturday|sunday|january|february|march|april|may|june|july|august|september|october|november|december|jan|feb|mar|apr|jun|jul|aug|sep|sept|oct|nov|dec|today|yesterday|weekend|week|month|year)s?$")
 FOCUS = "@focus"  # placeholder name: the organisation the article is about
 
 
@@ -405,6 +411,11 @@ def _victim_from_token(tok: Token, doc: Doc, base: int, cues: CueSet, gaz: Gazet
         if owner is not None:
             return _victim_from_token(owner, doc, base, cues, gaz, actor_spans, depth + 1)
         return _modifier_owner(tok, doc, base, gaz)
+    if _lemma(tok) in SUB_UNITS and _pos(tok) == "NOUN":
+        # "the health network's two emergency departments": the owner is the victim
+        poss = next((c for c in tok.children if c.dep_ == "poss"), None)
+        if poss is not None:
+            return _victim_from_token(poss, doc, base, cues, gaz, actor_spans, depth + 1)
     span = _np_span(tok, doc)
     words = list(span)
     while words and (words[0].lower_ in DETERMINERS or words[0].like_num or words[0].is_punct):
@@ -416,14 +427,15 @@ def _victim_from_token(tok: Token, doc: Doc, base: int, cues: CueSet, gaz: Gazet
     # "Riga-based shipping company Baltic Freight Lines": the proper name is the name
     propn_tail = []
     for w in reversed(words):
-        if _pos(w) == "PROPN" or (propn_tail and w.lower_ in ("&", "of", "and") and w.i > words[0].i):
+        if _pos(w) == "PROPN" or (w.is_title and w.i > 0) or (propn_tail and w.lower_ in ("&", "of", "and") and w.i > words[0].i):
             propn_tail.insert(0, w)
         else:
             break
     while propn_tail and propn_tail[0].lower_ in ("&", "of", "and"):
         propn_tail = propn_tail[1:]
-    if len(propn_tail) >= 1 and len(propn_tail) < len(words) and _pos(words[-1]) == "PROPN" and len(propn_tail) >= 2:
-        words = propn_tail
+    lowered = [w for w in words[:len(words) - len(propn_tail)] if not w.is_title and not w.is_punct]
+    if propn_tail and len(propn_tail) < len(words) and lowered and not gaz.countries(propn_tail[0].text):
+        words = propn_tail  # "Riga-based shipping company Baltic Freight Lines", "exchange Zentrix"
     start, end = words[0].idx, words[-1].idx + len(words[-1].text)
     name = doc.text[start:end]
     if any(s <= start < e or s < end <= e for s, e in actor_spans):
@@ -467,8 +479,10 @@ def _victim_from_token(tok: Token, doc: Doc, base: int, cues: CueSet, gaz: Gazet
             return None
     if name.endswith(("'s", "’s")):
         name, end = name[:-2], end - 2
-    if _lemma(tok) in ATTACK_NOUNS or DATE_WORD.match(name):
+    if _lemma(tok) in ATTACK_NOUNS or DATE_WORD.match(name.rstrip(".")):
         return None
+    if not named and len(words) == 1 and (gaz.sector(name) or low in ("sector", "industry")):
+        return None  # "healthcare": a sector, not an organisation
     org_evidence = bool(sector) or any(
         (c.dep_ == "appos" and (_lemma(c) in gaz.org_heads or _lemma(c) in FOCUS_HEADS)) or c.lower_.endswith("-based")
         for c in tok.children) or any(w.lower_ in ("based",) for w in tok.lefts)
@@ -509,6 +523,8 @@ def _modifier_owner(tok: Token, doc: Doc, base: int, gaz: Gazetteer) -> VictimCa
     words = [w for w in doc[mods[0].left_edge.i:tok.i] if w.lower_ not in DETERMINERS and not w.like_num]
     if not words or not any(_lemma(w) in gaz.org_heads or _pos(w) == "PROPN" for w in words):
         return None
+    if any(w.lower_ in ("and", "or") or w.is_punct for w in words):
+        return None  # "government, transport and banking websites": a list of sectors, not an owner
     start, end = words[0].idx, words[-1].idx + len(words[-1].text)
     name = doc.text[start:end]
     country = next((m.key for m in gaz.countries(name)), None)
@@ -630,3 +646,10 @@ def _attribution_sources(f: SentenceFacts, doc: Doc, gaz: Gazetteer) -> None:
                 if p.dep_ == "pobj":
                     reporters.append(_np_span(p, doc).text)
     f.reporters = reporters
+
+
+# Inflected forms of every word the rules compare lemmas with (see syntax.py).
+_lemma = Lemmas(VICTIM_VERBS | SUFFER_VERBS | ATTACK_NOUNS | REPORTING_VERBS | GENERIC_HEADS | FOCUS_HEADS
+                | ATTACKER_HEAD_WORDS | SUB_UNITS | ROLE_HEADS | {
+                    "victim", "target", "record", "file", "company", "customer", "user", "hacker", "use", "affect",
+                    "attack", "own", "operate", "run", "manage", "sector", "industry"})

@@ -72,7 +72,7 @@ _REPORTING_BEFORE = re.compile(
     r"claimed|claiming|listed|posted|leak site|"
     r"unsealed|published|notified|filed|wrote|added|acknowledged|statement(?: released)?|notice|filing|update|"
     r"interview|press conference|publicly)\b[^.;]{0,12}|\b(?:since|founded|established|active since|created)\s*)$")
-_REPORTING_AFTER = re.compile(r"(?i)^\s*(?:\w+\s+){0,3}(?:said|says|told|announced|confirmed|disclosed|reported|attributed|publicly|unsealed|charged|indicted|issued|released|sanctioned|published|filed|notified|claimed|claiming|listed|posted)\b")
+_REPORTING_AFTER = re.compile(r"(?i)^\s*(?:\w+\s+){0,3}(?:said|says|told|announced|confirmed|disclosed|reported|attributed|publicly|unsealed|charged|indicted|issued|released|sanctioned|published|filed|notified|claimed|claiming|listed|posted|imposed|announced|unveiled)\b")
 
 
 _DAY_KINDS = {"weekday", "yesterday", "md", "dm", "mdy", "dmy", "iso", "this_unit", "weekend"}
@@ -83,7 +83,8 @@ def _is_event_date(f: SentenceFacts, m) -> bool:
     ('since 2019') are not incident dates."""
     t = f.sent.text
     before = t[max(0, m.start - 45):m.start]
-    if re.search(r"(?i)\b(?:since|founded|established|active since|created)\s+(?:at least |as early as |around |about )?$", before):
+    if (re.search(r"(?i)\b(?:since|founded|established|active since|created)\s+(?:at least |as early as |around |about )?$", before)
+            or re.match(r"(?i)since\b", m.text)):
         return False
     if m.kind not in _DAY_KINDS:
         return True
@@ -140,6 +141,11 @@ def _add(frame: Frame, f: SentenceFacts, published: date | None, kb, anchor: Dat
     _settle_year(frame, published, kb)
 
 
+def _near_trigger(f: SentenceFacts, m, chars: int = 40) -> bool:
+    """'began on Saturday' dates the attack; 'the announcement last week' in the same sentence does not."""
+    return any(c.start - chars <= m.end and m.start <= c.end + chars for c in f.triggers)
+
+
 def _earliest_date(frame: Frame, published: date | None) -> None:
     """The attack began before it was discovered, disclosed and claimed: of the event
     dates in the frame's attack sentences, keep the earliest within a year of the first."""
@@ -151,7 +157,7 @@ def _earliest_date(frame: Frame, published: date | None) -> None:
         if not (f.triggers or f.anaphoric):
             continue
         for m in f.dates:
-            if m.relative_to_anchor or not _is_event_date(f, m):
+            if m.relative_to_anchor or not _is_event_date(f, m) or not _near_trigger(f, m):
                 continue
             d = resolve(m, published, frame.date)
             if d is None:
@@ -223,7 +229,8 @@ def frame_to_incident(frame: Frame, index: int, article_id: str, body: str, publ
                 break
 
     # context country: the most named country of the frame that is not the attacker's
-    counts = Counter(m.key for f in frame.facts for m in f.countries if m.key not in attacker_states)
+    counts = Counter(m.key for f in frame.facts for m in f.countries if m.key not in attacker_states
+                     and not re.search(r"(?i)\bpro-\s*$", f.sent.text[max(0, m.start - 5):m.start]))
     for f in frame.facts:
         for r in f.responses:
             if r.against in counts:

@@ -16,9 +16,10 @@ signal                    contribution
 victim names              +0.5 x best name similarity (``names.similarity``);
                           -0.5 when both name specific victims and none match
 attackers                 +0.25 same actor (kb id or name); -0.4 different groups
-date                      +0.2 within 3 days, +0.1 within 14; -0.6 beyond 45
+date                      +0.2 within 3 days, +0.1 within 14; -1.0 beyond 45
 victim country            +0.1 shared; -0.3 disjoint
 attack type               +0.1 shared specific type; -0.1 disjoint specific types
+shared names              +0.3 x overlap of the proper names in the evidence
 ========================  ======================================================
 
 A score >= ``merge_threshold`` (0.55) merges; a background mention of an older
@@ -36,6 +37,7 @@ in ``Incident.provenance`` with its article, publisher and date.
 from __future__ import annotations
 
 import hashlib
+import re
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import date
@@ -132,7 +134,7 @@ def score(new: Incident, cand: Incident) -> Candidate:
         elif gap <= 14:
             s += 0.1
         elif gap > 45:
-            s -= 0.6
+            s -= 1.0  # months apart: another attack, even on the same victim by the same actor
         why.append(f"{gap} days apart")
     cn = {v.country for v in new.victims if v.country}
     co = {v.country for v in cand.victims if v.country}
@@ -146,7 +148,27 @@ def score(new: Incident, cand: Incident) -> Candidate:
     to = set(cand.attack_types) - {"other"}
     if tn and to:
         s += 0.1 if tn & to else -0.1
+    kn, ko = keywords(new), keywords(cand)
+    if kn and ko:
+        overlap = len(kn & ko) / min(len(kn), len(ko))
+        s += 0.3 * overlap
+        why.append(f"shared names {overlap:.2f}")
     return Candidate(cand.id, round(s, 3), why)
+
+
+_CAPS = re.compile(r"(?<![\w.])[A-Z][\w()&'-]{3,}")
+_NOT_NAMES = {"Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday", "January", "February",
+              "March", "April", "June", "July", "August", "September", "October", "November", "December", "The",
+              "This", "That", "These", "Those", "According", "After", "Before", "When", "While", "Earlier", "Later",
+              "Last", "Since", "During", "Over", "Some", "About", "There", "Their", "They", "Security", "Government",
+              "Ministry", "National", "Police", "Officials", "Researchers", "Hackers", "Ransomware", "Data"}
+
+
+def keywords(inc: Incident) -> frozenset[str]:
+    """Proper names in an incident's evidence sentences: a cheap text similarity
+    (the words two reports of one incident share are its names, not its verbs)."""
+    text = " ".join(e.text for e in inc.evidence if "." not in e.field)
+    return frozenset(w.strip("'") for w in _CAPS.findall(text) if w not in _NOT_NAMES)
 
 
 def candidates(new: Incident, store, settings: dict) -> list[Incident]:
