@@ -50,7 +50,7 @@ GENERIC_VICTIMS: set[str] = set()
 FOCUS_HEADS = {"company", "firm", "hospital", "city", "bank", "university", "authority", "ministry", "agency",
                "retailer", "maker", "manufacturer", "insurer", "operator", "provider", "council", "school", "college",
                "department", "organization", "organisation", "county", "port", "airline", "airport", "utility",
-               "exchange", "lab", "laboratory", "chain", "group", "business", "municipality", "district", "clinic",
+               "exchange", "lab", "laboratory", "chain", "business", "municipality", "district", "clinic",
                "network", "institute", "center", "centre", "government", "administration", "office", "supplier",
                "developer", "vendor", "platform", "service", "carrier", "insurer", "publisher", "broadcaster"}
 ATTACKER_HEAD_WORDS = {"hacker", "attacker", "actor", "criminal", "cybercriminal", "gang", "operator", "hacktivist",
@@ -271,8 +271,12 @@ def parsed_facts(f: SentenceFacts, doc: Doc, cues: CueSet, gaz: Gazetteer) -> No
                 heads += [c for c in tok.children if c.dep_ == "nsubjpass"]
             else:
                 heads += [c for c in tok.children if c.dep_ in ("dobj", "obj")]
-                preps = ("into", "on", "from", "at") if lemma in ("steal", "take", "drain", "siphon", "exfiltrate") else ("into", "on", "at")
+                stealing = lemma in ("steal", "take", "drain", "siphon", "exfiltrate")
+                preps = ("into", "on", "from", "at") if stealing else ("into", "on", "at")
                 heads += [p for c in tok.children if c.dep_ == "prep" and c.lower_ in preps for p in c.children if p.dep_ == "pobj"]
+                if stealing:  # "stole 300 gigabytes of data from X": the parser hangs "from" on the data
+                    heads += [p for d in tok.children if d.dep_ in ("dobj", "obj") for c in d.subtree
+                              if c.dep_ == "prep" and c.lower_ == "from" for p in c.children if p.dep_ == "pobj"]
         elif _pos(tok) in ("NOUN", "PROPN") and lemma in ATTACK_NOUNS and _is_trigger_token(tok, f):
             for c in tok.children:
                 if c.dep_ == "prep" and c.lower_ in VICTIM_PREPS:
@@ -543,16 +547,21 @@ def _focus_ref(tok: Token, base: int, start: int | None = None, end: int | None 
 
 def _antecedent(tok: Token, doc: Doc, actor_spans) -> Token | None:
     """'X said it was hit', 'X halted production after an attack encrypted its servers':
-    the nearest organisation-like subject before the pronoun in the sentence."""
-    best = None
+    the nearest organisation-like subject before the pronoun in the sentence, else
+    the nearest proper name before it ('an attack on X, which disrupted care at its hospitals')."""
     for t in doc[:tok.i]:
         if t.dep_ in ("nsubj", "nsubjpass") and t.lower_ not in PRONOUNS and _pos(t) in ("PROPN", "NOUN"):
             if any(s <= t.idx < e for s, e in actor_spans) or _lemma(t) in ATTACKER_HEAD_WORDS:
                 continue
             if _pos(t) == "PROPN" or _lemma(t) in FOCUS_HEADS:
-                best = t
-                break
-    return best
+                return t
+    for t in reversed(doc[:tok.i]):
+        if (_pos(t) == "PROPN" and t.dep_ in ("pobj", "dobj", "nsubj", "nsubjpass", "appos")
+                and not DATE_WORD.match(t.text.rstrip("."))):
+            if any(s <= t.idx < e for s, e in actor_spans) or (t.head.dep_ == "prep" and t.head.lower_ == "in"):
+                continue  # an actor, or a place ("in Pennsylvania")
+            return t
+    return None
 
 
 def root_subject(doc: Doc, base: int, cues: CueSet, gaz: Gazetteer, actor_spans) -> VictimCandidate | None:
@@ -563,6 +572,8 @@ def root_subject(doc: Doc, base: int, cues: CueSet, gaz: Gazetteer, actor_spans)
         if t.dep_ in ("nsubj", "nsubjpass") and (main or _lemma(t.head) in REPORTING_VERBS):
             if t.lower_ in PRONOUNS or _pos(t) not in ("PROPN", "NOUN"):
                 continue
+            if any(a <= c.idx < b for c in t.subtree for a, b in actor_spans):
+                continue  # "The RansomHub ransomware operation says ...": the attacker speaks
             if (_pos(t) != "PROPN" and not t.is_title and _lemma(t) not in FOCUS_HEADS
                     and not any(_pos(c) == "PROPN" for c in t.subtree)):
                 continue
