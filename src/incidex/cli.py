@@ -338,6 +338,11 @@ def show(
         _dump(d)
         return
     _print_incident(inc)
+    if inc.conflicts:
+        out.print("[bold]conflicting reports[/bold]")
+        for fld in inc.conflicts:
+            vals = "; ".join(f"{p['value']} ({p.get('source') or p['article_id']})" for p in inc.provenance.get(fld, []))
+            out.print(f"  {fld:<16} {vals}", highlight=False, markup=False)
     out.print("[bold]sources[/bold]")
     for s in d["sources"]:
         out.print(f"  {s['article_id']} {s['role']} {s['source'] or ''} {s['published'] or ''} {s['url'] or ''}", highlight=False)
@@ -423,6 +428,88 @@ def export(
     elif fmt == ExportFormat.csv:
         err.print("note: only the main table goes to stdout; use -o FILE.csv for the victims, attackers and "
                   "sources tables")
+
+
+@app.command()
+def merge(
+    keep: Annotated[str, typer.Argument(help="The incident (or, with --entity, the entity) that remains.")],
+    other: Annotated[str, typer.Argument(help="The incident (or entity) merged into it.")],
+    entity: Annotated[bool, typer.Option("--entity", help="Merge two entities (organisations) instead of incidents.")] = False,
+    db: DbOpt = None,
+) -> None:
+    """Analyst decision: two incidents (or entities) are the same. Survives re-processing."""
+    from .resolve.incidents import merge_incidents
+    from .resolve.entities import merge_entities
+
+    store = _store(db)
+    with store.transaction():
+        ok = merge_entities(store, keep, other) if entity else merge_incidents(store, keep, other) is not None
+    if not ok:
+        err.print(f"[red]error:[/red] cannot merge {other!r} into {keep!r}: unknown id or nothing to merge "
+                  f"(list them with `incidex {'entities' if entity else 'incidents'}`)")
+        raise typer.Exit(1)
+    out.print(f"merged {other} into {keep}")
+
+
+@app.command()
+def split(
+    incident_id: Annotated[str, typer.Argument(help="The incident (or, with --entity, the entity) to split.")],
+    article: Annotated[Optional[list[str]], typer.Option("--article", "-a", help="Article id whose report becomes its own incident (repeatable).")] = None,
+    alias: Annotated[Optional[list[str]], typer.Option("--alias", help="With --entity: alias that becomes its own entity (repeatable).")] = None,
+    entity: Annotated[bool, typer.Option("--entity", help="Split an entity's aliases off instead of an incident's sources.")] = False,
+    db: DbOpt = None,
+) -> None:
+    """Analyst decision: part of an incident (or entity) is something else. Survives re-processing."""
+    from .resolve.entities import split_entity
+    from .resolve.incidents import split_incident
+
+    store = _store(db)
+    with store.transaction():
+        new_id = split_entity(store, incident_id, alias or []) if entity else split_incident(store, incident_id, article or [])
+    if new_id is None:
+        err.print("[red]error:[/red] nothing to split: give --article ids (or --alias names with --entity) that belong "
+                  "to it, but not all of them")
+        raise typer.Exit(1)
+    out.print(f"split off {new_id}")
+
+
+@app.command()
+def entities(
+    query: Annotated[Optional[str], typer.Option("--query", "-q", help="Part of a name or alias.")] = None,
+    limit: Annotated[int, typer.Option("--limit", min=1, max=10000)] = 50,
+    db: DbOpt = None,
+    fmt: FormatOpt = ListFormat.table,
+) -> None:
+    """List organisations (victims) resolved across articles, with their aliases."""
+    store = _store(db)
+    rows = store.list_entities(query=query, limit=limit)
+    if fmt == ListFormat.json:
+        _dump(rows)
+        return
+    t = Table()
+    for c in ("id", "name", "country", "aliases"):
+        t.add_column(c, overflow="fold")
+    for e in rows:
+        t.add_row(e["id"], e["name"], e.get("country") or "", "; ".join(e["aliases"]))
+    out.print(t)
+
+
+@app.command()
+def reprocess(
+    db: DbOpt = None,
+    fmt: FormatOpt = ListFormat.table,
+) -> None:
+    """Extract and resolve every stored article again (after an update); analysts' decisions are kept."""
+    from .resolve.incidents import reprocess_all
+
+    store = _store(db)
+    with _progress() as progress:
+        task = progress.add_task("re-processing", total=store.count_articles(include_duplicates=False), stats="")
+        n = reprocess_all(store, on_article=lambda: progress.update(task, advance=1))
+    if fmt == ListFormat.json:
+        _dump({"articles": n, "incidents": store.count_incidents()})
+    else:
+        out.print(f"re-processed {n} articles; {store.count_incidents()} incidents")
 
 
 @eval_app.command("casie")

@@ -45,6 +45,7 @@ PATTERNS: list[tuple[str, str]] = [
     ("md", rf"\b(?P<mon>{_MON})\s+(?P<d>[0-3]?\d)(?:st|nd|rd|th)?\b(?!\s*(?:,\s*)?(?:19|20)\d{{2}})(?![\d:])"),
     ("dm", rf"\b(?P<d>[0-3]?\d)(?:st|nd|rd|th)?\s+(?:of\s+)?(?P<mon>{_MON})\b(?!,?\s+(?:19|20)\d{{2}})"),
     ("month_rel", rf"\b(?P<mon>(?:January|February|March|April|May|June|July|August|September|October|November|December))(?:\s+(?:and|to|through|until|-)\s+(?:January|February|March|April|May|June|July|August|September|October|November|December))?\s+(?P<which>last|this|next)\s+year\b"),
+    ("last_month_name", r"\b(?P<which>last|this|past)\s+(?P<mon>January|February|March|April|May|June|July|August|September|October|November|December)\b"),
     ("ago", rf"\b(?P<n>{_NUM})\s+(?P<unit>{_UNIT})\s+ago\b"),
     ("after", rf"\b(?P<n>{_NUM})\s+(?P<unit>{_UNIT})\s+(?P<dir>after|later|before|earlier)\b"),
     ("following", r"\b(?:the\s+)?(?P<dir>following|next|previous|preceding)\s+(?P<unit>day|week|month|year)\b"),
@@ -77,7 +78,8 @@ class DateMention:
 
     @property
     def has_year(self) -> bool:
-        return "y" in self.parts or self.kind in ("ago", "this_unit", "weekend", "yesterday", "weekday", "month_rel")
+        return "y" in self.parts or self.kind in ("ago", "this_unit", "weekend", "yesterday", "weekday", "month_rel",
+                                                  "last_month_name")
 
 
 # Every pattern needs a digit or one of these words; most sentences have neither.
@@ -152,6 +154,14 @@ def resolve(mention: DateMention, published: date | None, anchor: DateValue | No
             return DateValue(f"{int(p['y']):04d}-{(q - 1) * 3 + 1:02d}", "month", 0.6, mention.text)
         if kind == "year":
             return mk(date(int(p["y"]), 1, 1), "year", 0.85)
+        if kind == "last_month_name":
+            if published is None:
+                return None
+            month = _month(p["mon"])
+            d0 = _latest_month_not_after(month, published)
+            if p["which"].lower() == "last" and d0.year == published.year and month == published.month:
+                d0 = date(published.year - 1, month, 1)
+            return mk(d0, "month", 0.8)
         if kind == "month_rel":
             if published is None:
                 return None

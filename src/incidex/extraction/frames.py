@@ -56,6 +56,12 @@ def _victim_key(v: VictimCandidate) -> str:
     return v.head
 
 
+def _other_attackers(f: SentenceFacts, frame: Frame) -> bool:
+    mine = {a.name for a, _, _ in f.actors if a.kind != "state"}
+    theirs = {a.name for a in frame.actors if a.kind != "state"}
+    return bool(mine and theirs and not mine & theirs)
+
+
 def _victims_overlap(f: SentenceFacts, frame: Frame) -> bool:
     heads = {_victim_key(v) for v in frame.victims}
     names = {v.name.lower() for v in frame.victims}
@@ -123,6 +129,8 @@ def group_frames(facts: list[SentenceFacts], published: date | None, kb) -> list
                 new = not _victims_overlap(f, cur) or f.new_incident
             elif f.new_incident and f.victims and not _victims_overlap(f, cur):
                 new = True
+            elif f.victims and not _victims_overlap(f, cur) and _other_attackers(f, cur):
+                new = True  # new victims hit by another named attacker: another incident
         anchor = cur.date
         if new:
             cur = Frame()

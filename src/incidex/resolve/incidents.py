@@ -412,7 +412,9 @@ def resolve_incident(incident: Incident, article_id: str, store, role: str,
     elif existing is not None:
         target = existing.incident_id
     else:
-        m = best_match(incident, store, settings, exclude=apart)
+        # two incidents of one article are two incidents: never merge them with each other
+        same_article = {r.incident_id for r in store.mentions_for_article(article_id)}
+        m = best_match(incident, store, settings, exclude=apart | same_article)
         if m is not None:
             target, merged_into = m.incident_id, True
     if target is None:
@@ -458,3 +460,38 @@ def split_incident(store, incident_id: str, article_ids: list[str], settings: di
     rebuild(store, incident_id, settings)
     rebuild(store, new_id, settings)
     return new_id
+
+
+def reprocess_all(store, extractor=None, on_article=None, settings: dict | None = None) -> int:
+    """Re-extract every stored article and re-resolve its incidents.
+
+    Mentions keep their ids (article id + position), so pinned decisions
+    (merges, splits) put them back where the analyst said; mentions an article
+    no longer reports are removed and their incidents rebuilt.
+    """
+    from ..extraction.pipeline import default_extractor
+
+    ex = extractor or default_extractor()
+    n, offset = 0, 0
+    while True:
+        batch = [a for a in store.list_articles(limit=64, offset=offset) if not a.duplicate_of]
+        page = store.list_articles(limit=64, offset=offset)
+        if not page:
+            break
+        offset += len(page)
+        full = [store.get_article(a.id) for a in batch]
+        for art, res in zip(full, ex.extract_many(full)):
+            with store.transaction():
+                old = {m.id: m.incident_id for m in store.mentions_for_article(art.id)}
+                seen = set()
+                for inc in res.incidents:
+                    seen.add(mention_id(art.id, inc))
+                    resolve_incident(inc, art.id, store, "background" if inc.background else "primary", settings)
+                for mid, iid in old.items():
+                    if mid not in seen:
+                        store.delete_mention(mid)
+                        rebuild(store, iid, settings)
+            n += 1
+            if on_article:
+                on_article()
+    return n

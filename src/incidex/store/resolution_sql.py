@@ -59,6 +59,10 @@ class ResolutionStoreMixin:
             return [MentionRow(r.id, r.incident_id, r.article_id, r.role, codec.incident_from_dict(r.doc))
                     for r in conn.execute(stmt)]
 
+    def delete_mention(self, mention_id: str) -> None:
+        with self._savepoint_or_transaction() as conn:
+            conn.execute(incident_mentions.delete().where(incident_mentions.c.id == mention_id))
+
     def move_mentions(self, mention_ids: Sequence[str], incident_id: str) -> None:
         with self._savepoint_or_transaction() as conn:
             conn.execute(incident_mentions.update().where(incident_mentions.c.id.in_(list(mention_ids)))
