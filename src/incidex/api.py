@@ -166,11 +166,27 @@ def _store_article(art: Article, result: ExtractionResult | None, store, report:
         raise IncidexError("extraction failed")
     store.add_article(art, lsh_bands(art.signature))
     for inc in result.incidents:
-        _, merged = resolve_incident(inc, art.id, store, "background" if inc.background else "primary")
+        _, merged = resolve_incident(inc, art.id, store, _role(inc, result.incidents))
         report.merged += merged
     report.new += 1
     report.incidents += len(result.incidents)
     return "new"
+
+
+def _role(inc, incidents) -> str:
+    """Background: an old incident, or one told before the article's main one
+    ("it is the second hospital the gang claimed this month: earlier it hit X")."""
+    from .extraction.dates import date_range
+
+    if inc.background:
+        return "background"
+    main = incidents[0]
+    if inc is not main and inc.date and main.date:
+        lo_main, _ = date_range(main.date)
+        lo_inc, _ = date_range(inc.date)
+        if lo_inc and lo_main and lo_inc < lo_main:
+            return "background"
+    return "primary"
 
 
 def _extract_isolated(articles: list[Article], extractor: Extractor, report: IngestReport, store, on_item) -> list[ExtractionResult]:

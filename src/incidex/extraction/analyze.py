@@ -437,7 +437,8 @@ def _victim_from_token(tok: Token, doc: Doc, base: int, cues: CueSet, gaz: Gazet
             break
     while propn_tail and propn_tail[0].lower_ in ("&", "of", "and"):
         propn_tail = propn_tail[1:]
-    lowered = [w for w in words[:len(words) - len(propn_tail)] if not w.is_title and not w.is_punct]
+    lowered = [w for w in words[:len(words) - len(propn_tail)] if not w.is_title and not w.is_punct
+               and w.lower_ not in DETERMINERS and w.lower_ not in ("of", "the", "and", "&")]
     if propn_tail and len(propn_tail) < len(words) and lowered and not gaz.countries(propn_tail[0].text):
         words = propn_tail  # "Riga-based shipping company Baltic Freight Lines", "exchange Zentrix"
     start, end = words[0].idx, words[-1].idx + len(words[-1].text)

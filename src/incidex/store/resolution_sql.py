@@ -170,7 +170,7 @@ class ResolutionStoreMixin:
         """Attach an alias; False when the alias already names an entity (kept as it is)."""
         with self._savepoint_or_transaction() as conn:
             exists = conn.execute(sa.select(entity_aliases.c.entity_id).where(
-                entity_aliases.c.alias_key == alias_key, entity_aliases.c.country_key == country_key)).first()
+                entity_aliases.c.alias == alias, entity_aliases.c.country_key == country_key)).first()
             if exists:
                 return False
             conn.execute(entity_aliases.insert().values(entity_id=entity_id, alias=alias, alias_key=alias_key,

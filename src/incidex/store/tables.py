@@ -202,6 +202,7 @@ entity_aliases = sa.Table(
     sa.Column("alias", sa.Text, nullable=False),
     sa.Column("alias_key", sa.Text, nullable=False),
     sa.Column("country_key", sa.String(8), nullable=False, server_default=""),
-    sa.PrimaryKeyConstraint("alias_key", "country_key", name="pk_entity_aliases"),
+    sa.PrimaryKeyConstraint("alias", "country_key", name="pk_entity_aliases"),
     sa.Index("ix_entity_aliases_entity_id", "entity_id"),
+    sa.Index("ix_entity_aliases_alias_key", "alias_key", "country_key"),
 )

@@ -63,9 +63,10 @@ def upgrade() -> None:
         sa.Column("alias", sa.Text, nullable=False),
         sa.Column("alias_key", sa.Text, nullable=False),
         sa.Column("country_key", sa.String(8), nullable=False, server_default=""),
-        sa.PrimaryKeyConstraint("alias_key", "country_key", name="pk_entity_aliases"),
+        sa.PrimaryKeyConstraint("alias", "country_key", name="pk_entity_aliases"),
     )
     op.create_index("ix_entity_aliases_entity_id", "entity_aliases", ["entity_id"])
+    op.create_index("ix_entity_aliases_alias_key", "entity_aliases", ["alias_key", "country_key"])
 
 
 def downgrade() -> None:
