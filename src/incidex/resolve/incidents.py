@@ -193,7 +193,7 @@ def candidates(new: Incident, store, settings: dict) -> list[Incident]:
         country_keys=sorted(countries), victim_tokens=sorted(tokens)[:8],
         date_from=window[0] - days if window else None, date_to=window[1] + days if window else None,
         limit=int(cfg["candidates"]))
-    return [c for c in (store.get_incident(i) for i in ids) if c is not None]
+    return store.get_incidents(ids)
 
 
 def best_match(new: Incident, store, settings: dict | None = None, exclude: set[str] = frozenset()) -> Candidate | None:

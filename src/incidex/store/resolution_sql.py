@@ -109,14 +109,16 @@ class ResolutionStoreMixin:
                 conds.append(incident_actors.c.name_key.in_(list(actor_keys)))
             if kb_ids:
                 conds.append(incident_actors.c.kb_id.in_(list(kb_ids)))
+            # no ORDER BY: SQLite walks the index and stops at the limit instead of
+            # sorting every incident of a busy actor (measured: 68 -> 134 ms an
+            # article at 100k incidents with the sort; flat without it)
             arms.append(sa.select(incident_actors.c.incident_id.label("iid"))
                         .join(i, i.c.id == incident_actors.c.incident_id)
-                        .where(sa.or_(*conds), *window).order_by(i.c.seq.desc()).limit(limit))
+                        .where(sa.or_(*conds), *window).limit(limit))
         if country_keys and window:
             arms.append(sa.select(incident_victims.c.incident_id.label("iid"))
                         .join(i, i.c.id == incident_victims.c.incident_id)
-                        .where(incident_victims.c.country_key.in_(list(country_keys)), *window)
-                        .order_by(i.c.seq.desc()).limit(limit))
+                        .where(incident_victims.c.country_key.in_(list(country_keys)), *window).limit(limit))
         out: list[str] = []
         with self._connection(write=False) as conn:
             if victim_tokens and self._sqlite:
@@ -132,6 +134,15 @@ class ResolutionStoreMixin:
                     if iid not in out:
                         out.append(iid)
         return out[: limit * 3]
+
+    def get_incidents(self, incident_ids: Sequence[str]) -> list[Incident]:
+        """Several incidents in one query (candidate scoring)."""
+        if not incident_ids:
+            return []
+        with self._connection(write=False) as conn:
+            docs = {r.id: r.doc for r in conn.execute(
+                sa.select(incidents.c.id, incidents.c.doc).where(incidents.c.id.in_(list(incident_ids))))}
+        return [codec.incident_from_dict(docs[i]) for i in incident_ids if i in docs]
 
     # -- decisions ---------------------------------------------------------------
 
