@@ -268,3 +268,15 @@ def test_docs_list_accepted_warnings():
     text = DOCS.read_text()
     for code in ACCEPTED_WARNINGS:
         assert "{" + code + "}" in text
+
+
+def test_victims_are_keyed_by_their_resolved_entity(bundle, export_store):
+    ids = {o["id"]: o for o in bundle["objects"] if o["type"] == "identity"}
+    victims = [v for i in select_incidents(export_store) for v in i.victims]
+    assert victims
+    for v in victims:
+        if v.entity_id:  # one identity per organisation entity, whatever name an article used
+            ident = ids[stix_id("identity", "entity", v.entity_id)]
+            assert ident["name"] == export_store.get_entity(v.entity_id)["name"]
+        else:
+            assert any(o["name"] == v.name for o in ids.values())

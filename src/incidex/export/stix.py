@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, TextIO
@@ -57,7 +57,8 @@ EXTENSION_SCHEMA = (
     "On incident: incidex_id (string), attack_types (list of incidex attack types), outcome "
     "(successful|attempted|unknown), date (YYYY, YYYY-MM or YYYY-MM-DD), date_precision (day|week|month|year), "
     "date_confidence (0-1), attribution_status (claimed|attributed|suspected|denied|unknown), attribution_by "
-    "(list of who claimed or attributed), extraction_confidence (0-1), background (bool), impact (dictionary: "
+    "(list of who claimed or attributed), extraction_confidence (0-1), background (bool), conflicts (list of "
+    "fields whose sources disagree), impact (dictionary: "
     "records_affected, people_affected, ransom_usd, services_disrupted, data_destroyed, data_leaked, facts), "
     "responses (list of dictionaries: kind, by, against, date). On report: article_id, source, roles (list of "
     "dictionaries: incident_ref, role primary|background|syndicated).")
@@ -115,11 +116,15 @@ def _ts(dt: datetime) -> str:
 class StixGraph:
     """Accumulates incidents, then builds the STIX objects (shared ones merged once)."""
 
-    def __init__(self) -> None:
+    def __init__(self, entity_lookup: Callable[[str], dict[str, Any] | None] | None = None) -> None:
+        """``entity_lookup(entity_id)``: the resolved organisation entity of a victim
+        (``name``, ``country``, ``aliases``), e.g. ``store.get_entity``; optional."""
         self._specs: dict[str, _Spec] = {}
         self._reports: dict[str, _ReportSpec] = {}
         self._kb = kb()
         self._latest = EPOCH
+        self._entity_lookup = entity_lookup
+        self._entities: dict[str, dict[str, Any] | None] = {}
 
     # -- assembling ---------------------------------------------------------------
 
@@ -203,10 +208,29 @@ class StixGraph:
                                description="State link of this actor (sponsor or operator)."))
         return sid
 
+    def _entity(self, entity_id: str | None) -> dict[str, Any] | None:
+        if not entity_id or self._entity_lookup is None:
+            return None
+        if entity_id not in self._entities:
+            try:
+                self._entities[entity_id] = self._entity_lookup(entity_id)
+            except Exception:  # an optional enrichment: never fail the export over it
+                self._entities[entity_id] = None
+        return self._entities[entity_id]
+
     def _victim(self, victim: Any, updated: datetime, refs: set[str]) -> str:
-        country = (victim.country or "").upper() or None
-        sid = stix_id("identity", "victim", key(victim.name), country or "")
-        props = {"name": victim.name, "identity_class": "organization" if victim.named else "class"}
+        entity = self._entity(getattr(victim, "entity_id", None))
+        country = ((entity or {}).get("country") or victim.country or "").upper() or None
+        if entity:  # the resolved organisation: one identity whatever name an article used
+            sid = stix_id("identity", "entity", entity["id"] if "id" in entity else victim.entity_id)
+            name = entity.get("name") or victim.name
+            props: dict[str, Any] = {"name": name, "identity_class": "organization" if victim.named else "class"}
+            others = sorted({a for a in entity.get("aliases") or () if key(a) != key(name)})
+            if others:
+                props["description"] = "Also reported as: " + "; ".join(others)
+        else:
+            sid = stix_id("identity", "victim", key(victim.name), country or "")
+            props = {"name": victim.name, "identity_class": "organization" if victim.named else "class"}
         sectors = [STIX_SECTORS[victim.sector]] if victim.sector in STIX_SECTORS else []
         self._shared(sid, "identity", props, updated, merge={"sectors": sectors})
         refs.add(sid)
@@ -274,6 +298,9 @@ class StixGraph:
                                "extraction_confidence": round(inc.confidence, 2), "background": inc.background}
         if inc.attribution.by:
             ext["attribution_by"] = list(inc.attribution.by)
+        conflicts = list(getattr(inc, "conflicts", None) or ())
+        if conflicts:
+            ext["conflicts"] = conflicts
         if inc.date:
             ext.update(date=inc.date.value, date_precision=inc.date.precision,
                        date_confidence=round(inc.date.confidence, 2))
@@ -436,7 +463,7 @@ def build_graph(incidents: Iterable[Incident], store: Any, sources: Sources | No
     incidents = list(incidents)
     sources = sources or Sources(store)
     times = incident_times(store, [i.id for i in incidents])
-    graph = StixGraph()
+    graph = StixGraph(getattr(store, "get_entity", None))
     for inc in incidents:
         created, updated = times[inc.id]
         graph.add(inc, created, updated, sources.of(inc.id))
@@ -459,7 +486,12 @@ def to_bundle(incidents: Iterable[Incident], store: Any) -> stix2.v21.Bundle:
 
 
 def serialize(bundle: stix2.v21.Bundle) -> str:
-    return bundle.serialize(pretty=True, ensure_ascii=False) + "\n"
+    """Indented bundle JSON, properties in stix2's order.
+
+    (Not ``serialize(pretty=True)``: its key sorting is quadratic in the size of
+    an object, minutes for a report that refers to a few thousand objects.)
+    """
+    return json.dumps(json.loads(bundle.serialize(ensure_ascii=False)), ensure_ascii=False, indent=1) + "\n"
 
 
 def write(incidents: Iterable[Incident], store: Any, out: TextIO) -> int:

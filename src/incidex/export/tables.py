@@ -60,6 +60,7 @@ COLUMNS: dict[str, list[tuple[str, str, str]]] = {
         ("data_destroyed", _B, "data was destroyed"),
         ("data_leaked", _B, "data was stolen or leaked"),
         ("response_kinds", _L, "kinds of state responses (sanctions, indictment, ...)"),
+        ("conflicts", _L, "fields whose sources disagree (date, outcome, attribution, ...)"),
         ("confidence", _F, "extraction confidence, 0-1"),
         ("background", _B, "only mentioned as background in its articles"),
         ("source_count", _I, "number of source articles"),
@@ -73,6 +74,8 @@ COLUMNS: dict[str, list[tuple[str, str, str]]] = {
         ("country", _S, "ISO 3166-1 alpha-2 country code"),
         ("sector", _S, "incidex sector"),
         ("named", _B, "false for an unnamed victim (\"a hospital\")"),
+        ("entity_id", _S, "resolved organisation entity (the same for every name it was reported under)"),
+        ("aliases", _L, "other names the victim was reported under"),
     ],
     "attackers": [
         ("incident_id", _S, "incidex incident id"),
@@ -123,13 +126,16 @@ def build_rows(incidents: Iterable[Incident], store: Any, sources: Sources | Non
             "records_affected": inc.impact.records_affected, "people_affected": inc.impact.people_affected,
             "ransom_usd": inc.impact.ransom_usd, "services_disrupted": inc.impact.services_disrupted,
             "data_destroyed": inc.impact.data_destroyed, "data_leaked": inc.impact.data_leaked,
-            "response_kinds": unique(r.kind for r in inc.responses), "confidence": round(inc.confidence, 2),
+            "response_kinds": unique(r.kind for r in inc.responses),
+            "conflicts": list(getattr(inc, "conflicts", None) or ()), "confidence": round(inc.confidence, 2),
             "background": inc.background, "source_count": len(srcs),
             "first_published": min(published) if published else None, "primary_url": primary,
         })
         for n, v in enumerate(inc.victims):
             out["victims"].append({"incident_id": inc.id, "victim_index": n, "name": v.name, "country": v.country,
-                                   "sector": v.sector, "named": v.named})
+                                   "sector": v.sector, "named": v.named,
+                                   "entity_id": getattr(v, "entity_id", None),
+                                   "aliases": list(getattr(v, "aliases", None) or ())})
         for n, a in enumerate(inc.attackers):
             out["attackers"].append({"incident_id": inc.id, "attacker_index": n, "name": a.name, "kind": a.kind,
                                      "kb_id": a.kb_id, "state_link": a.state_link, "aliases": list(a.aliases),
