@@ -314,7 +314,8 @@ def parsed_facts(f: SentenceFacts, doc: Doc, cues: CueSet, gaz: Gazetteer) -> No
                 if cand and (cand.start, cand.end) not in seen:
                     seen.add((cand.start, cand.end))
                     f.victims.append(cand)
-    if (f.triggers and not f.generic and not any(v.name != FOCUS for v in f.victims) and f.sent.index < 3
+    if (f.triggers and not f.generic and not any(v.name != FOCUS for v in f.victims)
+            and (f.sent.index < 3 or _AFTER_ATTACK.search(f.sent.text))
             and not _ATTRIBUTING_VERB.search(f.sent.text)  # that subject attributes, it was not hit
             and not f.responses):  # nor does one that imposes sanctions
         cand = root_subject(doc, base, cues, gaz, actor_spans)
@@ -387,6 +388,8 @@ def _np_span(tok: Token, doc: Doc) -> Span:
 
 SUB_UNITS = {"department", "unit", "division", "branch", "office", "facility", "plant", "campus", "subsidiary",
              "site", "clinic", "hospital", "location", "store", "factory", "warehouse", "terminal"}
+# "X was forced offline after an attack ...": the subject was hit, wherever the sentence stands
+_AFTER_ATTACK = re.compile(r"(?i)\b(?:after|following|amid|due to)\s+(?:a|an|the)\s+(?:[\w-]+\s+){0,3}(?:cyber-?)?attack\b")
 _ATTRIBUTING_VERB = re.compile(r"(?i)\b(?:attribut\w*|blam\w*|accus\w*|pinned|linked|tied)\b")
 OUTAGE_WORDS = {"unreachable", "inaccessible", "unavailable", "offline", "down"}
 ROLE_HEADS = {"spokesperson", "spokesman", "spokeswoman", "official", "executive", "employee", "staff", "researcher",
@@ -414,6 +417,8 @@ def _victim_from_token(tok: Token, doc: Doc, base: int, cues: CueSet, gaz: Gazet
         owner = _owner(tok)
         if owner is not None:
             return _victim_from_token(owner, doc, base, cues, gaz, actor_spans, depth + 1)
+        if any(c.lower_ == "same" for c in tok.lefts):
+            return _focus_ref(tok, base)  # "the same site": the one the article is about
         return _modifier_owner(tok, doc, base, gaz)
     if _lemma(tok) in SUB_UNITS and _pos(tok) == "NOUN":
         # "the health network's two emergency departments": the owner is the victim

@@ -56,6 +56,16 @@ def _victim_key(v: VictimCandidate) -> str:
     return v.head
 
 
+def _months_apart(a: DateValue, b: DateValue) -> bool:
+    """Dates over 45 days apart: the same victim hit again is another incident."""
+    a0, a1 = date_range(a)
+    b0, b1 = date_range(b)
+    if not (a0 and b0):
+        return False
+    gap = max((to_date(b0) - to_date(a1)).days, (to_date(a0) - to_date(b1)).days)
+    return gap > 45
+
+
 def _other_attackers(f: SentenceFacts, frame: Frame) -> bool:
     mine = {a.name for a, _, _ in f.actors if a.kind != "state"}
     theirs = {a.name for a in frame.actors if a.kind != "state"}
@@ -98,14 +108,16 @@ def _is_event_date(f: SentenceFacts, m) -> bool:
 
 
 def _sentence_date(f: SentenceFacts, published: date | None, anchor: DateValue | None):
-    """The first incident date of the sentence that is not counted from the narrative."""
+    """The finest incident date of the sentence ('earlier this year ... in March' is March),
+    leaving out dates counted from the narrative and dates of speaking."""
+    best = None
     for m in f.dates:
         if m.relative_to_anchor or not _is_event_date(f, m):
             continue
         d = resolve(m, published, anchor)
-        if d is not None:
-            return d, m
-    return None, None
+        if d is not None and (best is None or SPECIFICITY[d.precision] < SPECIFICITY[best[0].precision]):
+            best = (d, m)
+    return best if best else (None, None)
 
 
 def group_frames(facts: list[SentenceFacts], published: date | None, kb) -> list[Frame]:
@@ -126,7 +138,7 @@ def group_frames(facts: list[SentenceFacts], published: date | None, kb) -> list
         new = False
         if opener and not (f.anaphoric and not f.new_incident):
             if sdate is not None and cur.date is not None and not _overlap(sdate, cur.date):
-                new = not _victims_overlap(f, cur) or f.new_incident
+                new = not _victims_overlap(f, cur) or f.new_incident or _months_apart(sdate, cur.date)
             elif f.new_incident and f.victims and not _victims_overlap(f, cur):
                 new = True
             elif f.victims and not _victims_overlap(f, cur) and _other_attackers(f, cur):
