@@ -347,8 +347,6 @@ def _expand_conj(tok: Token) -> list[Token]:
                 for g in c.subtree:
                     if g.dep_ in ("pobj", "conj") and _pos(g) in ("NOUN", "PROPN") and g.head != t:
                         out.append(g)
-            elif c.dep_ == "cc" and c.lower_ == "as":
-                pass
     return out
 
 

@@ -20,7 +20,6 @@ from .analyze import SentenceFacts, VictimCandidate
 from .dates import date_range, resolve, to_date
 
 SPECIFICITY = {"day": 0, "week": 1, "month": 2, "year": 3}
-TYPE_TECHNIQUE = {}  # techniques come from text cues only (see cues.yaml)
 AUTHORITY = re.compile(
     r"(?i)\b(?:government|ministry|agency|police|fbi|cisa|nsa|ncsc|cert|officials?|authorities|prosecutors?|"
     r"department|white house|microsoft|google|mandiant|crowdstrike|researchers|security firm|investigators|"
@@ -327,10 +326,8 @@ def frame_to_incident(frame: Frame, index: int, article_id: str, body: str, publ
         if f.impact_fact and f.impact_fact not in impact.facts:
             impact.facts.append(f.impact_fact)
             evidence("impact", f)
-    if outcome == "attempted":
-        impact.data_destroyed = False if impact.data_destroyed else impact.data_destroyed
-        if any(t in types for t in ("wiper",)) and not impact.facts:
-            pass
+    if outcome == "attempted" and impact.data_destroyed:
+        impact.data_destroyed = False  # "tried to delete data but failed"
 
     responses: list[Response] = []
     for f in frame.facts:
@@ -355,8 +352,6 @@ def frame_to_incident(frame: Frame, index: int, article_id: str, body: str, publ
         ev.append(Evidence("date.mention", s0, e0, body[s0:e0], article_id))
 
     techniques = sorted({t for f in frame.facts for t in f.techniques})
-    if outcome == "attempted":
-        pass
     malware = sorted({gaz.malware_name(m) for f in frame.facts for m in f.malware})
     cves = sorted({c for f in frame.facts for c in f.cves})
     for f in frame.facts:
