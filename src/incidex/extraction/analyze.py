@@ -196,9 +196,10 @@ def _gang_actors(f: SentenceFacts, t: str, mentions, gaz: Gazetteer, cues: CueSe
         if info is None or not (is_ransomware or m.text.lower().endswith(" ransomware")):
             continue
         if _GANG_AFTER.match(t[m.end:m.end + 40]) or (claim is not None and m.end <= claim.start):
-            bare = re.sub(r"(?i)\s+ransomware$", "", m.text)
-            actor = Actor(name=bare if bare.lower() == info.name.lower() or bare != m.text else info.name,
-                          mention=bare, kind="group", kb_id=info.kb_id)
+            bare = re.sub(r"(?i)(?:\s+(?:ransomware|gang|group|operators?|operation|crew|affiliates?))+$", "", m.text)
+            # the gang as the news names it ("Play"), the family's KB name as an alias ("Playcrypt")
+            actor = Actor(name=bare, mention=bare, aliases=[info.name] if info.name.lower() != bare.lower() else [],
+                          kind="group", kb_id=info.kb_id)
             f.actors.append((actor, f.sent.start + m.start, f.sent.start + m.end))
             taken.append((m.start, m.end))
     for g in _NAMED_GANG.finditer(t):
@@ -434,7 +435,8 @@ def _victim_from_token(tok: Token, doc: Doc, base: int, cues: CueSet, gaz: Gazet
     # "Riga-based shipping company Baltic Freight Lines": the proper name is the name
     propn_tail = []
     for w in reversed(words):
-        if _pos(w) == "PROPN" or (w.is_title and w.i > 0) or (propn_tail and w.lower_ in ("&", "of", "and") and w.i > words[0].i):
+        if (_pos(w) == "PROPN" or (w.is_title and w.i > 0)
+                or (propn_tail and w.lower_ in ("&", "of", "and", "'s", "’s") and w.i > words[0].i)):
             propn_tail.insert(0, w)
         else:
             break
