@@ -215,11 +215,6 @@ def _duplicate_in_chunk(art: Article, earlier: list[Article | None]) -> str | No
     return None
 
 
-def ingest_document(doc: RawDocument, store, extractor: Extractor, report: IngestReport | None = None) -> str:
-    """Ingest one document in its own transaction."""
-    return ingest_documents([doc], store, extractor, report)[0]
-
-
 def _fail(report: IngestReport, store, failure: ReadFailure, on_item) -> None:
     report.failed.append(failure)
     try:

@@ -252,12 +252,9 @@ def articles(
     if fmt == ListFormat.json:
         _dump([a.to_dict() for a in rows])
         return
-    t = Table(show_lines=False)
-    for c in ("id", "published", "source", "title", "dup of"):
-        t.add_column(c, overflow="fold")
-    for a in rows:
-        t.add_row(a.id, (a.published or "")[:10], a.source or "", (a.title or a.body[:60]).strip(), a.duplicate_of or "")
-    out.print(t)
+    _table(("id", "published", "source", "title", "dup of"),
+           ((a.id, (a.published or "")[:10], a.source or "", (a.title or a.body[:60]).strip(), a.duplicate_of or "")
+            for a in rows))
 
 
 # Incident filters, shared by `incidents` and `export` (same names as Store.list_incidents).
@@ -299,26 +296,28 @@ def incidents(
     rows = store.list_incidents(**_incident_filters(actor, victim, country, sector, attack_type, outcome, since,
                                                     until, query), limit=limit, offset=offset)
     if fmt == ListFormat.json:
-        _dump([_incident_json(store, i) for i in rows])
+        _dump(_incident_json(store, rows))
         return
+    _table(("id", "date", "types", "attackers", "victims", "outcome", "attribution"),
+           ((i.id, i.date.value if i.date else "", ", ".join(i.attack_types), ", ".join(a.name for a in i.attackers),
+             "; ".join(f"{v.name} ({v.country or '?'})" for v in i.victims), i.outcome, i.attribution.status)
+            for i in rows))
+
+
+def _incident_json(store, incidents) -> list[dict]:
+    """The export's JSON records (incident + sources), so listings, show and export agree."""
+    from .export.jsonfmt import records
+
+    return list(records(incidents, store))
+
+
+def _table(columns: tuple[str, ...], rows) -> None:
     t = Table()
-    for c in ("id", "date", "types", "attackers", "victims", "outcome", "attribution"):
+    for c in columns:
         t.add_column(c, overflow="fold")
-    for i in rows:
-        t.add_row(i.id, i.date.value if i.date else "", ", ".join(i.attack_types), ", ".join(a.name for a in i.attackers),
-                  "; ".join(f"{v.name} ({v.country or '?'})" for v in i.victims), i.outcome, i.attribution.status)
+    for r in rows:
+        t.add_row(*r)
     out.print(t)
-
-
-def _incident_json(store, inc) -> dict:
-    d = inc.to_dict()
-    sources = []
-    for article_id, role in store.articles_for_incident(inc.id):
-        a = store.get_article(article_id)
-        sources.append({"article_id": article_id, "role": role, "url": a.url if a else None,
-                        "source": a.source if a else None, "published": a.published if a else None})
-    d["sources"] = sources
-    return d
 
 
 @app.command()
@@ -333,7 +332,7 @@ def show(
     if inc is None:
         err.print(f"[red]error:[/red] no incident {incident_id!r} (list them with `incidex incidents`)")
         raise typer.Exit(1)
-    d = _incident_json(store, inc)
+    d = _incident_json(store, [inc])[0]
     if fmt == ShowFormat.json:
         _dump(d)
         return
@@ -363,12 +362,8 @@ def failures(
     if fmt == ListFormat.json:
         _dump(rows)
         return
-    t = Table()
-    for c in ("at", "stage", "origin", "reason"):
-        t.add_column(c, overflow="fold")
-    for r in rows:
-        t.add_row(str(r.get("at") or ""), str(r.get("stage") or ""), str(r.get("origin") or ""), str(r.get("reason") or ""))
-    out.print(t)
+    _table(("at", "stage", "origin", "reason"),
+           (tuple(str(r.get(c) or "") for c in ("at", "stage", "origin", "reason")) for r in rows))
 
 
 class ExportFormat(str, Enum):
@@ -486,12 +481,8 @@ def entities(
     if fmt == ListFormat.json:
         _dump(rows)
         return
-    t = Table()
-    for c in ("id", "name", "country", "aliases"):
-        t.add_column(c, overflow="fold")
-    for e in rows:
-        t.add_row(e["id"], e["name"], e.get("country") or "", "; ".join(e["aliases"]))
-    out.print(t)
+    _table(("id", "name", "country", "aliases"),
+           ((e["id"], e["name"], e.get("country") or "", "; ".join(e["aliases"])) for e in rows))
 
 
 @app.command()

@@ -37,12 +37,11 @@ def evaluate(set_dir: Path, db_url: str | None = None) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         store = open_store(db_url or str(Path(tmp) / "resolve-eval.db"))
         report = ingest([str(f) for f in files], store, chunk_size=1)
+        ids = {f.name: clean(next(iter(read([str(f)])))).id for f in files}  # each file read once
         main: dict[str, str] = {}
         for f in files:
-            doc = next(iter(read([str(f)])))
-            art = clean(doc)
-            stored = store.get_article(art.id)
-            aid = stored.duplicate_of if stored and stored.duplicate_of else art.id
+            stored = store.get_article(ids[f.name])
+            aid = stored.duplicate_of if stored and stored.duplicate_of else ids[f.name]
             ms = store.mentions_for_article(aid)
             primary = [m for m in ms if m.role == "primary"] or ms
             main[f.name] = primary[0].incident_id if primary else f"none:{f.name}"
@@ -59,9 +58,7 @@ def evaluate(set_dir: Path, db_url: str | None = None) -> dict:
         for link in links:
             members = [main[a] for a in gold["clusters"][link["links_to"]]["articles"] if a in main]
             target = Counter(members).most_common(1)[0][0] if members else None
-            doc = next(iter(read([str(set_dir / "articles" / link["article"])])))
-            art_id = clean(doc).id
-            linked = {m.incident_id for m in store.mentions_for_article(art_id)}
+            linked = {m.incident_id for m in store.mentions_for_article(ids[link["article"]])}
             links_ok += target in linked
         predicted_clusters = len(set(main.values()))
         store.close()

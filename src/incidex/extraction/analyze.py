@@ -362,13 +362,7 @@ def _later_conjuncts(h: Token) -> list[Token]:
 
 
 def _np_span(tok: Token, doc: Doc) -> Span:
-    if tok.ent_type_ and tok.ent_iob_ != "O":
-        for ent in doc.ents:
-            if ent.start <= tok.i < ent.end and ent.label_ in ("ORG", "GPE", "FAC", "NORP", "PRODUCT", "LOC"):
-                # extend an entity with the common noun it modifies ("Albanian parliament")
-                if ent.label_ in ("NORP", "GPE") and _pos(ent.root.head) in ("NOUN", "PROPN") and ent.root.dep_ in ("amod", "compound", "poss"):
-                    return _np_span(ent.root.head, doc)
-                return ent
+    """The noun phrase a head token stands for: its modifiers, possessor and compounds."""
     left = tok.i
     for c in tok.lefts:
         if c.dep_ in ("amod", "compound", "poss", "nmod", "det", "nummod", "quantmod", "case", "punct") and c.i < left:

@@ -51,10 +51,6 @@ def _overlap(a: DateValue, b: DateValue) -> bool:
     return not (a1 < b0 or b1 < a0)
 
 
-def _victim_key(v: VictimCandidate) -> str:
-    return v.head
-
-
 def _months_apart(a: DateValue, b: DateValue) -> bool:
     """Dates over 45 days apart: the same victim hit again is another incident."""
     a0, a1 = date_range(a)
@@ -72,9 +68,9 @@ def _other_attackers(f: SentenceFacts, frame: Frame) -> bool:
 
 
 def _victims_overlap(f: SentenceFacts, frame: Frame) -> bool:
-    heads = {_victim_key(v) for v in frame.victims}
+    heads = {v.head for v in frame.victims}
     names = {v.name.lower() for v in frame.victims}
-    if any(_victim_key(v) in heads or v.name.lower() in names for v in f.victims):
+    if any(v.head in heads or v.name.lower() in names for v in f.victims):
         return True
     # the sentence names a victim of the frame in passing ("added Kessler to its leak site")
     words = set(re.findall(r"[A-Z][\w&'-]{3,}", f.sent.text))

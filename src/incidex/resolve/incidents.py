@@ -474,11 +474,11 @@ def reprocess_all(store, extractor=None, on_article=None, settings: dict | None 
     ex = extractor or default_extractor()
     n, offset = 0, 0
     while True:
-        batch = [a for a in store.list_articles(limit=64, offset=offset) if not a.duplicate_of]
         page = store.list_articles(limit=64, offset=offset)
         if not page:
             break
         offset += len(page)
+        batch = [a for a in page if not a.duplicate_of]
         full = [store.get_article(a.id) for a in batch]
         for art, res in zip(full, ex.extract_many(full)):
             with store.transaction():
