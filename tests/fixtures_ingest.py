@@ -105,13 +105,17 @@ def article_page(title: str, paragraphs: list[str], *, published: str | None = N
 class _Handler(BaseHTTPRequestHandler):
     routes: dict[str, Any] = {}
     seen: list[tuple[str, str]] = []
+    requests: list[tuple[str, dict[str, str]]] = []
 
     def log_message(self, *args: Any) -> None:  # keep test output quiet
         pass
 
     def do_GET(self) -> None:  # noqa: N802
         self.seen.append((self.path, self.headers.get("User-Agent", "")))
+        self.requests.append((self.path, dict(self.headers)))
         route = self.routes.get(self.path)
+        if callable(route):  # a dynamic route: (status, headers, body) from the request headers
+            route = route(self.headers)
         if route is None:
             self.send_response(404)
             self.send_header("Content-Type", "text/plain")
@@ -138,7 +142,7 @@ class _Handler(BaseHTTPRequestHandler):
 
 class LocalServer:
     def __init__(self) -> None:
-        handler = type("Handler", (_Handler,), {"routes": {}, "seen": []})
+        handler = type("Handler", (_Handler,), {"routes": {}, "seen": [], "requests": []})
         self.handler = handler
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
         self.httpd.daemon_threads = True
@@ -148,6 +152,16 @@ class LocalServer:
     @property
     def seen(self) -> list[tuple[str, str]]:
         return self.handler.seen
+
+    @property
+    def requests(self) -> list[tuple[str, dict[str, str]]]:
+        """(path, request headers) of every request, in order."""
+        return self.handler.requests
+
+    def dynamic(self, path: str, route: Any) -> str:
+        """Serve ``path`` by ``route(request_headers) -> (status, headers, body)``."""
+        self.handler.routes[path] = route
+        return self.base + path
 
     def add(self, path: str, body: bytes | Any, content_type: str = "text/html; charset=utf-8",
             status: int = 200, headers: dict[str, str] | None = None) -> str:

@@ -110,15 +110,23 @@ def ingest(inputs: Iterable[str], store, *, fetch_pages: bool = False, extractor
 
 
 def ingest_documents(docs: list[RawDocument], store, extractor: Extractor, report: IngestReport | None = None,
-                     on_item: Callable[[str, str], None] | None = None) -> list[str]:
-    """Ingest one chunk; returns the outcome per document."""
+                     on_item: Callable[[str, str], None] | None = None,
+                     on_commit: Callable[[list[str], list[str | None]], None] | None = None) -> list[str]:
+    """Ingest one chunk; returns the outcome per document.
+
+    ``on_commit(outcomes, article_ids)`` runs inside the chunk's transaction
+    once its articles are stored, so what it writes commits with them or not
+    at all (the watcher marks its feed entries handled this way).
+    """
     report = report if report is not None else IngestReport()
     outcomes: list[str | None] = [None] * len(docs)
     articles: list[Article | None] = [None] * len(docs)
+    ids: list[str | None] = [None] * len(docs)
     seen: dict[str, int] = {}
     for i, doc in enumerate(docs):
         try:
             art = clean(doc)
+            ids[i] = art.id
             if art.id in seen or store.has_article(art.id):
                 outcomes[i] = "unchanged"
                 continue
@@ -146,6 +154,14 @@ def ingest_documents(docs: list[RawDocument], store, extractor: Extractor, repor
             except Exception as e:
                 _fail(report, store, ReadFailure(docs[i].origin, f"could not store: {type(e).__name__}: {e}"), on_item)
                 outcomes[i] = "failed"
+        for i, outcome in enumerate(outcomes):  # a repeat of a text in this chunk that could not be stored
+            if outcome == "unchanged" and ids[i] in seen and outcomes[seen[ids[i]]] == "failed":
+                _fail(report, store, ReadFailure(docs[i].origin, f"same text as {docs[seen[ids[i]]].origin}, "
+                                                                 "which could not be stored"), on_item)
+                outcomes[i] = "failed"
+        if on_commit:
+            on_commit([o or "failed" for o in outcomes], [ids[i] if o != "failed" else None
+                                                          for i, o in enumerate(outcomes)])
     for i, outcome in enumerate(outcomes):
         if outcome == "unchanged":
             report.unchanged += 1

@@ -503,6 +503,123 @@ def reprocess(
         out.print(f"re-processed {n} articles; {store.count_incidents()} incidents")
 
 
+# ----------------------------------------------------------------- watch
+
+FeedsOpt = Annotated[Optional[Path], typer.Option("--feeds", help="Feeds file, YAML or OPML (url, name, interval, "
+                                                  "fetch_pages; see docs/watch.md). Default: the packaged list of "
+                                                  "well-known outlets and government advisories.", show_default=False)]
+
+
+def _feeds(path: Path | None):
+    from .watch import load_feeds
+
+    try:
+        return load_feeds(path)
+    except IncidexError as e:
+        err.print(f"[red]error:[/red] {e}")
+        raise typer.Exit(2)
+
+
+def _when(dt) -> str:
+    return dt.astimezone().strftime("%Y-%m-%d %H:%M:%S") if dt else ""
+
+
+def _poll_line(r) -> str:
+    if r.status == "error":
+        return f"[red]error[/red] {r.error}; next try {_when(r.next_poll_at)}"
+    if r.status == "not-modified":
+        return "not modified"
+    if r.status == "stopped":
+        return "[yellow]stopped[/yellow]; the rest is picked up next time"
+    return (f"{r.entries} entries: {r.new} new, {r.duplicate} duplicate, {r.unchanged} unchanged, "
+            f"{r.failed} failed, {r.incidents} incidents")
+
+
+@app.command()
+def watch(
+    feeds: FeedsOpt = None,
+    once: Annotated[bool, typer.Option("--once", help="Poll every feed once, then exit (e.g. from cron).")] = False,
+    user_agent: Annotated[Optional[str], typer.Option("--user-agent", help="User-Agent header for every request "
+                                                      "(default: user_agent of the watch, else ingest settings).")] = None,
+    strict: Annotated[bool, typer.Option("--strict", help="With --once: exit 1 if any feed failed.")] = False,
+    db: DbOpt = None,
+    fmt: Annotated[ListFormat, typer.Option("--format", "-f", help="table: a line per poll (and a summary with "
+                                            "--once); json: a JSON object per poll, one per line.")] = ListFormat.table,
+) -> None:
+    """Poll news feeds on their schedules and ingest new entries (extract, resolve, store).
+
+    Conditional GET, a politeness gap per host, exponential backoff after
+    errors, robots.txt for linked pages. State is kept in the database: a
+    restart, or a crash, resumes without losing or repeating an entry.
+    SIGINT/SIGTERM stop after the chunk in hand. `incidex status` shows each feed.
+    """
+    import signal
+
+    from .watch import Watcher
+
+    feed_list = _feeds(feeds)
+    store = _store(db)
+
+    def on_poll(r) -> None:
+        if fmt == ListFormat.json:
+            _dump(r.to_dict())
+        else:
+            err.print(f"[dim]{_when(r.at)}[/dim] [bold]{r.name}[/bold] {_poll_line(r)}", highlight=False)
+
+    watcher = Watcher(store, feed_list, on_poll=on_poll, user_agent=user_agent)
+
+    def on_signal(signum, _frame) -> None:
+        err.print("[yellow]stopping[/yellow] after the chunk in hand (again to abort)")
+        watcher.stop()
+        signal.signal(signum, signal.SIG_DFL if signum != signal.SIGINT else signal.default_int_handler)
+
+    previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        if not once:
+            err.print(f"watching {len(feed_list)} feeds into {store.url} (Ctrl-C to stop)")
+            watcher.run_forever()
+            return
+        results = watcher.run_once()
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        store.close()
+    if fmt == ListFormat.table:
+        _table(("feed", "status", "entries", "new", "dup", "unchanged", "failed", "incidents", "error"),
+               ((r.name, r.status, str(r.entries), str(r.new), str(r.duplicate), str(r.unchanged), str(r.failed),
+                 str(r.incidents), r.error or "") for r in results))
+    errors = sum(r.status == "error" for r in results)
+    if (results and errors == len(results)) or (strict and errors):
+        raise typer.Exit(1)
+
+
+@app.command()
+def status(
+    feeds: Annotated[Optional[Path], typer.Option("--feeds", help="Show exactly the feeds of this file (also those "
+                                                  "never polled); default: every feed the database knows.",
+                                                  show_default=False)] = None,
+    db: DbOpt = None,
+    fmt: FormatOpt = ListFormat.table,
+) -> None:
+    """Per watched feed: last success, last error, items seen, incidents found, next poll."""
+    from .watch import feed_status
+
+    feed_list = _feeds(feeds) if feeds else None
+    rows = feed_status(_store(db), feed_list)
+    if fmt == ListFormat.json:
+        _dump([{k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in r.items()} for r in rows])
+        return
+    if not rows:
+        out.print("no feeds watched yet (run `incidex watch`)")
+        return
+    _table(("feed", "last success", "last error", "items", "failed", "incidents", "next poll"),
+           ((f"{r['name'] or ''}\n{r['url']}", _when(r["last_success_at"]) or "never",
+             (f"{_when(r['last_error_at'])} {r['last_error']}" if r["last_error"] else "")
+             + (f" ({r['consecutive_errors']} in a row)" if r["consecutive_errors"] > 1 else ""),
+             str(r["items_seen"]), str(r["failed_items"]), str(r["incidents_found"]), _when(r["next_poll_at"]))
+            for r in rows))
+
+
 @eval_app.command("casie")
 def eval_casie(
     file: Annotated[Path, typer.Argument(help="A CASIE JSONL file, e.g. ../shared/data/casie/dev.jsonl.", exists=True, dir_okay=False)],

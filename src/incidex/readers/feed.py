@@ -16,7 +16,7 @@ from __future__ import annotations
 import io
 import logging
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -93,16 +93,14 @@ def entry_hints(entry: Any, fetched_at: str | None) -> dict[str, str | None]:
             "external_id": entry.get("id") or None, "source": source, "fetched_at": fetched_at}
 
 
-def read_feed(data: bytes, origin: str, *, url: str | None = None, content_type: str | None = None,
-              fetch_pages: bool = False, settings: dict[str, Any] | None = None,
-              fetched_at: str | None = None) -> Iterator[RawDocument | ReadFailure]:
-    """Parse feed bytes; yield a document (or failure) per entry, or one failure for the feed."""
+def parse_feed(data: bytes, origin: str, *, url: str | None = None,
+               content_type: str | None = None) -> list[Any] | ReadFailure:
+    """The feed's entries (feedparser dicts), or one failure for the whole feed."""
     import feedparser
 
     refusal = entity_refusal(data)
     if refusal:
-        yield ReadFailure(origin, refusal)
-        return
+        return ReadFailure(origin, refusal)
     headers = {}
     if url:
         headers["content-location"] = url
@@ -112,39 +110,60 @@ def read_feed(data: bytes, origin: str, *, url: str | None = None, content_type:
     entries = parsed.get("entries") or []
     if not entries:
         if parsed.get("bozo"):
-            yield ReadFailure(origin, f"malformed feed: {parsed.get('bozo_exception')}")
-        elif not parsed.get("version"):
-            yield ReadFailure(origin, "not an RSS or Atom feed")
-        else:
-            yield ReadFailure(origin, "feed has no entries")
-        return
+            return ReadFailure(origin, f"malformed feed: {parsed.get('bozo_exception')}")
+        if not parsed.get("version"):
+            return ReadFailure(origin, "not an RSS or Atom feed")
+        return ReadFailure(origin, "feed has no entries")
     if parsed.get("bozo"):
         log.warning("%s: malformed feed (%s); reading its %d entries anyway",
                     origin, parsed.get("bozo_exception"), len(entries))
+    return list(entries)
+
+
+def read_feed(data: bytes, origin: str, *, url: str | None = None, content_type: str | None = None,
+              fetch_pages: bool = False, settings: dict[str, Any] | None = None,
+              fetched_at: str | None = None) -> Iterator[RawDocument | ReadFailure]:
+    """Parse feed bytes; yield a document (or failure) per entry, or one failure for the feed."""
+    entries = parse_feed(data, origin, url=url, content_type=content_type)
+    if isinstance(entries, ReadFailure):
+        yield entries
+        return
     for i, entry in enumerate(entries, 1):
-        here = f"{origin}#entry-{i}"
-        hints = entry_hints(entry, fetched_at)
-        text = entry_text(entry)
-        link = entry.get("link")
-        if fetch_pages and link:
-            page = _read_linked_page(link, here, hints, settings)
-            if isinstance(page, RawDocument):
-                yield page
-                continue
-            if text:
-                yield ReadFailure(here, f"{page}; used the feed entry text instead")
-            else:
-                yield ReadFailure(here, f"{page}; the feed entry has no text either")
-                continue
-        if not text:
-            yield ReadFailure(here, "feed entry has no text (no content or summary)"
-                              + ("" if fetch_pages or not link else "; --fetch-pages reads the linked page"))
-            continue
-        yield RawDocument(origin=here, content=text, kind="text", url=link or None, **hints)
+        yield from read_entry(entry, f"{origin}#entry-{i}", fetch_pages=fetch_pages, settings=settings,
+                              fetched_at=fetched_at)
 
 
-def _read_linked_page(link: str, origin: str, hints: dict[str, str | None],
-                      settings: dict[str, Any] | None) -> RawDocument | str:
+def read_entry(entry: Any, here: str, *, fetch_pages: bool = False, settings: dict[str, Any] | None = None,
+               fetched_at: str | None = None, fetcher: Callable[[str], Any] | None = None,
+               ) -> Iterator[RawDocument | ReadFailure]:
+    """One entry as a document (or failure); ``here`` names it in reports.
+
+    With ``fetch_pages`` the linked page is fetched by ``fetcher(url) ->
+    FetchResult`` (default: ``fetch`` under ``settings``), which may raise
+    ``InputError`` (the watcher's adds robots.txt and politeness).
+    """
+    hints = entry_hints(entry, fetched_at)
+    text = entry_text(entry)
+    link = entry.get("link")
+    if fetch_pages and link:
+        page = _read_linked_page(link, here, hints, settings, fetcher)
+        if isinstance(page, RawDocument):
+            yield page
+            return
+        if text:
+            yield ReadFailure(here, f"{page}; used the feed entry text instead")
+        else:
+            yield ReadFailure(here, f"{page}; the feed entry has no text either")
+            return
+    if not text:
+        yield ReadFailure(here, "feed entry has no text (no content or summary)"
+                          + ("" if fetch_pages or not link else "; --fetch-pages reads the linked page"))
+        return
+    yield RawDocument(origin=here, content=text, kind="text", url=link or None, **hints)
+
+
+def _read_linked_page(link: str, origin: str, hints: dict[str, str | None], settings: dict[str, Any] | None,
+                      fetcher: Callable[[str], Any] | None = None) -> RawDocument | str:
     """The linked page as a document, or the reason it could not be read."""
     from incidex.readers.decode import decode_bytes
     from incidex.readers.fetch import fetch
@@ -153,7 +172,7 @@ def _read_linked_page(link: str, origin: str, hints: dict[str, str | None],
     from incidex.readers.util import utc_now
 
     try:
-        res = fetch(link, settings)
+        res = fetcher(link) if fetcher else fetch(link, settings)
         text = decode_bytes(res.content, link, settings, what="response")
         kind = confirm(by_content_type(res.content_type) or "html", text)
         page_hints = {**hints, "fetched_at": utc_now()}

@@ -11,7 +11,12 @@
 * redirects are followed by hand (``max_redirects``, default 5), each target
   checked again before any connection is made;
 * a timeout for each step and for the whole download, and the body is streamed and
-  cut off past ``max_input_bytes``.
+  cut off past ``max_input_bytes``;
+* extra request headers (a User-Agent of the caller's, ``If-None-Match`` /
+  ``If-Modified-Since`` for conditional GET): a 304 answer to a conditional
+  request comes back as a result with ``status`` 304 and no content; an HTTP
+  error status is raised as ``HTTPStatusError`` so a caller can read the
+  status and ``Retry-After``.
 """
 from __future__ import annotations
 
@@ -34,6 +39,19 @@ class FetchResult(NamedTuple):
     content: bytes
     content_type: str | None
     headers: dict[str, str]
+    status: int = 200  # 304: not modified since the validators sent (content is empty)
+
+
+class HTTPStatusError(InputError):
+    """The server answered with an error status (4xx/5xx, or an unexpected 3xx)."""
+
+    def __init__(self, origin: str, reason: str, status: int, headers: dict[str, str]):
+        super().__init__(origin, reason)
+        self.status = status
+        self.headers = headers
+
+
+CONDITIONAL_HEADERS = ("if-none-match", "if-modified-since")
 
 
 def _ingest(settings: dict[str, Any] | None) -> dict[str, Any]:
@@ -137,18 +155,24 @@ def _pinned(url: str, host: str, addr: IPAddress) -> tuple[str, dict[str, str], 
     return urlunsplit((parts.scheme, netloc, parts.path or "/", parts.query, "")), {"Host": host_header}, ext
 
 
-def fetch(url: str, settings: dict[str, Any] | None = None, *, accept: str | None = None) -> FetchResult:
-    """GET ``url`` under the rules above; raise ``InputError(url, reason)`` on any refusal or failure."""
+def fetch(url: str, settings: dict[str, Any] | None = None, *, accept: str | None = None,
+          headers: dict[str, str] | None = None) -> FetchResult:
+    """GET ``url`` under the rules above; raise ``InputError(url, reason)`` on any refusal or failure.
+
+    ``headers`` are added to (or replace) the default request headers.
+    """
     ing = _ingest(settings)
     max_bytes = int(ing.get("max_input_bytes", 10_000_000))
     max_redirects = int(ing.get("max_redirects", 5))
     timeout = float(ing.get("timeout_seconds", 20))
-    headers = {
+    request_headers = {
         "User-Agent": str(ing.get("user_agent", "incidex")),
         "Accept": accept or "text/html,application/xhtml+xml,application/rss+xml,application/atom+xml,"
                             "application/xml;q=0.9,text/plain;q=0.8,*/*;q=0.5",
         "Accept-Encoding": "gzip, deflate",
+        **(headers or {}),
     }
+    conditional = any(k.lower() in CONDITIONAL_HEADERS for k in request_headers)
     deadline = time.monotonic() + timeout * 3
     current = url
     with httpx.Client(timeout=httpx.Timeout(timeout), follow_redirects=False, trust_env=False) as client:
@@ -161,7 +185,9 @@ def fetch(url: str, settings: dict[str, Any] | None = None, *, accept: str | Non
                 raise InputError(url, f"redirect to {current}: {exc.reason}") from None
             target, host_header, ext = _pinned(current, host, addr)
             try:
-                with client.stream("GET", target, headers={**headers, **host_header}, extensions=ext) as resp:
+                with client.stream("GET", target, headers={**request_headers, **host_header}, extensions=ext) as resp:
+                    if resp.status_code == 304 and conditional:
+                        return FetchResult(current, b"", resp.headers.get("content-type"), dict(resp.headers), 304)
                     if resp.is_redirect:
                         loc = resp.headers.get("location")
                         if not loc:
@@ -169,7 +195,8 @@ def fetch(url: str, settings: dict[str, Any] | None = None, *, accept: str | Non
                         current = urljoin(current, loc)
                         continue
                     if resp.status_code >= 300:
-                        raise InputError(url, f"HTTP {resp.status_code} {resp.reason_phrase} from {current}")
+                        raise HTTPStatusError(url, f"HTTP {resp.status_code} {resp.reason_phrase} from {current}",
+                                              resp.status_code, dict(resp.headers))
                     length = resp.headers.get("content-length")
                     if length and length.isdigit() and int(length) > max_bytes:
                         raise InputError(url, "response " + too_large(max_bytes))

@@ -11,13 +11,43 @@ incidents in one transaction, so a crash never leaves half an article.
 from __future__ import annotations
 
 from contextlib import AbstractContextManager
+from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Literal, Protocol, Sequence, runtime_checkable
+from typing import Any, Literal, Protocol, Sequence, runtime_checkable
 
 from incidex.records import Article, Incident
 
 Role = Literal["primary", "background", "syndicated"]  # syndicated: a near-duplicate copy of a source
 Bands = Sequence[tuple[int, int]]
+EntryOutcome = Literal["new", "duplicate", "unchanged", "failed"]
+
+
+@dataclass
+class FeedState:
+    """A watched feed's cursor: HTTP validators, schedule, last success and error."""
+
+    url: str
+    name: str | None = None
+    etag: str | None = None
+    last_modified: str | None = None
+    last_poll_at: datetime | None = None
+    last_success_at: datetime | None = None
+    last_error_at: datetime | None = None
+    last_error: str | None = None
+    consecutive_errors: int = 0
+    next_poll_at: datetime | None = None
+
+
+@dataclass
+class EntryMark:
+    """What became of one feed entry; ``key`` is stable across polls (see incidex.watch)."""
+
+    key: str
+    outcome: EntryOutcome
+    article_id: str | None = None
+    external_id: str | None = None
+    link: str | None = None
+    title: str | None = None
 
 
 @runtime_checkable
@@ -141,4 +171,28 @@ class Store(Protocol):
         ...
 
     def list_failures(self, limit: int = 100, offset: int = 0) -> list[dict[str, str | None]]:
+        ...
+
+    # -- feed watching -------------------------------------------------------
+    def get_feed_state(self, url: str) -> FeedState | None:
+        ...
+
+    def save_feed_state(self, state: FeedState) -> None:
+        """Insert or replace the feed's row (timestamps aware UTC)."""
+        ...
+
+    def seen_entries(self, feed_url: str, keys: Sequence[str]) -> dict[str, tuple[EntryOutcome, int]]:
+        """``key -> (outcome, attempts)`` for the entries of ``keys`` already recorded for the feed."""
+        ...
+
+    def mark_entries(self, feed_url: str, marks: Sequence[EntryMark]) -> None:
+        """Record entries as handled (idempotent: a mark again replaces the outcome).
+
+        A ``failed`` mark of an entry already failed counts one more attempt.
+        Called inside the transaction that stores the entries' articles.
+        """
+        ...
+
+    def watch_status(self) -> list[dict[str, Any]]:
+        """Per feed: its state plus ``items_seen``, ``articles``, ``failed_items``, ``incidents_found``."""
         ...

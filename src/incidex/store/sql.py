@@ -34,6 +34,7 @@ from incidex.settings import load_settings
 from incidex.store import codec, fts
 from incidex.store.base import Bands, Role
 from incidex.store.resolution_sql import ResolutionStoreMixin
+from incidex.store.watch_sql import WatchStoreMixin
 from incidex.store.tables import (
     article_bands, articles, failures, incident_actors, incident_articles, incident_attack_types,
     incident_victims, incidents, store_meta,
@@ -135,7 +136,7 @@ def _candidates_stmt(n_pairs: int, limit: int) -> sa.Select:
 
 # -- the store -------------------------------------------------------------------
 
-class SqlStore(ResolutionStoreMixin):
+class SqlStore(ResolutionStoreMixin, WatchStoreMixin):
     """Store over a SQLAlchemy engine; use ``incidex.store.open_store`` to make one."""
 
     def __init__(self, engine: Engine, settings: dict[str, Any] | None = None):

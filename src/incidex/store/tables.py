@@ -206,3 +206,37 @@ entity_aliases = sa.Table(
     sa.Index("ix_entity_aliases_entity_id", "entity_id"),
     sa.Index("ix_entity_aliases_alias_key", "alias_key", "country_key"),
 )
+
+# -- feed watching (migration 0005) ---------------------------------------------------
+# One row per watched feed (its HTTP validators, schedule and last outcome) and one per
+# feed entry handled; an entry row commits in the transaction that stores its article.
+
+watch_feeds = sa.Table(
+    "watch_feeds", metadata,
+    sa.Column("url", sa.Text, primary_key=True),
+    sa.Column("name", sa.Text),
+    sa.Column("etag", sa.Text),
+    sa.Column("last_modified", sa.Text),
+    sa.Column("last_poll_at", Timestamp),
+    sa.Column("last_success_at", Timestamp),
+    sa.Column("last_error_at", Timestamp),
+    sa.Column("last_error", sa.Text),
+    sa.Column("consecutive_errors", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("next_poll_at", Timestamp),
+)
+
+watch_entries = sa.Table(
+    "watch_entries", metadata,
+    sa.Column("feed_url", sa.Text, sa.ForeignKey("watch_feeds.url", ondelete="CASCADE"), primary_key=True),
+    sa.Column("entry_key", sa.String(64), primary_key=True),
+    sa.Column("external_id", sa.Text),
+    sa.Column("link", sa.Text),
+    sa.Column("title", sa.Text),
+    sa.Column("article_id", sa.String(64), sa.ForeignKey("articles.id", ondelete="SET NULL")),
+    sa.Column("outcome", sa.String(16), nullable=False),
+    sa.Column("attempts", sa.Integer, nullable=False, server_default="1"),
+    sa.Column("first_seen_at", Timestamp, nullable=False),
+    sa.Column("updated_at", Timestamp, nullable=False),
+    sa.CheckConstraint("outcome IN ('new', 'duplicate', 'unchanged', 'failed')", name="ck_watch_entries_outcome"),
+    sa.Index("ix_watch_entries_article_id", "article_id"),
+)
