@@ -16,10 +16,10 @@ import signal
 import sqlite3
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
+from fixtures_process import kill_once_rows, table_count
 
 N_FILES = 40
 KILL_AFTER = 5           # committed articles before the kill
@@ -53,19 +53,6 @@ def _story(i: int) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _article_count(db: Path) -> int | None:
-    if not db.exists():
-        return None
-    try:
-        con = sqlite3.connect(db, timeout=1)
-        try:
-            return con.execute("SELECT count(*) FROM articles").fetchone()[0]
-        finally:
-            con.close()
-    except sqlite3.Error:  # schema not created yet, or briefly locked
-        return None
-
-
 def _ingest(inputs: Path, db: Path, env: dict[str, str]) -> tuple[int, dict]:
     res = subprocess.run([sys.executable, "-m", "incidex", "ingest", "--db", str(db), "--format", "json", str(inputs)],
                          capture_output=True, text=True, env=env, timeout=120)
@@ -85,26 +72,11 @@ def test_sigkill_during_ingest_then_rerun(tmp_path):
     db = tmp_path / "k.db"
     env = {k: v for k, v in os.environ.items() if k != "INCIDEX_DB"}
 
-    proc = subprocess.Popen([sys.executable, "-m", "incidex", "ingest", "--db", str(db), "--format", "json", str(src)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
-    deadline = time.monotonic() + WAIT_SECONDS
-    seen = None
-    try:
-        while time.monotonic() < deadline and proc.poll() is None:
-            seen = _article_count(db)
-            if seen is not None and seen >= KILL_AFTER:
-                break
-            time.sleep(0.02)
-        still_running = proc.poll() is None
-        if still_running:
-            os.kill(proc.pid, signal.SIGKILL)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-        _, stderr = proc.communicate(timeout=30)
-    assert still_running, f"ingest ended before it could be killed (exit {proc.returncode}): {stderr[-2000:]!r}"
+    cmd = [sys.executable, "-m", "incidex", "ingest", "--db", str(db), "--format", "json", str(src)]
+    still_running, seen, code, stderr = kill_once_rows(cmd, env, db, "articles", KILL_AFTER, WAIT_SECONDS)
+    assert still_running, f"ingest ended before it could be killed (exit {code}): {stderr[-2000:]!r}"
     assert seen is not None and seen >= KILL_AFTER, f"no {KILL_AFTER} articles within {WAIT_SECONDS}s: {stderr[-2000:]!r}"
-    assert proc.returncode == -signal.SIGKILL
+    assert code == -signal.SIGKILL
 
     # -- what the killed run left behind is consistent
     con = sqlite3.connect(db)
@@ -136,10 +108,10 @@ def test_sigkill_during_ingest_then_rerun(tmp_path):
     assert summary["read"] == N_FILES and summary["failed"] == 0
     assert summary["unchanged"] == n_killed
     assert summary["new"] + summary["duplicate"] == N_FILES - n_killed
-    assert _article_count(db) == N_FILES
+    assert table_count(db, "articles") == N_FILES
 
     # -- and a third run adds nothing
     code, summary = _ingest(src, db, env)
     assert code == 0
     assert summary["new"] == 0 and summary["duplicate"] == 0 and summary["unchanged"] == N_FILES
-    assert _article_count(db) == N_FILES
+    assert table_count(db, "articles") == N_FILES

@@ -327,3 +327,13 @@ def test_stop_ends_the_loop(local_server, store, extractor):
     w = Watcher(store, [feed(url)], settings=watch_settings(politeness_seconds=0), extractor=extractor,
                 clock=clock, sleep=clock.sleep, on_poll=lambda r: w.stop())
     assert w.run_forever() == 1
+
+
+def test_robots_txt_server_error_refuses_pages_for_now(local_server, store, extractor):
+    local_server.add("/robots.txt", b"try later", "text/plain", status=503)
+    local_server.add("/articles/55.html", page(55))
+    url = local_server.add("/feed.xml", rss(local_server.base, [55], teaser=True), "application/rss+xml")
+    (r,) = make_watcher(store, [feed(url, fetch_pages=True)], extractor).run_once()
+    assert r.new == 1 and "/articles/55.html" not in [p for p, _ in local_server.seen]
+    assert store.list_articles()[0].body.startswith("Short note 55")
+    assert any("robots.txt answered HTTP 503" in f["reason"] for f in store.list_failures())

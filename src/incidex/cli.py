@@ -580,6 +580,9 @@ def watch(
             watcher.run_forever()
             return
         results = watcher.run_once()
+    except KeyboardInterrupt:
+        err.print("[yellow]aborted[/yellow]: every entry handled before is committed; the rest comes next time.")
+        raise typer.Exit(130)
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)

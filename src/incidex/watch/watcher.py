@@ -160,6 +160,8 @@ class Watcher:
         The first poll of a feed is when its saved ``next_poll_at`` says
         (a restart keeps the schedule, backoff included), or now.
         """
+        if not self.feeds:
+            return 0
         now = self._clock()
         due: dict[str, float] = {}
         for feed in self.feeds:

@@ -1,0 +1,53 @@
+"""Helpers for tests that run `incidex` as a subprocess and interrupt it while it writes."""
+from __future__ import annotations
+
+import signal
+import sqlite3
+import subprocess
+import time
+from pathlib import Path
+
+
+def table_count(db: Path, table: str) -> int | None:
+    """Rows in ``table``, or None while the database or its schema is not there yet (or briefly locked)."""
+    if not db.exists():
+        return None
+    try:
+        con = sqlite3.connect(db, timeout=1)
+        try:
+            return con.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+        finally:
+            con.close()
+    except sqlite3.Error:
+        return None
+
+
+def wait_for_rows(proc: subprocess.Popen, db: Path, table: str, at_least: int, seconds: float) -> int | None:
+    """Poll until ``table`` holds ``at_least`` rows, the process ends, or ``seconds`` pass; the last count."""
+    deadline = time.monotonic() + seconds
+    seen = None
+    while time.monotonic() < deadline and proc.poll() is None:
+        seen = table_count(db, table)
+        if seen is not None and seen >= at_least:
+            break
+        time.sleep(0.02)
+    return seen
+
+
+def kill_once_rows(cmd: list[str], env: dict[str, str], db: Path, table: str, at_least: int,
+                   seconds: float) -> tuple[bool, int | None, int, str]:
+    """Run ``cmd``; SIGKILL it once ``table`` holds ``at_least`` rows.
+
+    Returns (was it still running when killed, the last count, its return code, its stderr).
+    """
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env, text=True)
+    try:
+        seen = wait_for_rows(proc, db, table, at_least, seconds)
+        still_running = proc.poll() is None
+        if still_running:
+            proc.send_signal(signal.SIGKILL)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        _, stderr = proc.communicate(timeout=30)
+    return still_running, seen, proc.returncode, stderr
