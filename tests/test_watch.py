@@ -320,6 +320,14 @@ def test_run_forever_polls_each_feed_on_its_interval(local_server, store, extrac
     w2.run_forever(max_polls=3)
     assert polled == [("a", 400), ("a", 500), ("b", 500)]
 
+    # a shorter interval in the feeds file applies at once: b is due 60 s after its last poll
+    polled.clear()
+    w3 = Watcher(store, [feed(a, "a", interval=100), feed(b, "b", interval=60)],
+                 settings=watch_settings(politeness_seconds=0), extractor=extractor, clock=clock, sleep=clock.sleep,
+                 on_poll=lambda r: polled.append((r.name, round(r.at.timestamp() - start))))
+    w3.run_forever(max_polls=2)
+    assert polled == [("b", 560), ("a", 600)]
+
 
 def test_stop_ends_the_loop(local_server, store, extractor):
     url = local_server.dynamic("/a.xml", FeedRoute(rss(local_server.base, [54])))
@@ -337,3 +345,15 @@ def test_robots_txt_server_error_refuses_pages_for_now(local_server, store, extr
     assert r.new == 1 and "/articles/55.html" not in [p for p, _ in local_server.seen]
     assert store.list_articles()[0].body.startswith("Short note 55")
     assert any("robots.txt answered HTTP 503" in f["reason"] for f in store.list_failures())
+
+
+def test_a_restart_keeps_the_backoff(local_server, store, extractor):
+    url = local_server.add("/feed.xml", b"down", "text/plain", status=503)
+    clock = FakeClock()
+    start = clock.now
+    make_watcher(store, [feed(url)], extractor, clock=clock, backoff_initial_seconds=90).run_once()
+    polled = []
+    w = Watcher(store, [feed(url)], settings=watch_settings(politeness_seconds=0), extractor=extractor, clock=clock,
+                sleep=clock.sleep, on_poll=lambda r: polled.append(round(r.at.timestamp() - start)))
+    w.run_forever(max_polls=1)
+    assert polled == [90]

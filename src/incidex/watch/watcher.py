@@ -158,7 +158,9 @@ class Watcher:
         """Poll each feed when it is due until ``stop()`` (or ``max_polls``); returns the polls made.
 
         The first poll of a feed is when its saved ``next_poll_at`` says
-        (a restart keeps the schedule, backoff included), or now.
+        (a restart keeps the schedule, backoff included), or now; no later
+        than one interval after its last good poll, should the feeds file
+        now give a shorter interval.
         """
         if not self.feeds:
             return 0
@@ -166,7 +168,11 @@ class Watcher:
         due: dict[str, float] = {}
         for feed in self.feeds:
             state = self.store.get_feed_state(feed.url)
-            due[feed.url] = state.next_poll_at.timestamp() if state and state.next_poll_at else now
+            due[feed.url] = now
+            if state and state.next_poll_at:
+                due[feed.url] = state.next_poll_at.timestamp()
+                if not state.consecutive_errors and state.last_poll_at:
+                    due[feed.url] = min(due[feed.url], state.last_poll_at.timestamp() + feed.interval)
         polls = 0
         while not self.stopped and (max_polls is None or polls < max_polls):
             feed = min(self.feeds, key=lambda f: due[f.url])
