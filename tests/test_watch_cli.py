@@ -205,7 +205,7 @@ def test_sigkill_mid_pass_then_restart_loses_and_repeats_nothing(local_server, t
 
 
 @pytest.mark.slow
-def test_sigterm_stops_gracefully_and_a_restart_finishes(local_server, tmp_path):
+def test_sigterm_stops_gracefully_and_a_restart_finishes(local_server, tmp_path, extractor):
     url = local_server.dynamic("/feed.xml", FeedRoute(rss(local_server.base, list(range(200, 200 + N_STORIES)))))
     feeds = feeds_file(tmp_path, ("Invented Wire", url))
     env = _env(tmp_path, chunk_size=4)
@@ -230,6 +230,8 @@ def test_sigterm_stops_gracefully_and_a_restart_finishes(local_server, tmp_path)
     # stopped after the chunk in hand (or, had the pass already ended, while waiting for the next poll)
     assert poll["status"] == ("stopped" if handled < N_STORIES else "ok")
 
-    poll = _run_to_end(_watch_cmd(feeds, db, "--once"), env)
-    assert poll["new"] == N_STORIES - handled and poll["unchanged"] == 0
+    settings = load_settings(env["INCIDEX_SETTINGS"])  # the restart, in-process (the SIGKILL test runs the CLI)
+    with open_store(db) as store:
+        (rest,) = Watcher(store, load_feeds(feeds, settings), settings=settings, extractor=extractor).run_once()
+    assert rest.new == N_STORIES - handled and rest.unchanged == 0
     assert table_count(db, "articles") == table_count(db, "watch_entries") == N_STORIES
