@@ -129,7 +129,10 @@ class _Handler(BaseHTTPRequestHandler):
         if isinstance(body, bytes):
             self.send_header("Content-Length", str(len(body)))
             self.end_headers()
-            self.wfile.write(body)
+            try:
+                self.wfile.write(body)
+            except (BrokenPipeError, ConnectionResetError):  # the client gave up (timeout, size limit)
+                pass
         else:  # an iterator of chunks, sent without Content-Length
             self.send_header("Connection", "close")
             self.end_headers()
