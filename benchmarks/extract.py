@@ -2,6 +2,8 @@
 
     .venv/bin/python benchmarks/extract.py [--data ../shared/data/casie/dev.jsonl] [--repeat 1]
 
+Modes: ``incidex`` (rules + the trained CASIE model), ``incidex-rules`` (model
+switched off), ``spacy-ner`` and ``spacy-full`` (en_core_web_sm for scale).
 Each mode runs in its own child process (one core) so peak RSS is its own.
 Prints articles/s per core and peak RSS in MB as a table, and JSON with --json.
 """
@@ -25,11 +27,11 @@ def _texts(path: Path) -> list[dict]:
 
 def run_mode(mode: str, data: Path, repeat: int) -> dict:
     docs = _texts(data)
-    if mode == "incidex":
+    if mode in ("incidex", "incidex-rules"):
         from incidex.extraction.pipeline import Extractor
         from incidex.records import Article
 
-        ex = Extractor()
+        ex = Extractor(use_model=mode == "incidex")
         arts = [Article(id=d["id"], body=d["text"], published=d["date"].replace("_", "-"), language="en") for d in docs]
         ex.extract_article(arts[0])  # warm-up: lazy loads
         t0 = time.perf_counter()
@@ -38,7 +40,7 @@ def run_mode(mode: str, data: Path, repeat: int) -> dict:
             for a in arts:
                 n_inc += len(ex.extract_article(a).incidents)
         dt = time.perf_counter() - t0
-        extra = {"incidents": n_inc // repeat}
+        extra = {"incidents": n_inc // repeat, "model": ex.model is not None}
     else:
         import spacy
 
@@ -62,7 +64,7 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--data", type=Path, default=DEFAULT_DATA)
     ap.add_argument("--repeat", type=int, default=1)
-    ap.add_argument("--modes", default="incidex,spacy-ner,spacy-full")
+    ap.add_argument("--modes", default="incidex,incidex-rules,spacy-ner,spacy-full")
     ap.add_argument("--json", action="store_true")
     ap.add_argument("--child", help=argparse.SUPPRESS)
     a = ap.parse_args()

@@ -51,3 +51,31 @@ def kill_once_rows(cmd: list[str], env: dict[str, str], db: Path, table: str, at
             proc.kill()
         _, stderr = proc.communicate(timeout=30)
     return still_running, seen, proc.returncode, stderr
+
+
+def extract_offline(article: str, published: str, home, **env) -> dict:
+    """``incidex.extract`` in a child process where any socket use raises; its result as a dict.
+
+    Proves that everything extraction loads (spaCy models, the trained CASIE
+    model, the knowledge base) comes from the installed package, never a hub.
+    """
+    import json
+    import subprocess
+    import sys
+    import textwrap
+
+    script = textwrap.dedent(f"""
+        import json, socket
+        def refuse(*a, **k):
+            raise RuntimeError("network access attempted")
+        socket.socket.connect = refuse
+        socket.create_connection = refuse
+        socket.getaddrinfo = refuse
+        import incidex
+        res = incidex.extract({article!r}, published={published!r})
+        print(json.dumps(res.to_dict()))
+    """)
+    full_env = {"HF_HUB_OFFLINE": "1", "PATH": "/usr/bin:/bin", "HOME": str(home), **env}
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=full_env, timeout=300)
+    assert out.returncode == 0, out.stderr
+    return json.loads(out.stdout)

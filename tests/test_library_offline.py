@@ -1,10 +1,7 @@
 """The library surface, and extraction loading offline from the installed package."""
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
-import textwrap
+from fixtures_process import extract_offline
 
 ARTICLE = (
     "Hackers linked to North Korea's government stole about $12 million in cryptocurrency from Pellucid, "
@@ -37,19 +34,5 @@ def test_no_publication_date_means_no_invented_date(extractor):
 
 def test_extraction_loads_and_runs_with_networking_disabled(tmp_path):
     """Any socket use (a model hub, a download) would raise here."""
-    script = textwrap.dedent(f"""
-        import json, socket, sys
-        def refuse(*a, **k):
-            raise RuntimeError("network access attempted")
-        socket.socket.connect = refuse
-        socket.create_connection = refuse
-        socket.getaddrinfo = refuse
-        import incidex
-        res = incidex.extract({ARTICLE!r}, published="2024-05-09")
-        print(json.dumps(res.to_dict()))
-    """)
-    env = {"HF_HUB_OFFLINE": "1", "PATH": "/usr/bin:/bin", "HOME": str(tmp_path)}
-    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, timeout=300)
-    assert out.returncode == 0, out.stderr
-    doc = json.loads(out.stdout)
+    doc = extract_offline(ARTICLE, "2024-05-09", tmp_path)
     assert doc["incidents"] and doc["incidents"][0]["attackers"][0]["name"] == "Lazarus Group"

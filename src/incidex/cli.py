@@ -627,33 +627,36 @@ def status(
 def eval_casie(
     file: Annotated[Path, typer.Argument(help="A CASIE JSONL file, e.g. ../shared/data/casie/dev.jsonl.", exists=True, dir_okay=False)],
     limit: Annotated[Optional[int], typer.Option("--limit", help="Only the first N articles.")] = None,
+    model: Annotated[bool, typer.Option("--model/--no-model", help="Use the trained CASIE model (default); "
+                                        "--no-model scores the rules alone.")] = True,
     fmt: FormatOpt = ListFormat.table,
 ) -> None:
-    """Incident detection P/R/F1 and Attacker/Victim/Time/Place argument P/R/F1 (overlap and exact match).
+    """Incident detection, per-role argument P/R/F1 (overlap and exact match), event type F1 and realis accuracy.
 
     Match definitions are in docs/evaluation.md. Use the dev split for choices; never tune on test data.
     """
-    from .evaluation.casie import evaluate, load_casie
-    from .extraction.pipeline import default_extractor
+    from .evaluation.casie import ROLES, evaluate, load_casie
+    from .extraction.pipeline import Extractor
 
     docs = load_casie(file)[:limit] if limit else load_casie(file)
-    ex = default_extractor()
+    ex = Extractor(use_model=model)
     with _progress() as progress:
         task = progress.add_task("evaluating", total=len(docs), stats="")
         res = evaluate(docs, ex.extract_article, progress=lambda n: progress.update(task, completed=n))
     if fmt == ListFormat.json:
         _dump(res)
         return
-    d = res["detection"]
-    out.print(f"CASIE {file} ({res['articles']} articles)")
+    d, r = res["detection"], res["realis"]
+    out.print(f"CASIE {file} ({res['articles']} articles), model {'on' if ex.model is not None else 'off'}")
     out.print(f"incident detection  P {d['precision']:.3f}  R {d['recall']:.3f}  F1 {d['f1']:.3f}")
-    t = Table(title="arguments")
-    for c in ("role", "match", "P", "R", "F1", "pred", "gold"):
-        t.add_column(c, justify="right")
-    for kind, per in res["arguments"].items():
-        for role, m in per.items():
-            t.add_row(role, kind, f"{m['precision']:.3f}", f"{m['recall']:.3f}", f"{m['f1']:.3f}", str(m["pred"]), str(m["gold"]))
-    out.print(t)
+    shown = (*ROLES, "Attacker+Victim", "all roles")
+    _table(("role", "match", "P", "R", "F1", "pred", "gold"),
+           [(role, kind, f"{m['precision']:.3f}", f"{m['recall']:.3f}", f"{m['f1']:.3f}", str(m["pred"]), str(m["gold"]))
+            for kind, per in res["arguments"].items() for role, m in per.items() if role in shown])
+    _table(("event type", "P", "R", "F1", "pred", "gold"),
+           [(sub, f"{m['precision']:.3f}", f"{m['recall']:.3f}", f"{m['f1']:.3f}", str(m["pred"]), str(m["gold"]))
+            for sub, m in res["event_type"].items()])
+    out.print(f"realis accuracy {r['accuracy']:.3f} over {r['triggers_matched']} matched triggers")
 
 
 @eval_app.command("resolve")

@@ -253,11 +253,56 @@ class Incident:
 
 
 @dataclass
+class ArgumentMention:
+    """One event argument as the text words it (CASIE's mention level): "the hackers", "Acme's servers".
+
+    Incident records keep named parties; mentions keep every span the trained
+    model tagged, with its offsets into the body, for analysts and evaluation.
+    """
+
+    role: str  # CASIE role: Attacker, Victim, Time, Place, Tool, Compromised-Data, ...
+    start: int
+    end: int
+    text: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"role": self.role, "start": self.start, "end": self.end, "text": self.text}
+
+
+@dataclass
+class EventMention:
+    """One event trigger ("breached", "ransom demand") with its type, realis and arguments."""
+
+    subtype: str  # Databreach, Phishing, Ransom, DiscoverVulnerability, PatchVulnerability
+    realis: str  # Actual, Generic (habitual/general statements) or Other (failed, future, hypothetical)
+    start: int
+    end: int
+    text: str
+    attack_type: str | None = None  # the schema's attack type, for attack subtypes
+    arguments: list[ArgumentMention] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"subtype": self.subtype, "realis": self.realis, "attack_type": self.attack_type,
+                "trigger": {"start": self.start, "end": self.end, "text": self.text},
+                "arguments": [a.to_dict() for a in self.arguments]}
+
+
+@dataclass
 class ExtractionResult:
-    """What extraction returns for one article: the output contract."""
+    """What extraction returns for one article: the output contract.
+
+    ``events`` and ``arguments`` are the trained model's mention-level output
+    (empty when it is switched off); the schema allows them as extra properties.
+    """
 
     article: Article
     incidents: list[Incident] = field(default_factory=list)
+    events: list[EventMention] = field(default_factory=list)
+    arguments: list[ArgumentMention] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"article": self.article.header(), "incidents": [i.to_dict() for i in self.incidents]}
+        d = {"article": self.article.header(), "incidents": [i.to_dict() for i in self.incidents]}
+        if self.events or self.arguments:
+            d["events"] = [e.to_dict() for e in self.events]
+            d["arguments"] = [a.to_dict() for a in self.arguments]
+        return d

@@ -22,6 +22,7 @@ from .entities import Gazetteer
 from .frames import frame_to_incident, group_frames
 from .iocs import find_iocs
 from .dates import to_date
+from .mentions import apply_mentions, load_model, load_role_classifier, mentions_from_tagged, model_enabled, tag_sentences
 
 from .sentences import split_sentences
 
@@ -55,7 +56,8 @@ def _nlp(model: str = SPACY_MODEL):
 class Extractor:
     """Holds the loaded models and lexicons; reuse one per process."""
 
-    def __init__(self, kb=None, nlp=None, settings: dict | None = None):
+    def __init__(self, kb=None, nlp=None, settings: dict | None = None, use_model: bool | None = None):
+        """``use_model``: run the trained CASIE model (default: the ``[extract] model`` switch)."""
         self.settings = settings or load_settings()
         if kb is None:
             from .kb import load_kb
@@ -65,6 +67,11 @@ class Extractor:
         self.gaz = Gazetteer(self.kb, ORG_HEADS)
         self.nlp = nlp or _nlp()
         self.max_chars = int(self.settings["extract"]["max_chars"])
+        if use_model is None:
+            use_model = model_enabled(self.settings)
+        self.model = load_model() if use_model else None
+        self.roles = load_role_classifier() if use_model else None
+        self.o_weight = float(self.settings["extract"].get("model_o_weight", 1.0))
 
     def extract_article(self, article: Article) -> ExtractionResult:
         return self.extract_many([article])[0]
@@ -76,10 +83,24 @@ class Extractor:
         for many sentences), so callers with many articles pass them together.
         """
         facts_of = [self._cheap(a) for a in articles]
-        cand = [f for facts in facts_of for f in facts if f.is_candidate and not f.generic]
-        for f, doc in zip(cand, self.nlp.pipe([f.sent.text for f in cand], batch_size=128)):
+        cand = [(n, f) for n, facts in enumerate(facts_of) for f in facts if f.is_candidate and not f.generic]
+        parsed: list[dict] = [{} for _ in articles]  # per article: sentence index -> parse, reused by the model
+        for (n, f), doc in zip(cand, self.nlp.pipe([f.sent.text for _, f in cand], batch_size=128)):
             parsed_facts(f, doc, self.cues, self.gaz)
-        return [self._assemble(a, facts) for a, facts in zip(articles, facts_of)]
+            parsed[n][f.sent.index] = doc
+        results = [self._assemble(a, facts) for a, facts in zip(articles, facts_of)]
+        if self.model is not None:
+            for res, facts, docs in zip(results, facts_of, parsed):
+                if facts:
+                    self._mentions(res, [f.sent for f in facts], docs)
+        return results
+
+    def _mentions(self, res: ExtractionResult, sentences: list, parsed: dict) -> None:
+        """Run the trained model over an English article and fold its events into the incidents."""
+        floor = self.roles.trigger_floor if self.roles is not None else 1.0
+        tagged = tag_sentences(self.nlp, self.model, sentences, self.o_weight, parsed, trigger_floor=floor)
+        res.events, res.arguments = mentions_from_tagged(tagged, self.roles)
+        apply_mentions(res, sentences)
 
     def _cheap(self, article: Article) -> list:
         if article.language not in (None, "en"):
