@@ -1,8 +1,9 @@
 """Persistence behind one interface: ``open_store(url) -> Store``.
 
-The database is SQLite today (one file, WAL, FTS5 search); the code is
-SQLAlchemy Core plus Alembic migrations so PostgreSQL can follow behind the
-same interface. ``open_store`` upgrades the schema to the newest migration.
+The database is SQLite (one file, WAL, FTS5 search) or PostgreSQL
+(``postgresql://user@host/db``; tsvector search, advisory-lock writers) behind
+the same interface: SQLAlchemy Core plus Alembic migrations shared by both.
+``open_store`` upgrades the schema to the newest migration.
 """
 from __future__ import annotations
 

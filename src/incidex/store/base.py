@@ -1,6 +1,6 @@
 """The ``Store`` interface: everything the pipeline, API and exports persist.
 
-One small protocol so the backend (SQLite today, PostgreSQL later) can change
+One small protocol so the backend (SQLite or PostgreSQL) can change
 without touching callers. Records in and out are ``incidex.records`` types.
 
 Transactions: every method runs in its own transaction unless called inside

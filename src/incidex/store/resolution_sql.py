@@ -121,14 +121,9 @@ class ResolutionStoreMixin:
                         .where(incident_victims.c.country_key.in_(list(country_keys)), *window).limit(limit))
         out: list[str] = []
         with self._connection(write=False) as conn:
-            if victim_tokens and self._sqlite:
-                # distinctive words of victim names ("Valemont"), through the FTS5 index
-                q = "victims : (" + " OR ".join('"' + t.replace('"', '""') + '"' for t in victim_tokens) + ")"
-                rows = conn.execute(sa.text(
-                    "SELECT i.id FROM incidents_fts JOIN incidents i ON i.seq = incidents_fts.rowid "
-                    "WHERE incidents_fts MATCH :q ORDER BY bm25(incidents_fts), i.seq DESC LIMIT :n"),
-                    {"q": q, "n": limit})
-                out.extend(r[0] for r in rows)
+            by_words = self._text.match_victim_words(list(victim_tokens), limit)
+            if by_words is not None:  # distinctive words of victim names ("Valemont"), full-text indexed
+                out.extend(r[0] for r in conn.execute(by_words))
             for arm in arms:
                 for (iid,) in conn.execute(arm.subquery().select()):
                     if iid not in out:

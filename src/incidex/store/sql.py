@@ -1,8 +1,9 @@
-"""``SqlStore``: the Store on SQLAlchemy Core (SQLite now, PostgreSQL to follow).
+"""``SqlStore``: the Store on SQLAlchemy Core, over SQLite or PostgreSQL.
 
 Portable SQL everywhere except in three isolated places:
 
-* ``_configure_sqlite``: connection pragmas and explicit BEGIN handling;
+* ``_configure_sqlite`` / ``_configure_postgresql``: connection settings and
+  how a writing transaction takes the single write lock;
 * ``incidex.store.fts``: full-text search (FTS5 vs tsvector);
 * the migration's full-text section.
 
@@ -14,6 +15,17 @@ IMMEDIATE takes the write lock up front and waits for it (busy_timeout). WAL
 lets readers (the API) run alongside the single writer. ``synchronous=FULL``
 makes each commit durable before the next article starts, so killing an
 ingest loses nothing that was reported committed.
+
+PostgreSQL (``postgresql://`` URLs, driven by psycopg 3) gets the same
+semantics: a writing transaction first takes a transaction-scoped advisory
+lock (``pg_advisory_xact_lock``), so writers serialize exactly as SQLite's
+``BEGIN IMMEDIATE`` makes them, and every dedup and resolution decision sees
+everything committed before it (two processes ingesting the same articles
+store each once, and a syndicated copy is linked to its original even when
+the two arrive through different processes). Readers never take the lock.
+The expensive work (cleaning, extraction) happens outside transactions, so
+parallel writers still overlap on it; only the short store phase is serial.
+``lock_timeout`` follows ``[store] busy_timeout_ms``.
 """
 from __future__ import annotations
 
@@ -75,6 +87,23 @@ def _configure_sqlite(engine: Engine, settings: dict[str, Any]) -> None:
         conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.get_execution_options().get(_WRITE) else "BEGIN")
 
 
+_PG_WRITE_LOCK = 0x696E636964657801  # "incidex" + 1: the advisory lock key of the single writer
+
+
+def _configure_postgresql(engine: Engine) -> None:
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Connection) -> None:
+        if conn.get_execution_options().get(_WRITE):
+            conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({_PG_WRITE_LOCK})")
+
+
+def postgres_url(url: sa.URL) -> sa.URL:
+    """``postgresql://`` and ``postgres://`` URLs go through psycopg 3 (other drivers as given)."""
+    if url.drivername in ("postgresql", "postgres"):
+        return url.set(drivername="postgresql+psycopg")
+    return url
+
+
 def make_engine(url: sa.URL, settings: dict[str, Any]) -> Engine:
     if url.get_backend_name() == "sqlite":
         kwargs: dict[str, Any] = {}
@@ -85,11 +114,19 @@ def make_engine(url: sa.URL, settings: dict[str, Any]) -> Engine:
         engine = sa.create_engine(url, **kwargs)
         _configure_sqlite(engine, settings)
         return engine
-    if url.get_backend_name() == "postgresql":
-        raise IncidexError(
-            "PostgreSQL is not supported yet (its full-text schema is still to be written); "
-            "use a SQLite database: sqlite:///path/to/incidex.db or a plain file path")
-    raise IncidexError(f"unsupported database {url.get_backend_name()!r}: use sqlite:///path/to/incidex.db")
+    if url.get_backend_name() in ("postgresql", "postgres"):
+        busy_ms = int(settings.get("store", {}).get("busy_timeout_ms", 30_000))
+        try:
+            engine = sa.create_engine(
+                postgres_url(url), pool_pre_ping=True,
+                connect_args={"options": f"-c timezone=UTC -c lock_timeout={busy_ms}",
+                              "application_name": "incidex"})
+        except ImportError as exc:
+            raise IncidexError(f"PostgreSQL needs the psycopg driver: pip install 'psycopg[binary]' ({exc})") from None
+        _configure_postgresql(engine)
+        return engine
+    raise IncidexError(f"unsupported database {url.get_backend_name()!r}: use sqlite:///path/to/incidex.db "
+                       "or postgresql://user@host/dbname")
 
 
 def upgrade(engine: Engine) -> None:

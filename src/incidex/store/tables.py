@@ -158,8 +158,12 @@ store_meta = sa.Table(
 
 # Full-text tables are dialect-specific and are not part of ``metadata``:
 # SQLite: FTS5 virtual tables ``articles_fts`` and ``incidents_fts`` (created
-# by the migration, kept in sync by triggers); PostgreSQL: see migrations.
+# by the migration, kept in sync by triggers); PostgreSQL: generated tsvector
+# columns ``articles.search`` and ``incidents.search`` with GIN indexes (see
+# migration 0001). Schema comparisons leave both out.
 FTS_TABLES = ("articles_fts", "incidents_fts")
+FTS_COLUMNS = ("search",)
+FTS_INDEXES = ("ix_articles_search", "ix_incidents_search")
 
 # -- cross-article resolution (migration 0002) ------------------------------------
 

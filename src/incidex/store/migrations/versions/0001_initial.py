@@ -163,15 +163,38 @@ def upgrade() -> None:
     if dialect == "sqlite":
         _sqlite_fts_up()
     elif dialect == "postgresql":
-        # --- PostgreSQL full text: to be written with PostgreSQL support. ---
-        # articles: a generated column
-        #   search tsvector GENERATED ALWAYS AS (
-        #     setweight(to_tsvector('english', coalesce(title, '')), 'A') ||
-        #     setweight(to_tsvector('english', body), 'B')) STORED
-        # with a GIN index; incidents: a ``search`` tsvector column filled by
-        # the store from summary + victim + actor names, GIN-indexed.
-        # ``incidex.store.fts.PostgresText`` holds the matching query side.
-        raise NotImplementedError("PostgreSQL full-text schema is not written yet")
+        _postgres_fts_up()
+
+
+# --- PostgreSQL full text (tsvector + GIN) ------------------------------------
+# Written with PostgreSQL support (the branch used to raise, so no PostgreSQL
+# database was ever at this revision without it). Both columns are GENERATED
+# ... STORED, so every code path that writes a row keeps search correct, like
+# the FTS5 triggers. The ``incidex`` configuration is English snowball stemming
+# without stop words (FTS5's porter tokenizer has none either). In incidents,
+# weights tell the fields apart: summary A, victim names B, actor names and
+# aliases C (``incidex.store.fts.PostgresText`` matches victims with ``:B``).
+_POSTGRES_FTS = [
+    "CREATE TEXT SEARCH DICTIONARY incidex_stem (TEMPLATE = snowball, Language = english)",
+    "CREATE TEXT SEARCH CONFIGURATION incidex (COPY = english)",
+    """ALTER TEXT SEARCH CONFIGURATION incidex ALTER MAPPING
+           FOR asciiword, asciihword, hword_asciipart, word, hword, hword_part WITH incidex_stem""",
+    """ALTER TABLE articles ADD COLUMN search tsvector GENERATED ALWAYS AS (
+           setweight(to_tsvector('incidex', coalesce(title, '')), 'A') ||
+           setweight(to_tsvector('incidex', body), 'B')) STORED""",
+    "CREATE INDEX ix_articles_search ON articles USING gin (search)",
+    """ALTER TABLE incidents ADD COLUMN search tsvector GENERATED ALWAYS AS (
+           setweight(to_tsvector('incidex', coalesce(summary, '')), 'A') ||
+           setweight(to_tsvector('incidex', jsonb_path_query_array(doc, '$.victims[*].name')), 'B') ||
+           setweight(to_tsvector('incidex', jsonb_path_query_array(doc, '$.attackers[*].name') ||
+                                            jsonb_path_query_array(doc, '$.attackers[*].aliases[*]')), 'C')) STORED""",
+    "CREATE INDEX ix_incidents_search ON incidents USING gin (search)",
+]
+
+
+def _postgres_fts_up() -> None:
+    for stmt in _POSTGRES_FTS:
+        op.execute(stmt)
 
 
 # --- SQLite full text (FTS5) -------------------------------------------------
@@ -237,3 +260,6 @@ def downgrade() -> None:
     for table in ("store_meta", "failures", "incident_attack_types", "incident_victims", "incident_actors",
                   "incident_articles", "incidents", "article_bands", "articles"):
         op.drop_table(table)
+    if op.get_bind().dialect.name == "postgresql":  # after the tables whose columns use it
+        op.execute("DROP TEXT SEARCH CONFIGURATION IF EXISTS incidex")
+        op.execute("DROP TEXT SEARCH DICTIONARY IF EXISTS incidex_stem")
