@@ -1,8 +1,10 @@
-"""A real SQLite store filled by ``incidex.api.ingest`` with the export test articles.
+"""A real store filled by ``incidex.api.ingest`` with the export test articles.
 
 The articles in ``tests/data/exports/`` are written for these tests (see the
-README there). The store is built once per test session; tests that change it
-take a private copy with ``copy_store``.
+README there). The store is built once per test session and backend (SQLite
+and PostgreSQL, so every export test runs on both); tests that change it take
+a private copy with ``copy_store``. ``export_db`` is a SQLite file path or a
+PostgreSQL URL: either works as ``--db`` and with ``open_store``.
 """
 from __future__ import annotations
 
@@ -18,12 +20,19 @@ ARTICLES = sorted(str(p) for p in DATA.glob("*.txt"))
 LATE_ARTICLES = sorted(str(p) for p in (DATA / "late").glob("*.txt"))
 
 
-@pytest.fixture(scope="session")
-def export_db(tmp_path_factory) -> Path:
-    """Path of the session's export store (do not write to it)."""
+_pg = {}  # the session's pgcluster.Databases, once a PostgreSQL export store exists
+
+
+@pytest.fixture(scope="session", params=["sqlite", "postgresql"])
+def export_db(request, tmp_path_factory) -> Path | str:
+    """Path or URL of the session's export store (do not write to it)."""
     import incidex
 
-    path = tmp_path_factory.mktemp("exports") / "exports.db"
+    if request.param == "sqlite":
+        path = tmp_path_factory.mktemp("exports") / "exports.db"
+    else:
+        _pg["dbs"] = request.getfixturevalue("pg_databases")
+        path = _pg["dbs"].fresh()
     store = open_store(path)
     try:
         report = incidex.ingest(ARTICLES, store)
@@ -40,8 +49,11 @@ def export_store(export_db):
     store.close()
 
 
-def copy_store(src: Path, dst: Path) -> Path:
-    """A consistent copy of the SQLite database ``src`` (WAL included) at ``dst``."""
+def copy_store(src: Path | str, dst: Path) -> Path | str:
+    """A consistent copy of the store ``src``: SQLite (WAL included) at ``dst``; PostgreSQL as a new database."""
+    if isinstance(src, str) and "://" in src:
+        dbs = _pg["dbs"]
+        return dbs.copy(src, f"{dbs.prefix}copy_{dst.stem}_{abs(hash(str(dst))) % 10**8}")
     with sqlite3.connect(src) as a, sqlite3.connect(dst) as b:
         a.backup(b)
     a.close()

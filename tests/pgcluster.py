@@ -8,7 +8,10 @@ on a free port, ``fsync=off``; as root it runs them as the ``postgres`` user,
 since PostgreSQL refuses to run as root) and removes it at the end.
 
 Each test gets its own database, copied from a template that was migrated
-once (``CREATE DATABASE ... TEMPLATE``), so opening a store costs no migration.
+once (``CREATE DATABASE ... TEMPLATE``), so opening a store costs no migration;
+after the test its tables are emptied (``TRUNCATE ... RESTART IDENTITY``) and
+the database is handed to a later test, which is ten times faster than
+creating and dropping one per test.
 Without binaries the PostgreSQL tests skip and say how to enable them, unless
 ``INCIDEX_REQUIRE_PG=1`` (set by ``.ci/run``), where they fail instead.
 """
@@ -112,6 +115,7 @@ class Databases:
         self.engine = sa.create_engine(self.admin_url, isolation_level="AUTOCOMMIT", poolclass=sa.NullPool)
         self.prefix = f"incidex_t{os.getpid()}_"
         self._template_ready = False
+        self._clean: list[str] = []  # migrated databases emptied after use, ready for another test
 
     def url(self, name: str) -> str:
         return self.admin_url.set(database=name).render_as_string(hide_password=False)
@@ -133,6 +137,8 @@ class Databases:
 
     def fresh(self, *, migrated: bool = True) -> str:
         """URL of a new database (already at the newest schema unless ``migrated=False``)."""
+        if migrated and self._clean:
+            return self.url(self._clean.pop())
         name = f"{self.prefix}{next(_counter)}"
         if migrated:
             self.copy(self._template(), name)
@@ -151,7 +157,39 @@ class Databases:
         return self.url(target)
 
     def drop(self, url: str) -> None:
-        self._exec(f'DROP DATABASE IF EXISTS "{sa.make_url(url).database}" WITH (FORCE)')
+        """Done with the database ``url``: emptied for reuse when it still has the newest schema, else dropped."""
+        name = sa.make_url(url).database
+        try:
+            self._empty(name)
+        except Exception:
+            self._exec(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        else:
+            self._clean.append(name)
+
+    def _empty(self, name: str) -> None:
+        from incidex.store.tables import metadata
+
+        engine = sa.create_engine(self.admin_url.set(database=name), poolclass=sa.NullPool)
+        try:
+            with engine.begin() as conn:
+                conn.execute(sa.text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                                     "WHERE datname = :d AND pid <> pg_backend_pid()"), {"d": name})
+                head = conn.exec_driver_sql("SELECT version_num FROM alembic_version").scalar()
+                want = self._head()
+                if head != want:
+                    raise RuntimeError(f"{name} is at {head}, not {want}")
+                tables = ", ".join(f'"{t}"' for t in metadata.tables)
+                conn.exec_driver_sql(f"TRUNCATE {tables} RESTART IDENTITY CASCADE")
+        finally:
+            engine.dispose()
+
+    def _head(self) -> str:
+        if not hasattr(self, "_head_rev"):
+            engine = sa.create_engine(self.admin_url.set(database=self._template()), poolclass=sa.NullPool)
+            with engine.connect() as conn:
+                self._head_rev = conn.exec_driver_sql("SELECT version_num FROM alembic_version").scalar()
+            engine.dispose()
+        return self._head_rev
 
     def close(self) -> None:
         self.engine.dispose()

@@ -11,13 +11,7 @@ DATA = ROOT / "tests" / "data" / "resolve"
 MULTI = ROOT / "examples" / "multi_outlet"
 
 
-@pytest.fixture()
-def store(tmp_path):
-    from incidex.store import open_store
-
-    s = open_store(str(tmp_path / "r.db"))
-    yield s
-    s.close()
+# ``store``: a new SQLite or PostgreSQL store (tests/conftest.py), so resolution runs on both.
 
 
 def ingest(store, *paths: Path):
@@ -115,11 +109,11 @@ def test_analyst_merge_and_split_survive_reprocessing(store):
     assert store.get_incident(orvell.id) is None
 
 
-def test_cli_show_lists_sources_and_conflicts(tmp_path):
+def test_cli_show_lists_sources_and_conflicts(db_url):
     import subprocess
     import sys
 
-    db = str(tmp_path / "c.db")
+    db = db_url
     run = lambda *a: subprocess.run([sys.executable, "-m", "incidex", *a, "--db", db],  # noqa: E731
                                     capture_output=True, text=True, check=True)
     run("ingest", str(DATA / "a1.txt"), str(DATA / "a2.txt"), str(DATA / "a3.txt"))

@@ -176,8 +176,8 @@ def test_http_details(served, collection):
 
 # -- the store methods behind added_after -------------------------------------------------------
 
-def test_list_incidents_since_and_times(tmp_path):
-    store = open_store(tmp_path / "since.db")
+def test_list_incidents_since_and_times(db_url):
+    store = open_store(db_url)
     try:
         store.add_article(Article(id="a1", body="An invented article body long enough for the store test."))
         for n in range(3):
