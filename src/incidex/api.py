@@ -10,7 +10,7 @@ adds nothing.
 """
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
@@ -109,6 +109,120 @@ def ingest(inputs: Iterable[str], store, *, fetch_pages: bool = False, extractor
     return report
 
 
+@dataclass
+class Prepared:
+    """One input item after the parallel part of ingest (read, clean, dedup pre-check, extract).
+
+    ``article`` is cleaned and signed; ``result`` its extraction (None when the
+    pre-check took it for a copy, so it was not extracted); ``failure`` says
+    why an item has no article; ``unchanged`` marks an article already stored.
+    Picklable and free of store handles: the batch engine ships these from
+    workers to the process that stores them.
+    """
+
+    origin: str
+    article: Article | None = None
+    result: ExtractionResult | None = None
+    failure: ReadFailure | None = None
+    unchanged: bool = False
+    article_id: str | None = None  # once cleaned, also for unchanged items
+
+
+def prepare(docs: Iterable[RawDocument | ReadFailure], extractor: Extractor, store=None) -> list[Prepared]:
+    """Clean, sign, pre-check and extract a batch of documents: no writes, any process.
+
+    ``store`` (optional, read only) lets the pre-check skip articles already
+    stored and copies of stored articles before the costly extraction;
+    without it only copies inside the batch are skipped. The final verdict
+    on duplicates is ``commit_prepared``'s, so the answers never depend on
+    how the input was cut into batches.
+    """
+    items: list[Prepared] = []
+    seen: set[str] = set()
+    for doc in docs:
+        if isinstance(doc, ReadFailure):
+            items.append(Prepared(doc.origin, failure=doc))
+            continue
+        item = Prepared(doc.origin)
+        items.append(item)
+        try:
+            art = clean(doc)
+            item.article_id = art.id
+            if art.id in seen or (store is not None and store.has_article(art.id)):
+                item.unchanged = True
+                continue
+            seen.add(art.id)
+            art.signature = signature(art.body)
+            earlier = [i.article for i in items[:-1]]
+            art.duplicate_of = ((find_duplicate(art, store, check_exact=False) if store is not None else None)
+                                or _duplicate_in_chunk(art, earlier))
+            item.article = art
+        except IncidexError as e:
+            item.failure = ReadFailure(doc.origin, getattr(e, "reason", str(e)))
+        except Exception as e:  # one bad item never stops the batch
+            item.failure = ReadFailure(doc.origin, f"internal error: {type(e).__name__}: {e}")
+    fresh = [i for i in items if i.article is not None and not i.article.duplicate_of]
+    for item, outcome in zip(fresh, _extract_isolated([i.article for i in fresh], extractor)):
+        if isinstance(outcome, ExtractionResult):
+            item.result = outcome
+        else:
+            item.failure = ReadFailure(item.article.origin or item.article.id, f"extraction failed: {outcome}")
+            item.article = None
+    return items
+
+
+def commit_prepared(items: Sequence[Prepared], store, report: IngestReport | None = None,
+                    on_item: Callable[[str, str], None] | None = None,
+                    extractor: Extractor | None = None,
+                    on_commit: Callable[[list[str], list[str | None]], None] | None = None) -> list[str]:
+    """Store prepared items in their order, in one transaction with a savepoint each.
+
+    The deterministic half of ingest: under the store's write lock every
+    article is checked again against everything committed before it (exact
+    copy: unchanged; near copy: stored as a syndicated source of the
+    original's incidents; else stored and its incidents resolved). So the
+    outcome is the same whatever the batch sizes, and two processes writing
+    one store at once never store an article twice. Returns the outcome per
+    item: new, duplicate, unchanged or failed. ``on_commit(outcomes,
+    article_ids)`` runs inside the transaction once the items are stored.
+    """
+    report = report if report is not None else IngestReport()
+    outcomes: list[str] = []
+    first: dict[str, int] = {}  # article id -> position of its first item here
+    with store.transaction():
+        for n, item in enumerate(items):
+            earlier = first.get(item.article_id) if item.article_id else None
+            if item.failure is not None:
+                outcome = "failed"
+            elif item.unchanged and earlier is not None and outcomes[earlier] == "failed":
+                # a repeat of a text of this batch that could not be stored
+                item.failure = ReadFailure(item.origin, f"same text as {items[earlier].origin}, "
+                                                        "which could not be stored")
+                outcome = "failed"
+            elif item.unchanged:
+                outcome = "unchanged"
+            else:
+                try:
+                    with store.transaction():  # a savepoint: this article commits whole or not at all
+                        outcome = _store_article(item, store, report, extractor)
+                except Exception as e:
+                    item.failure = ReadFailure(item.origin, f"could not store: {type(e).__name__}: {e}")
+                    outcome = "failed"
+            if outcome == "failed":
+                _fail(report, store, item.failure)
+            if item.article_id:
+                first.setdefault(item.article_id, n)
+            outcomes.append(outcome)
+        if on_commit:
+            on_commit(outcomes, [i.article_id if o != "failed" else None for i, o in zip(items, outcomes)])
+    for item, outcome in zip(items, outcomes):
+        if outcome == "unchanged":
+            report.unchanged += 1
+        if on_item:
+            on_item(item.origin, outcome)
+    return outcomes
+
+
 def ingest_documents(docs: list[RawDocument], store, extractor: Extractor, report: IngestReport | None = None,
                      on_item: Callable[[str, str], None] | None = None,
                      on_commit: Callable[[list[str], list[str | None]], None] | None = None) -> list[str]:
@@ -118,59 +232,15 @@ def ingest_documents(docs: list[RawDocument], store, extractor: Extractor, repor
     once its articles are stored, so what it writes commits with them or not
     at all (the watcher marks its feed entries handled this way).
     """
-    report = report if report is not None else IngestReport()
-    outcomes: list[str | None] = [None] * len(docs)
-    articles: list[Article | None] = [None] * len(docs)
-    ids: list[str | None] = [None] * len(docs)
-    seen: dict[str, int] = {}
-    for i, doc in enumerate(docs):
-        try:
-            art = clean(doc)
-            ids[i] = art.id
-            if art.id in seen or store.has_article(art.id):
-                outcomes[i] = "unchanged"
-                continue
-            seen[art.id] = i
-            art.ingested_at = datetime.now(timezone.utc).isoformat(timespec="seconds")
-            art.signature = signature(art.body)
-            art.duplicate_of = (find_duplicate(art, store, check_exact=False)  # the exact check was just made
-                                or _duplicate_in_chunk(art, articles[:i]))
-            articles[i] = art
-        except IncidexError as e:
-            _fail(report, store, ReadFailure(doc.origin, getattr(e, "reason", str(e))), on_item)
-            outcomes[i] = "failed"
-        except Exception as e:  # one bad item never stops the batch
-            _fail(report, store, ReadFailure(doc.origin, f"internal error: {type(e).__name__}: {e}"), on_item)
-            outcomes[i] = "failed"
-    fresh = [a for a in articles if a is not None and not a.duplicate_of]
-    results = {r.article.id: r for r in _extract_isolated(fresh, extractor, report, store, on_item)}
-    with store.transaction():
-        for i, art in enumerate(articles):
-            if art is None:
-                continue
-            try:
-                with store.transaction():  # a savepoint: this article commits whole or not at all
-                    outcomes[i] = _store_article(art, results.get(art.id), store, report)
-            except Exception as e:
-                _fail(report, store, ReadFailure(docs[i].origin, f"could not store: {type(e).__name__}: {e}"), on_item)
-                outcomes[i] = "failed"
-        for i, outcome in enumerate(outcomes):  # a repeat of a text in this chunk that could not be stored
-            if outcome == "unchanged" and ids[i] in seen and outcomes[seen[ids[i]]] == "failed":
-                _fail(report, store, ReadFailure(docs[i].origin, f"same text as {docs[seen[ids[i]]].origin}, "
-                                                                 "which could not be stored"), on_item)
-                outcomes[i] = "failed"
-        if on_commit:
-            on_commit([o or "failed" for o in outcomes], [ids[i] if o != "failed" else None
-                                                          for i, o in enumerate(outcomes)])
-    for i, outcome in enumerate(outcomes):
-        if outcome == "unchanged":
-            report.unchanged += 1
-        if on_item and outcome in ("new", "duplicate", "unchanged"):
-            on_item(docs[i].origin, outcome)
-    return [o or "failed" for o in outcomes]
+    return commit_prepared(prepare(docs, extractor, store), store, report, on_item, extractor, on_commit)
 
 
-def _store_article(art: Article, result: ExtractionResult | None, store, report: IngestReport) -> str:
+def _store_article(item: Prepared, store, report: IngestReport, extractor: Extractor | None) -> str:
+    art = item.article
+    if store.has_article(art.id):  # stored since the pre-check (earlier in this batch, or by another writer)
+        return "unchanged"
+    art.ingested_at = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    art.duplicate_of = find_duplicate(art, store, check_exact=False)
     if art.duplicate_of:
         # a syndicated copy: stored as a source of the original's incidents, not extracted again
         store.add_article(art, lsh_bands(art.signature))
@@ -178,8 +248,12 @@ def _store_article(art: Article, result: ExtractionResult | None, store, report:
             store.add_incident(inc, art.id, "syndicated")
         report.duplicate += 1
         return "duplicate"
-    if result is None:
-        raise IncidexError("extraction failed")
+    result = item.result
+    if result is None:  # taken for a copy of an article that then failed: extract it after all
+        outcome = _extract_isolated([art], extractor or default_extractor())[0]
+        if not isinstance(outcome, ExtractionResult):
+            raise IncidexError(f"extraction failed: {outcome}")
+        result = outcome
     store.add_article(art, lsh_bands(art.signature))
     for inc in result.incidents:
         _, merged = resolve_incident(inc, art.id, store, _role(inc, result.incidents))
@@ -205,19 +279,20 @@ def _role(inc, incidents) -> str:
     return "primary"
 
 
-def _extract_isolated(articles: list[Article], extractor: Extractor, report: IngestReport, store, on_item) -> list[ExtractionResult]:
-    """Extract the chunk together; if that fails, one by one so only the bad article fails."""
+def _extract_isolated(articles: list[Article], extractor: Extractor) -> list[ExtractionResult | str]:
+    """Extract the articles together; if that fails, one by one so only the bad article fails
+    (its entry is then the reason, a string)."""
     if not articles:
         return []
     try:
         return extractor.extract_many(articles)
     except Exception:
-        out = []
+        out: list[ExtractionResult | str] = []
         for art in articles:
             try:
                 out.append(extractor.extract_article(art))
             except Exception as e:
-                _fail(report, store, ReadFailure(art.origin or art.id, f"extraction failed: {type(e).__name__}: {e}"), on_item)
+                out.append(f"{type(e).__name__}: {e}")
         return out
 
 
@@ -231,7 +306,7 @@ def _duplicate_in_chunk(art: Article, earlier: list[Article | None]) -> str | No
     return None
 
 
-def _fail(report: IngestReport, store, failure: ReadFailure, on_item) -> None:
+def _fail(report: IngestReport, store, failure: ReadFailure, on_item=None) -> None:
     report.failed.append(failure)
     try:
         store.record_failure(failure.origin, failure.reason, "ingest")
