@@ -115,7 +115,8 @@ class Prepared:
 
     ``article`` is cleaned and signed; ``result`` its extraction (None when the
     pre-check took it for a copy, so it was not extracted); ``failure`` says
-    why an item has no article; ``unchanged`` marks an article already stored.
+    why an item has no article; ``unchanged`` marks an article already stored;
+    ``read`` is False for an input the readers could not read at all.
     Picklable and free of store handles: the batch engine ships these from
     workers to the process that stores them.
     """
@@ -126,6 +127,7 @@ class Prepared:
     failure: ReadFailure | None = None
     unchanged: bool = False
     article_id: str | None = None  # once cleaned, also for unchanged items
+    read: bool = True
 
 
 def prepare(docs: Iterable[RawDocument | ReadFailure], extractor: Extractor, store=None) -> list[Prepared]:
@@ -141,7 +143,7 @@ def prepare(docs: Iterable[RawDocument | ReadFailure], extractor: Extractor, sto
     seen: set[str] = set()
     for doc in docs:
         if isinstance(doc, ReadFailure):
-            items.append(Prepared(doc.origin, failure=doc))
+            items.append(Prepared(doc.origin, failure=doc, read=False))
             continue
         item = Prepared(doc.origin)
         items.append(item)

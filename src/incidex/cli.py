@@ -120,6 +120,88 @@ def ingest(
         raise typer.Exit(1)
 
 
+# ----------------------------------------------------------------- batch
+
+def _worker_url(store, scheduler: str | None) -> str | None:
+    """Where workers may look up stored articles: a SQLite file only on this machine's local cluster."""
+    url = store.worker_url()
+    if url and scheduler and url.startswith("sqlite"):
+        return None
+    return url
+
+
+class Engine(str, Enum):
+    dask = "dask"
+    serial = "serial"
+
+
+@app.command()
+def batch(
+    inputs: Annotated[list[str], typer.Argument(help="JSONL (.jsonl, .ndjson) or Parquet files, or directories of them.")],
+    engine: Annotated[Engine, typer.Option("--engine", help="dask: Dask distributed (a local cluster on 127.0.0.1, or --scheduler); serial: this process only.")] = Engine.dask,
+    scheduler: Annotated[Optional[str], typer.Option("--scheduler", help="Address of a running Dask scheduler (tcp://host:8786); default: start a local cluster.")] = None,
+    workers: Annotated[Optional[int], typer.Option("--workers", min=1, help="Local cluster: worker processes (default: one per core).")] = None,
+    out_dir: Annotated[Optional[Path], typer.Option("--out", help="Directory for Parquet output: per-partition extractions (parts/, resumable) and the resolved incidents (incidents.parquet and sibling tables).")] = None,
+    db: DbOpt = None,
+    partition_size: Annotated[Optional[int], typer.Option("--partition-size", min=1, help="Lines / rows per task (default [batch] partition_size).")] = None,
+    fmt: FormatOpt = ListFormat.table,
+) -> None:
+    """Process large JSONL / Parquet archives in parallel; same results as `incidex ingest`.
+
+    Workers clean and extract partitions in parallel; this process then stores
+    them in input order (duplicates and cross-article resolution decided as
+    ingest decides them). Re-running skips what is done: stored articles, and
+    with --out the Parquet parts already written. Give --db, --out or both;
+    with --out alone the store is DIR/incidex.db.
+    """
+    from .batch import run_batch
+
+    if db is None and out_dir is None:
+        err.print("[red]error:[/red] give --db URL and/or --out DIR")
+        raise typer.Exit(2)
+    db_url = db if db is not None else str(out_dir / "incidex.db")
+    store = _store(db_url)
+    counts = {"new": 0, "duplicate": 0, "unchanged": 0, "failed": 0}
+    with _progress() as progress:
+        task = progress.add_task(f"batch ({engine.value})", total=None, stats="")
+
+        def on_item(origin: str, outcome: str) -> None:
+            counts[outcome] = counts.get(outcome, 0) + 1
+            progress.update(task, advance=1, stats=" ".join(f"{k} {v}" for k, v in counts.items()))
+
+        def on_cluster(info: dict) -> None:
+            err.print(f"dask: {info['workers']} workers, scheduler {info['scheduler']}, dashboard {info['dashboard']}")
+
+        try:
+            report = run_batch(inputs, store=store, out_dir=out_dir, engine=engine.value, scheduler=scheduler,
+                               workers=workers, partition_size=partition_size, store_url=_worker_url(store, scheduler),
+                               on_item=on_item, on_cluster=on_cluster)
+        except IncidexError as e:
+            err.print(f"[red]error:[/red] {e}")
+            raise typer.Exit(2)
+        except KeyboardInterrupt:
+            err.print("[yellow]interrupted[/yellow]: stored articles and written parts are kept; re-run to continue.")
+            raise typer.Exit(130)
+        finally:
+            store.close()
+    d = report.to_dict()
+    if fmt == ListFormat.json:
+        _dump(d)
+    else:
+        t = Table(title="batch summary", show_header=True)
+        cols = ("partitions", "resumed", "read", "new", "duplicate", "unchanged", "failed", "incidents", "seconds")
+        for col in cols:
+            t.add_column(col, justify="right")
+        t.add_row(*(str(d[c]) for c in cols))
+        out.print(t)
+        for f in report.failed[:50]:
+            err.print(f"[red]failed[/red] {f.origin}: {f.reason}")
+        if len(report.failed) > 50:
+            err.print(f"... and {len(report.failed) - 50} more failures (see `incidex failures`)")
+    if report.read == 0 and report.failed:
+        raise typer.Exit(1)
+
+
 # ----------------------------------------------------------------- clean
 
 @app.command()

@@ -71,11 +71,17 @@ def record_to_document(obj: Any, origin: str, where: str, settings: dict[str, An
 
 
 def read_jsonl(lines: Iterable[bytes], origin: str, settings: dict[str, Any] | None = None,
-               fetched_at: str | None = None) -> Iterator[RawDocument | ReadFailure]:
-    """Lines of a JSONL file (bytes, each with or without its newline)."""
+               fetched_at: str | None = None, *, first_line: int = 1,
+               report_empty: bool = True) -> Iterator[RawDocument | ReadFailure]:
+    """Lines of a JSONL file (bytes, each with or without its newline).
+
+    A part of a file (the batch engine reads files in slices) passes the
+    number of its ``first_line`` so origins name the line in the whole file,
+    and ``report_empty=False`` since a blank slice is no empty file.
+    """
     max_bytes = int((settings or {}).get("ingest", {}).get("max_input_bytes", 10_000_000))
     seen_any = False
-    for n, raw in enumerate(lines, 1):
+    for n, raw in enumerate(lines, first_line):
         where = f"line {n}"
         here = f"{origin}:{n}"
         if len(raw) > max_bytes:
@@ -96,7 +102,7 @@ def read_jsonl(lines: Iterable[bytes], origin: str, settings: dict[str, Any] | N
             yield ReadFailure(here, f"invalid JSON on {where}: {exc.msg} (column {exc.colno})")
             continue
         yield record_to_document(obj, here, where, settings, fetched_at)
-    if not seen_any:
+    if not seen_any and report_empty:
         yield ReadFailure(origin, "empty file (no JSON lines)")
 
 

@@ -195,6 +195,12 @@ class SqlStore(ResolutionStoreMixin, WatchStoreMixin):
     def close(self) -> None:
         self._engine.dispose()
 
+    def worker_url(self) -> str | None:
+        """The URL other processes can open this store with (password included), or None (in-memory)."""
+        if self._sqlite and self._engine.url.database in (None, "", ":memory:"):
+            return None
+        return self._engine.url.render_as_string(hide_password=False)
+
     @property
     def engine(self) -> Engine:
         """For tests and maintenance tools; callers should use the methods."""
