@@ -66,7 +66,7 @@ def run_dask(partitions: Iterable[Partition], store_url: str | None, skip: Skip,
     import dask
 
     cluster = None
-    with dask.config.set({"distributed.worker.daemon": False, "logging.distributed": "error"}):
+    with dask.config.set({"logging.distributed": "error"}):
         if scheduler:
             try:
                 client = Client(scheduler, timeout="30s")
