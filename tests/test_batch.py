@@ -176,3 +176,16 @@ def test_batch_refuses_other_inputs_and_reports_unreadable_ones(tmp_path):
     assert "incidex ingest" in reasons["notes.txt"]
     assert reasons["empty.jsonl"] == "empty file (no JSON lines)"
     assert "Parquet" in reasons["broken.parquet"]
+
+
+def test_map_only_then_store_from_the_parts_equals_ingest(archive, tmp_path):
+    out = tmp_path / "out"
+    mapped = run_cli("batch", str(archive), "--engine", "serial", "--partition-size", "3", "--out", str(out),
+                     "--map-only")
+    assert mapped["extracted"] >= 9 and mapped["new"] == 0 and mapped["failed"] == 2
+    assert not (out / "incidex.db").exists() and len(list((out / "parts").glob("*.parquet"))) == 5
+    stored = run_cli("batch", str(archive), "--engine", "serial", "--partition-size", "3", "--out", str(out),
+                     "--db", str(tmp_path / "stored.db"))
+    assert stored["resumed"] == 5 and stored["extracted"] == 0 and stored["new"] == 9
+    run_cli("ingest", str(archive), "--db", str(tmp_path / "ingest.db"))
+    assert snapshot(str(tmp_path / "stored.db")) == snapshot(str(tmp_path / "ingest.db"))

@@ -144,6 +144,7 @@ def batch(
     out_dir: Annotated[Optional[Path], typer.Option("--out", help="Directory for Parquet output: per-partition extractions (parts/, resumable) and the resolved incidents (incidents.parquet and sibling tables).")] = None,
     db: DbOpt = None,
     partition_size: Annotated[Optional[int], typer.Option("--partition-size", min=1, help="Lines / rows per task (default [batch] partition_size).")] = None,
+    map_only: Annotated[bool, typer.Option("--map-only", help="Only the parallel half: write the Parquet parts to --out, store nothing; a later run with --db stores and resolves them without extracting again.")] = False,
     fmt: FormatOpt = ListFormat.table,
 ) -> None:
     """Process large JSONL / Parquet archives in parallel; same results as `incidex ingest`.
@@ -159,8 +160,11 @@ def batch(
     if db is None and out_dir is None:
         err.print("[red]error:[/red] give --db URL and/or --out DIR")
         raise typer.Exit(2)
+    if map_only and out_dir is None:
+        err.print("[red]error:[/red] --map-only writes Parquet parts: give --out DIR")
+        raise typer.Exit(2)
     db_url = db if db is not None else str(out_dir / "incidex.db")
-    store = _store(db_url)
+    store = None if map_only else _store(db_url)
     counts = {"new": 0, "duplicate": 0, "unchanged": 0, "failed": 0}
     with _progress() as progress:
         task = progress.add_task(f"batch ({engine.value})", total=None, stats="")
@@ -174,7 +178,8 @@ def batch(
 
         try:
             report = run_batch(inputs, store=store, out_dir=out_dir, engine=engine.value, scheduler=scheduler,
-                               workers=workers, partition_size=partition_size, store_url=_worker_url(store, scheduler),
+                               workers=workers, partition_size=partition_size, map_only=map_only,
+                               store_url=_worker_url(store, scheduler) if store else None,
                                on_item=on_item, on_cluster=on_cluster)
         except IncidexError as e:
             err.print(f"[red]error:[/red] {e}")
@@ -183,13 +188,15 @@ def batch(
             err.print("[yellow]interrupted[/yellow]: stored articles and written parts are kept; re-run to continue.")
             raise typer.Exit(130)
         finally:
-            store.close()
+            if store is not None:
+                store.close()
     d = report.to_dict()
     if fmt == ListFormat.json:
         _dump(d)
     else:
         t = Table(title="batch summary", show_header=True)
-        cols = ("partitions", "resumed", "read", "new", "duplicate", "unchanged", "failed", "incidents", "seconds")
+        cols = ("partitions", "resumed", "read", "extracted", "new", "duplicate", "unchanged", "failed", "incidents",
+                "seconds")
         for col in cols:
             t.add_column(col, justify="right")
         t.add_row(*(str(d[c]) for c in cols))

@@ -26,6 +26,14 @@ pre-check on the workers, and ``commit_prepared`` in any case). ``--out DIR``
 also gets the resolved incidents as Parquet tables (``incidents.parquet`` and
 its sibling tables, the ``incidex export --format parquet`` layout); without
 ``--db`` the store for resolution is ``DIR/incidex.db``.
+
+``--map-only`` runs the first half alone and writes only the Parquet parts:
+the cluster does the expensive, parallel work, and a later run with ``--db``
+over the same inputs and ``--out`` reads the parts back and does the serial
+half (storing, deduplication, resolution) without extracting anything again.
+The serial half costs about as much per article as extraction (mostly
+cross-article resolution), so it, not the number of workers, bounds a large
+run: see docs/scaling.md.
 """
 from __future__ import annotations
 
@@ -53,20 +61,25 @@ MANIFEST = "batch.json"
 class BatchReport(IngestReport):
     partitions: int = 0
     resumed: int = 0  # partitions read back from Parquet parts of an earlier run
+    extracted: int = 0  # articles extracted by the workers in this run
     seconds: float = 0.0
+    store_seconds: float = 0.0  # in the ordered store phase (serial: bounds the speed-up)
     workers: dict[str, dict[str, float]] = field(default_factory=dict)  # worker -> partitions, seconds, peak RSS
     files: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict:
         d = super().to_dict()
-        d.update({"partitions": self.partitions, "resumed": self.resumed, "seconds": round(self.seconds, 3),
+        d.update({"partitions": self.partitions, "resumed": self.resumed, "extracted": self.extracted,
+                  "seconds": round(self.seconds, 3),
+                  "store_seconds": round(self.store_seconds, 3),
                   "workers": self.workers, "files": self.files})
         return d
 
 
 def run_batch(inputs: list[str], *, store=None, out_dir: str | Path | None = None, engine: str = "dask",
               scheduler: str | None = None, workers: int | None = None, partition_size: int | None = None,
-              store_url: str | None = None, on_item: Callable[[str, str], None] | None = None,
+              store_url: str | None = None, map_only: bool = False,
+              on_item: Callable[[str, str], None] | None = None,
               on_partition: Callable[[PartitionResult], None] | None = None,
               on_cluster: Callable[[dict[str, Any]], None] | None = None) -> BatchReport:
     """Process ``inputs`` (JSONL / Parquet files or directories of them) into ``store`` and/or ``out_dir``.
@@ -74,10 +87,14 @@ def run_batch(inputs: list[str], *, store=None, out_dir: str | Path | None = Non
     ``store`` is an open store (required: it is where articles are
     deduplicated and incidents resolved); ``store_url`` its URL, given to the
     workers for the pre-check of stored articles (None: no pre-check).
+    ``map_only``: write the Parquet parts to ``out_dir`` and store nothing
+    (``store`` may then be None).
     """
     if engine not in ENGINES:
         raise IncidexError(f"unknown engine {engine!r}: choose one of {', '.join(ENGINES)}")
-    if store is None:
+    if map_only and out_dir is None:
+        raise IncidexError("--map-only writes Parquet parts: give --out DIR")
+    if store is None and not map_only:
         raise IncidexError("batch needs a store to deduplicate and resolve into (--db URL, or --out DIR)")
     settings = load_settings()
     size = int(partition_size or settings.get("batch", {}).get("partition_size", 256))
@@ -117,22 +134,34 @@ def run_batch(inputs: list[str], *, store=None, out_dir: str | Path | None = Non
         report.partitions += 1
         report.resumed += result.from_part
         report.read += sum(1 for i in result.items if i.read)
+        report.extracted += 0 if result.from_part else sum(1 for i in result.items if i.result is not None)
+        if map_only:
+            report.failed += [i.failure for i in result.items if i.failure is not None]
+            report.unchanged += sum(1 for i in result.items if i.unchanged)
+            _account(report, result, on_partition)
+            continue
+        t_store = time.perf_counter()
         for start in range(0, len(result.items), chunk):  # one transaction per chunk, as ingest
             commit_prepared(result.items[start:start + chunk], store, report, on_item)
-        if result.worker:
-            w = report.workers.setdefault(result.worker, {"partitions": 0, "seconds": 0.0, "peak_rss_mb": 0.0})
-            w["partitions"] += 1
-            w["seconds"] = round(w["seconds"] + result.seconds, 3)
-            w["peak_rss_mb"] = round(max(w["peak_rss_mb"], result.peak_rss_mb), 1)
-        if on_partition:
-            on_partition(result)
+        report.store_seconds += time.perf_counter() - t_store
+        _account(report, result, on_partition)
     report.seconds = time.perf_counter() - t0
-    if out is not None:
+    if out is not None and not map_only:
         from incidex.export import export, select_incidents
 
         written = export("parquet", select_incidents(store), store, out / "incidents.parquet")
         report.files = [str(p) for p in written.files]
     return report
+
+
+def _account(report: BatchReport, result: PartitionResult, on_partition) -> None:
+    if result.worker:
+        w = report.workers.setdefault(result.worker, {"partitions": 0, "seconds": 0.0, "peak_rss_mb": 0.0})
+        w["partitions"] += 1
+        w["seconds"] = round(w["seconds"] + result.seconds, 3)
+        w["peak_rss_mb"] = round(max(w["peak_rss_mb"], result.peak_rss_mb), 1)
+    if on_partition:
+        on_partition(result)
 
 
 def _check_manifest(out: Path, inputs: list[str], size: int) -> None:

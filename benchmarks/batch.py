@@ -1,0 +1,141 @@
+"""``incidex batch`` on Dask: articles/s with 1 and 2 workers, scaling ratio, peak memory per worker.
+
+    .venv/bin/python benchmarks/batch.py [-n 400] [--workers 1,2] [--partition-size 20] [--postgres] [--json]
+
+Generates one JSONL archive of N synthetic articles (the generator of
+``benchmarks/ingest.py``: project-written templates, ~600 words, no near
+duplicates, so every article is extracted and resolved), then runs
+``incidex.batch.run_batch(engine="dask")`` on a local cluster of 1, then 2
+worker processes, each time into a new store (SQLite file; ``--postgres``: a
+database on a throwaway PostgreSQL cluster started from the PostgreSQL
+binaries, as the tests do).
+
+Reported per run:
+
+* ``articles/s``: N / the time from "every worker has its models loaded"
+  (Dask's ``client.run(warm_up)`` returned) to the last article committed; the
+  cluster start and model loading (a fixed few seconds) are shown apart
+  (``startup s``);
+* ``store s``: time this process spent in the ordered store phase
+  (dedup check, insert, cross-article resolution), which is serial and bounds
+  the speed-up (see docs/scaling.md);
+* ``peak RSS MB``: the largest ``ru_maxrss`` of each worker process, and of
+  this (driver) process;
+* the load average before the run: the machine is shared, so a busy machine
+  shows up as a lower 2-worker rate.
+
+The scaling ratio is the 2-worker rate over the 1-worker rate (target >= 1.7).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+sys.path.insert(0, str(HERE.parent / "tests"))
+
+from ingest import make_article, to_jsonl_record  # noqa: E402
+
+
+def write_archive(n: int, dest: Path, seed: int = 7) -> tuple[Path, int]:
+    path = dest / "archive.jsonl"
+    words = 0
+    with path.open("w", encoding="utf-8") as fh:
+        for i in range(n):
+            a = make_article(i, seed)
+            words += sum(len(p.split()) for p in a["paragraphs"])
+            fh.write(to_jsonl_record(a) + "\n")
+    return path, words // max(1, n)
+
+
+def run_once(archive: Path, workers: int, partition_size: int, db: str) -> dict:
+    from incidex.batch import run_batch
+    from incidex.store import open_store
+
+    load = os.getloadavg()
+    store = open_store(db)
+    marks: dict[str, float] = {"start": time.perf_counter()}
+    store_seconds = [0.0]
+
+    def on_cluster(info: dict) -> None:
+        marks["warm"] = time.perf_counter()
+
+    try:
+        report = run_batch([str(archive)], store=store, engine="dask", workers=workers,
+                           partition_size=partition_size, store_url=store.worker_url(), on_cluster=on_cluster)
+    finally:
+        store.close()
+    end = time.perf_counter()
+    n = report.new + report.duplicate
+    busy = end - marks["warm"]
+    return {
+        "workers": workers, "articles": n, "incidents": report.incidents, "failed": len(report.failed),
+        "startup_s": round(marks["warm"] - marks["start"], 2), "seconds": round(busy, 2),
+        "articles_per_s": round(n / busy, 2), "store_s": round(report.store_seconds, 2),
+        "worker_peak_rss_mb": sorted(w["peak_rss_mb"] for w in report.workers.values()),
+        "worker_partitions": sorted(w["partitions"] for w in report.workers.values()),
+        "driver_peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+        "load_before": [round(x, 2) for x in load],
+    }
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("-n", type=int, default=400, help="articles in the archive")
+    ap.add_argument("--workers", default="1,2", help="comma-separated worker counts")
+    ap.add_argument("--partition-size", type=int, default=20)
+    ap.add_argument("--postgres", action="store_true", help="store in PostgreSQL (throwaway cluster) instead of SQLite")
+    ap.add_argument("--json", action="store_true")
+    args = ap.parse_args()
+
+    tmp = Path(tempfile.mkdtemp(prefix="incidex-batch-bench-"))
+    archive, words = write_archive(args.n, tmp)
+    cluster = dbs = None
+    if args.postgres:
+        from pgcluster import Cluster, Databases, find_bindir
+
+        bindir = find_bindir()
+        if bindir is None:
+            sys.exit("no PostgreSQL binaries (apt-get install postgresql-15)")
+        cluster = Cluster(bindir)
+        dbs = Databases(cluster.start())
+    runs = []
+    try:
+        for i, w in enumerate(int(x) for x in args.workers.split(",")):
+            db = dbs.fresh() if dbs else str(tmp / f"run{i}.db")
+            runs.append(run_once(archive, w, args.partition_size, db))
+    finally:
+        if dbs:
+            dbs.close()
+        if cluster:
+            cluster.stop()
+    by = {r["workers"]: r for r in runs}
+    result = {"n": args.n, "words_per_article": words, "partition_size": args.partition_size,
+              "store": "postgresql" if args.postgres else "sqlite", "cores": os.cpu_count(), "runs": runs}
+    if 1 in by and 2 in by:
+        result["scaling_2_over_1"] = round(by[2]["articles_per_s"] / by[1]["articles_per_s"], 2)
+    if args.json:
+        print(json.dumps(result, indent=2))
+        return 0
+    print(f"{args.n} articles (~{words} words), partitions of {args.partition_size}, store {result['store']}, "
+          f"{os.cpu_count()} cores")
+    print("| workers | articles/s | seconds | startup s | store s | worker peak RSS MB | driver peak RSS MB | load before |")
+    print("|---:|---:|---:|---:|---:|---|---:|---|")
+    for r in runs:
+        print(f"| {r['workers']} | {r['articles_per_s']} | {r['seconds']} | {r['startup_s']} | {r['store_s']} | "
+              f"{', '.join(str(x) for x in r['worker_peak_rss_mb'])} | {r['driver_peak_rss_mb']} | "
+              f"{', '.join(str(x) for x in r['load_before'])} |")
+    if "scaling_2_over_1" in result:
+        print(f"scaling 2 workers / 1 worker: {result['scaling_2_over_1']}x (target >= 1.7)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
