@@ -4,21 +4,25 @@
 
 Generates one JSONL archive of N synthetic articles (the generator of
 ``benchmarks/ingest.py``: project-written templates, ~600 words, no near
-duplicates, so every article is extracted and resolved), then runs
-``incidex.batch.run_batch(engine="dask")`` on a local cluster of 1, then 2
-worker processes, each time into a new store (SQLite file; ``--postgres``: a
-database on a throwaway PostgreSQL cluster started from the PostgreSQL
-binaries, as the tests do).
+duplicates, so every article is extracted and resolved), then, for 1 and for
+2 worker processes of a local Dask cluster (``run_batch(engine="dask")``):
+
+* ``map``: ``--map-only`` into a new ``--out`` directory: the parallel half
+  (read, clean, sign, extract, Parquet parts) and nothing else. This is what
+  Dask distributes, and what the scaling ratio is about.
+* ``full``: the whole batch into a new store (SQLite file; ``--postgres``: a
+  database on a throwaway PostgreSQL cluster started from the PostgreSQL
+  binaries, as the tests do): the map phase pipelined with the ordered store
+  phase in this process (dedup, insert, cross-article resolution).
 
 Reported per run:
 
 * ``articles/s``: N / the time from "every worker has its models loaded"
-  (Dask's ``client.run(warm_up)`` returned) to the last article committed; the
+  (Dask's ``client.run(warm_up)`` returned) to the last article done; the
   cluster start and model loading (a fixed few seconds) are shown apart
   (``startup s``);
-* ``store s``: time this process spent in the ordered store phase
-  (dedup check, insert, cross-article resolution), which is serial and bounds
-  the speed-up (see docs/scaling.md);
+* ``store s``: time this process spent in the ordered store phase, which is
+  serial and bounds the speed-up of full runs (see docs/scaling.md);
 * ``peak RSS MB``: the largest ``ru_maxrss`` of each worker process, and of
   this (driver) process;
 * the load average before the run: the machine is shared, so a busy machine
@@ -55,27 +59,29 @@ def write_archive(n: int, dest: Path, seed: int = 7) -> tuple[Path, int]:
     return path, words // max(1, n)
 
 
-def run_once(archive: Path, workers: int, partition_size: int, db: str) -> dict:
+def run_once(archive: Path, workers: int, partition_size: int, db: str | None, out: Path | None) -> dict:
     from incidex.batch import run_batch
     from incidex.store import open_store
 
     load = os.getloadavg()
-    store = open_store(db)
+    store = open_store(db) if db else None
     marks: dict[str, float] = {"start": time.perf_counter()}
-    store_seconds = [0.0]
 
     def on_cluster(info: dict) -> None:
         marks["warm"] = time.perf_counter()
 
     try:
-        report = run_batch([str(archive)], store=store, engine="dask", workers=workers,
-                           partition_size=partition_size, store_url=store.worker_url(), on_cluster=on_cluster)
+        report = run_batch([str(archive)], store=store, out_dir=out, map_only=store is None, engine="dask",
+                           workers=workers, partition_size=partition_size,
+                           store_url=store.worker_url() if store else None, on_cluster=on_cluster)
     finally:
-        store.close()
+        if store:
+            store.close()
     end = time.perf_counter()
-    n = report.new + report.duplicate
+    n = report.extracted if store is None else report.new + report.duplicate
     busy = end - marks["warm"]
     return {
+        "mode": "map" if store is None else "full",
         "workers": workers, "articles": n, "incidents": report.incidents, "failed": len(report.failed),
         "startup_s": round(marks["warm"] - marks["start"], 2), "seconds": round(busy, 2),
         "articles_per_s": round(n / busy, 2), "store_s": round(report.store_seconds, 2),
@@ -109,31 +115,35 @@ def main() -> int:
     runs = []
     try:
         for i, w in enumerate(int(x) for x in args.workers.split(",")):
+            runs.append(run_once(archive, w, args.partition_size, None, tmp / f"map{i}"))
             db = dbs.fresh() if dbs else str(tmp / f"run{i}.db")
-            runs.append(run_once(archive, w, args.partition_size, db))
+            runs.append(run_once(archive, w, args.partition_size, db, None))
     finally:
         if dbs:
             dbs.close()
         if cluster:
             cluster.stop()
-    by = {r["workers"]: r for r in runs}
     result = {"n": args.n, "words_per_article": words, "partition_size": args.partition_size,
               "store": "postgresql" if args.postgres else "sqlite", "cores": os.cpu_count(), "runs": runs}
-    if 1 in by and 2 in by:
-        result["scaling_2_over_1"] = round(by[2]["articles_per_s"] / by[1]["articles_per_s"], 2)
+    for mode in ("map", "full"):
+        by = {r["workers"]: r for r in runs if r["mode"] == mode}
+        if 1 in by and 2 in by:
+            result[f"scaling_{mode}_2_over_1"] = round(by[2]["articles_per_s"] / by[1]["articles_per_s"], 2)
     if args.json:
         print(json.dumps(result, indent=2))
         return 0
     print(f"{args.n} articles (~{words} words), partitions of {args.partition_size}, store {result['store']}, "
           f"{os.cpu_count()} cores")
-    print("| workers | articles/s | seconds | startup s | store s | worker peak RSS MB | driver peak RSS MB | load before |")
-    print("|---:|---:|---:|---:|---:|---|---:|---|")
+    print("| run | workers | articles/s | seconds | startup s | store s | worker peak RSS MB | driver peak RSS MB "
+          "| load before |")
+    print("|---|---:|---:|---:|---:|---:|---|---:|---|")
     for r in runs:
-        print(f"| {r['workers']} | {r['articles_per_s']} | {r['seconds']} | {r['startup_s']} | {r['store_s']} | "
-              f"{', '.join(str(x) for x in r['worker_peak_rss_mb'])} | {r['driver_peak_rss_mb']} | "
+        print(f"| {r['mode']} | {r['workers']} | {r['articles_per_s']} | {r['seconds']} | {r['startup_s']} | "
+              f"{r['store_s']} | {', '.join(str(x) for x in r['worker_peak_rss_mb'])} | {r['driver_peak_rss_mb']} | "
               f"{', '.join(str(x) for x in r['load_before'])} |")
-    if "scaling_2_over_1" in result:
-        print(f"scaling 2 workers / 1 worker: {result['scaling_2_over_1']}x (target >= 1.7)")
+    for mode in ("map", "full"):
+        if f"scaling_{mode}_2_over_1" in result:
+            print(f"scaling {mode}, 2 workers / 1 worker: {result[f'scaling_{mode}_2_over_1']}x (target >= 1.7)")
     return 0
 
 
