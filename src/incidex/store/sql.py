@@ -147,9 +147,35 @@ def upgrade(engine: Engine) -> None:
             command.upgrade(cfg, "head")
 
 
-# Statements run once or more per ingested article, built once (building a
-# statement costs more than SQLite takes to run it; see docs/performance.md).
+# Statements run once or more per ingested article or incident, built once
+# (building a statement costs more than SQLite takes to run it; see
+# docs/performance.md and docs/scaling.md).
 _ARTICLE_SEQ = sa.select(articles.c.seq).where(articles.c.id == sa.bindparam("article_id"))
+_ARTICLE = sa.select(articles).where(articles.c.id == sa.bindparam("article_id"))
+_ARTICLE_INSERT = articles.insert()
+_BANDS_INSERT = article_bands.insert()
+_DEDUP_INFO = (sa.select(articles.c.id, articles.c.signature, articles.c.duplicate_of)
+               .where(articles.c.id.in_(sa.bindparam("ids", expanding=True))))
+_INCIDENT_SEQ = sa.select(incidents.c.seq).where(incidents.c.id == sa.bindparam("iid"))
+_INCIDENT_DOC = sa.select(incidents.c.doc).where(incidents.c.id == sa.bindparam("iid"))
+_INCIDENT_UPDATE = incidents.update().where(incidents.c.id == sa.bindparam("b_id"))
+_INCIDENT_INSERT = incidents.insert()
+_CHILDREN = (incident_actors, incident_victims, incident_attack_types)
+_CHILD_DELETE = {t: t.delete().where(t.c.incident_id == sa.bindparam("iid")) for t in _CHILDREN}
+_CHILD_INSERT = {t: t.insert() for t in _CHILDREN}
+_LINK_ROLE = sa.select(incident_articles.c.role).where(incident_articles.c.incident_id == sa.bindparam("iid"),
+                                                       incident_articles.c.article_id == sa.bindparam("aid"))
+_LINK_INSERT = incident_articles.insert()
+_LINK_UPDATE = incident_articles.update().where(incident_articles.c.incident_id == sa.bindparam("b_iid"),
+                                                incident_articles.c.article_id == sa.bindparam("b_aid"))
+_INCIDENTS_OF_ARTICLE = (sa.select(incidents.c.doc)
+                         .join(incident_articles, incident_articles.c.incident_id == incidents.c.id)
+                         .where(incident_articles.c.article_id == sa.bindparam("aid"))
+                         .order_by(incidents.c.seq))
+_ARTICLES_OF_INCIDENT = (sa.select(incident_articles.c.article_id, incident_articles.c.role)
+                         .join(articles, articles.c.id == incident_articles.c.article_id)
+                         .where(incident_articles.c.incident_id == sa.bindparam("iid"))
+                         .order_by(articles.c.seq))
 
 
 @lru_cache(maxsize=64)
@@ -294,16 +320,16 @@ class SqlStore(ResolutionStoreMixin, WatchStoreMixin):
             if article.duplicate_of is not None and not conn.execute(
                     _ARTICLE_SEQ, {"article_id": article.duplicate_of}).first():
                 raise IncidexError(f"article {article.id}: duplicate_of {article.duplicate_of} is not stored")
-            conn.execute(articles.insert(), row)
+            conn.execute(_ARTICLE_INSERT, row)
             unique_bands = sorted({(int(b), int(h)) for b, h in bands})
             if unique_bands:
-                conn.execute(article_bands.insert(),
+                conn.execute(_BANDS_INSERT,
                              [{"band": b, "hash": h, "article_id": article.id} for b, h in unique_bands])
         return True
 
     def get_article(self, article_id: str) -> Article | None:
         with self._connection(write=False) as conn:
-            row = conn.execute(sa.select(articles).where(articles.c.id == article_id)).mappings().first()
+            row = conn.execute(_ARTICLE, {"article_id": article_id}).mappings().first()
         return self._article(row) if row else None
 
     def list_articles(self, query: str | None = None, source: str | None = None,
@@ -350,9 +376,9 @@ class SqlStore(ResolutionStoreMixin, WatchStoreMixin):
         ids = list(dict.fromkeys(article_ids))
         if not ids:
             return {}
-        stmt = sa.select(articles.c.id, articles.c.signature, articles.c.duplicate_of).where(articles.c.id.in_(ids))
         with self._connection(write=False) as conn:
-            return {r.id: (codec.unpack_signature(r.signature), r.duplicate_of) for r in conn.execute(stmt)}
+            return {r.id: (codec.unpack_signature(r.signature), r.duplicate_of)
+                    for r in conn.execute(_DEDUP_INFO, {"ids": ids})}
 
     def rebuild_dedup_index(self, batch: int = 500) -> int:
         """Recompute every signature and band after a ``[dedup]`` settings change.
@@ -419,23 +445,19 @@ class SqlStore(ResolutionStoreMixin, WatchStoreMixin):
         with self._savepoint_or_transaction() as conn:
             if not conn.execute(_ARTICLE_SEQ, {"article_id": article_id}).first():
                 raise IncidexError(f"incident {incident.id}: article {article_id} is not stored")
-            exists = conn.execute(sa.select(incidents.c.seq).where(incidents.c.id == incident.id)).first()
+            exists = conn.execute(_INCIDENT_SEQ, {"iid": incident.id}).first()
             if exists:
-                conn.execute(incidents.update().where(incidents.c.id == incident.id).values(**values))
-                for child in (incident_actors, incident_victims, incident_attack_types):
-                    conn.execute(child.delete().where(child.c.incident_id == incident.id))
+                conn.execute(_INCIDENT_UPDATE, {**values, "b_id": incident.id})
+                for child in _CHILDREN:
+                    conn.execute(_CHILD_DELETE[child], {"iid": incident.id})
             else:
-                conn.execute(incidents.insert().values(id=incident.id, created_at=now, **values))
+                conn.execute(_INCIDENT_INSERT, {**values, "id": incident.id, "created_at": now})
             self._insert_children(conn, incident, attack_types)
-            link = conn.execute(sa.select(incident_articles.c.role).where(
-                incident_articles.c.incident_id == incident.id, incident_articles.c.article_id == article_id)).first()
+            link = conn.execute(_LINK_ROLE, {"iid": incident.id, "aid": article_id}).first()
             if link is None:
-                conn.execute(incident_articles.insert().values(
-                    incident_id=incident.id, article_id=article_id, role=role))
+                conn.execute(_LINK_INSERT, {"incident_id": incident.id, "article_id": article_id, "role": role})
             elif link.role != role and role == "primary":  # an article that reports it first-hand wins
-                conn.execute(incident_articles.update().where(
-                    incident_articles.c.incident_id == incident.id,
-                    incident_articles.c.article_id == article_id).values(role=role))
+                conn.execute(_LINK_UPDATE, {"role": role, "b_iid": incident.id, "b_aid": article_id})
         return not exists
 
     @staticmethod
@@ -457,16 +479,16 @@ class SqlStore(ResolutionStoreMixin, WatchStoreMixin):
                 victims.append({"incident_id": incident.id, "name": v.name.strip(), "name_key": key,
                                 "country": v.country, "country_key": codec.name_key(v.country), "sector": sector})
         if actors:
-            conn.execute(incident_actors.insert(), actors)
+            conn.execute(_CHILD_INSERT[incident_actors], actors)
         if victims:
-            conn.execute(incident_victims.insert(), victims)
+            conn.execute(_CHILD_INSERT[incident_victims], victims)
         if attack_types:
-            conn.execute(incident_attack_types.insert(),
+            conn.execute(_CHILD_INSERT[incident_attack_types],
                          [{"incident_id": incident.id, "attack_type": t} for t in attack_types])
 
     def get_incident(self, incident_id: str) -> Incident | None:
         with self._connection(write=False) as conn:
-            doc = conn.execute(sa.select(incidents.c.doc).where(incidents.c.id == incident_id)).scalar_one_or_none()
+            doc = conn.execute(_INCIDENT_DOC, {"iid": incident_id}).scalar_one_or_none()
         return codec.incident_from_dict(doc) if doc is not None else None
 
     def list_incidents(self, *, actor: str | None = None, victim: str | None = None, country: str | None = None,
@@ -536,20 +558,12 @@ class SqlStore(ResolutionStoreMixin, WatchStoreMixin):
         return out
 
     def incidents_for_article(self, article_id: str) -> list[Incident]:
-        stmt = (sa.select(incidents.c.doc)
-                .join(incident_articles, incident_articles.c.incident_id == incidents.c.id)
-                .where(incident_articles.c.article_id == article_id)
-                .order_by(incidents.c.seq))
         with self._connection(write=False) as conn:
-            return [codec.incident_from_dict(doc) for doc in conn.execute(stmt).scalars()]
+            return [codec.incident_from_dict(doc) for doc in conn.execute(_INCIDENTS_OF_ARTICLE, {"aid": article_id}).scalars()]
 
     def articles_for_incident(self, incident_id: str) -> list[tuple[str, Role]]:
-        stmt = (sa.select(incident_articles.c.article_id, incident_articles.c.role)
-                .join(articles, articles.c.id == incident_articles.c.article_id)
-                .where(incident_articles.c.incident_id == incident_id)
-                .order_by(articles.c.seq))
         with self._connection(write=False) as conn:
-            return [(r.article_id, r.role) for r in conn.execute(stmt)]
+            return [(r.article_id, r.role) for r in conn.execute(_ARTICLES_OF_INCIDENT, {"iid": incident_id})]
 
     # -- reporting -----------------------------------------------------------
 
