@@ -111,7 +111,7 @@ def _schema():
 
     s = pa.string()
     return pa.schema([
-        ("item_origin", s), ("status", s), ("failure", s), ("read", pa.bool_()),
+        ("item_origin", s), ("status", s), ("failure", s), ("read", pa.bool_()), ("item_article_id", s),
         *[(f"article_{f}", s) for f in _ARTICLE_FIELDS],
         ("article_removed", pa.list_(s)), ("article_signature", pa.list_(pa.uint64())),
         ("duplicate_hint", s), ("extracted", pa.bool_()), ("incidents", s),
@@ -123,6 +123,7 @@ def _row(item: Prepared) -> dict[str, Any]:
     status = "failed" if item.failure else "unchanged" if item.unchanged else "article"
     row: dict[str, Any] = {"item_origin": item.origin, "status": status,
                            "failure": item.failure.reason if item.failure else None, "read": item.read,
+                           "item_article_id": item.article_id,
                            "extracted": item.result is not None,
                            "incidents": json.dumps([i.to_dict() for i in item.result.incidents], ensure_ascii=False)
                            if item.result is not None else None}
@@ -135,7 +136,8 @@ def _row(item: Prepared) -> dict[str, Any]:
 
 
 def _item(row: dict[str, Any]) -> Prepared:
-    item = Prepared(row["item_origin"], unchanged=row["status"] == "unchanged", read=row["read"])
+    item = Prepared(row["item_origin"], unchanged=row["status"] == "unchanged", read=row["read"],
+                    article_id=row["item_article_id"])
     if row["status"] == "failed":
         item.failure = ReadFailure(row["item_origin"], row["failure"] or "failed")
         return item
