@@ -23,6 +23,12 @@ Reported per run:
   (``startup s``);
 * ``store s``: time this process spent in the ordered store phase, which is
   serial and bounds the speed-up of full runs (see docs/scaling.md);
+* CPU time: ``worker cpu ms/article`` (all workers' CPU time on partitions over
+  N) and ``store cpu ms/article`` (this process in the store phase), and
+  ``busy cores`` = workers' CPU time / wall time. On a machine shared with
+  other jobs the wall-clock rates fall with the load; the CPU figures do
+  not, and ``busy cores`` shows how much of the requested parallelism the
+  machine gave;
 * ``peak RSS MB``: the largest ``ru_maxrss`` of each worker process, and of
   this (driver) process;
 * the load average before the run: the machine is shared, so a busy machine
@@ -84,6 +90,9 @@ def run_once(archive: Path, workers: int, partition_size: int, db: str | None, o
         "mode": "map" if store is None else "full",
         "workers": workers, "articles": n, "incidents": report.incidents, "failed": len(report.failed),
         "startup_s": round(marks["warm"] - marks["start"], 2), "seconds": round(busy, 2),
+        "worker_cpu_ms_per_article": round(1000 * sum(w["cpu_seconds"] for w in report.workers.values()) / n, 1),
+        "store_cpu_ms_per_article": round(1000 * report.store_cpu_seconds / n, 1),
+        "busy_cores": round(sum(w["cpu_seconds"] for w in report.workers.values()) / busy, 2),
         "articles_per_s": round(n / busy, 2), "store_s": round(report.store_seconds, 2),
         "worker_peak_rss_mb": sorted(w["peak_rss_mb"] for w in report.workers.values()),
         "worker_partitions": sorted(w["partitions"] for w in report.workers.values()),
@@ -134,12 +143,13 @@ def main() -> int:
         return 0
     print(f"{args.n} articles (~{words} words), partitions of {args.partition_size}, store {result['store']}, "
           f"{os.cpu_count()} cores")
-    print("| run | workers | articles/s | seconds | startup s | store s | worker peak RSS MB | driver peak RSS MB "
-          "| load before |")
-    print("|---|---:|---:|---:|---:|---:|---|---:|---|")
+    print("| run | workers | articles/s | seconds | startup s | store s | worker cpu ms/article | store cpu ms/article "
+          "| busy cores | worker peak RSS MB | driver peak RSS MB | load before |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|---|")
     for r in runs:
         print(f"| {r['mode']} | {r['workers']} | {r['articles_per_s']} | {r['seconds']} | {r['startup_s']} | "
-              f"{r['store_s']} | {', '.join(str(x) for x in r['worker_peak_rss_mb'])} | {r['driver_peak_rss_mb']} | "
+              f"{r['store_s']} | {r['worker_cpu_ms_per_article']} | {r['store_cpu_ms_per_article']} | "
+              f"{r['busy_cores']} | {', '.join(str(x) for x in r['worker_peak_rss_mb'])} | {r['driver_peak_rss_mb']} | "
               f"{', '.join(str(x) for x in r['load_before'])} |")
     for mode in ("map", "full"):
         if f"scaling_{mode}_2_over_1" in result:

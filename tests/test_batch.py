@@ -189,3 +189,16 @@ def test_map_only_then_store_from_the_parts_equals_ingest(archive, tmp_path):
     assert stored["resumed"] == 5 and stored["extracted"] == 0 and stored["new"] == 9
     run_cli("ingest", str(archive), "--db", str(tmp_path / "ingest.db"))
     assert snapshot(str(tmp_path / "stored.db")) == snapshot(str(tmp_path / "ingest.db"))
+
+
+def test_batch_on_an_existing_dask_cluster(archive, tmp_path):
+    """``--scheduler``: the workers of a running cluster (here one started by the test, on 127.0.0.1)."""
+    from dask.distributed import LocalCluster
+
+    with LocalCluster(n_workers=1, threads_per_worker=1, processes=True, host="127.0.0.1",
+                      dashboard_address="127.0.0.1:0") as cluster:
+        got = run_cli("batch", str(archive), "--engine", "dask", "--scheduler", cluster.scheduler_address,
+                      "--partition-size", "5", "--db", str(tmp_path / "remote.db"))
+    assert got["partitions"] == 3 and got["new"] == 9 and got["duplicate"] == 2 and got["failed"] == 2
+    assert len(got["workers"]) == 1
+    run_cli("batch", str(tmp_path / "missing.jsonl"), "--engine", "serial", "--db", str(tmp_path / "m.db"), code=1)

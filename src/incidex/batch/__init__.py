@@ -64,6 +64,7 @@ class BatchReport(IngestReport):
     extracted: int = 0  # articles extracted by the workers in this run
     seconds: float = 0.0
     store_seconds: float = 0.0  # in the ordered store phase (serial: bounds the speed-up)
+    store_cpu_seconds: float = 0.0  # CPU time of this process in the store phase
     workers: dict[str, dict[str, float]] = field(default_factory=dict)  # worker -> partitions, seconds, peak RSS
     files: list[str] = field(default_factory=list)
 
@@ -71,7 +72,7 @@ class BatchReport(IngestReport):
         d = super().to_dict()
         d.update({"partitions": self.partitions, "resumed": self.resumed, "extracted": self.extracted,
                   "seconds": round(self.seconds, 3),
-                  "store_seconds": round(self.store_seconds, 3),
+                  "store_seconds": round(self.store_seconds, 3), "store_cpu_seconds": round(self.store_cpu_seconds, 3),
                   "workers": self.workers, "files": self.files})
         return d
 
@@ -140,10 +141,11 @@ def run_batch(inputs: list[str], *, store=None, out_dir: str | Path | None = Non
             report.unchanged += sum(1 for i in result.items if i.unchanged)
             _account(report, result, on_partition)
             continue
-        t_store = time.perf_counter()
+        t_store, c_store = time.perf_counter(), time.process_time()
         for start in range(0, len(result.items), chunk):  # one transaction per chunk, as ingest
             commit_prepared(result.items[start:start + chunk], store, report, on_item)
         report.store_seconds += time.perf_counter() - t_store
+        report.store_cpu_seconds += time.process_time() - c_store
         _account(report, result, on_partition)
     report.seconds = time.perf_counter() - t0
     if out is not None and not map_only:
@@ -156,9 +158,11 @@ def run_batch(inputs: list[str], *, store=None, out_dir: str | Path | None = Non
 
 def _account(report: BatchReport, result: PartitionResult, on_partition) -> None:
     if result.worker:
-        w = report.workers.setdefault(result.worker, {"partitions": 0, "seconds": 0.0, "peak_rss_mb": 0.0})
+        w = report.workers.setdefault(result.worker, {"partitions": 0, "seconds": 0.0, "cpu_seconds": 0.0,
+                                                      "peak_rss_mb": 0.0})
         w["partitions"] += 1
         w["seconds"] = round(w["seconds"] + result.seconds, 3)
+        w["cpu_seconds"] = round(w["cpu_seconds"] + result.cpu_seconds, 3)
         w["peak_rss_mb"] = round(max(w["peak_rss_mb"], result.peak_rss_mb), 1)
     if on_partition:
         on_partition(result)

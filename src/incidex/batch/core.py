@@ -84,6 +84,7 @@ class PartitionResult:
     items: list[Prepared]
     worker: str = ""
     seconds: float = 0.0
+    cpu_seconds: float = 0.0  # CPU time of the worker process on this partition
     peak_rss_mb: float = 0.0
     from_part: bool = False  # read back from a Parquet part of an earlier run
     extra: dict[str, Any] = field(default_factory=dict)
@@ -91,12 +92,12 @@ class PartitionResult:
 
 def run_partition(part: Partition, store_url: str | None = None) -> PartitionResult:
     """Read and process one partition (the task every engine runs)."""
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     settings = load_settings()
     store = worker_store(store_url) if store_url else None
     items = list(process_documents(read_partition(part, settings), store=store))
     return PartitionResult(part.index, items, worker=f"{socket.gethostname()}:{os.getpid()}",
-                           seconds=time.perf_counter() - t0,
+                           seconds=time.perf_counter() - t0, cpu_seconds=time.process_time() - c0,
                            peak_rss_mb=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
 
 

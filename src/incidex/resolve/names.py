@@ -52,6 +52,7 @@ def _stem(w: str) -> str:
     return w
 
 
+@lru_cache(maxsize=65536)  # resolution compares the same few names thousands of times
 def tokens(name: str, country: str | None = None) -> frozenset[str]:
     """The comparable words of a name: folded, stemmed, synonyms and countries unified."""
     lex = _lexicon()
@@ -72,6 +73,7 @@ def tokens(name: str, country: str | None = None) -> frozenset[str]:
     return frozenset(out)
 
 
+@lru_cache(maxsize=1)
 def generic_words() -> frozenset[str]:
     return frozenset(_lexicon().get("generic", [])) | frozenset(_country_words().values())
 
@@ -85,6 +87,7 @@ def key(name: str, country: str | None = None) -> str:
     return " ".join(sorted(tokens(name, country)))
 
 
+@lru_cache(maxsize=65536)
 def similarity(a: str, b: str, country_a: str | None = None, country_b: str | None = None) -> float:
     """0..1: shared distinctive words decide; generic-only names need the same words."""
     ta, tb = tokens(a, country_a), tokens(b, country_b)

@@ -10,6 +10,7 @@ import calendar
 import re
 import struct
 from dataclasses import fields
+from functools import lru_cache
 from datetime import date, datetime, time, timedelta, timezone
 from typing import Any, Sequence
 
@@ -160,8 +161,13 @@ def bound_date(value: date | datetime | str | None, *, end: bool) -> date | None
 
 # -- incidents ------------------------------------------------------------------
 
+@lru_cache(maxsize=32)
+def _field_names(cls: type) -> frozenset[str]:
+    return frozenset(f.name for f in fields(cls))
+
+
 def _pick(cls: type, d: dict[str, Any]) -> dict[str, Any]:
-    names = {f.name for f in fields(cls)}
+    names = _field_names(cls)  # resolution rebuilds thousands of incidents: look the fields up once
     return {k: v for k, v in d.items() if k in names}
 
 
