@@ -18,7 +18,6 @@ import time
 from datetime import date, datetime, timezone
 
 import pytest
-import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
