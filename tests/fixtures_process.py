@@ -8,8 +8,31 @@ import time
 from pathlib import Path
 
 
-def table_count(db: Path, table: str) -> int | None:
+def scalar(db: Path | str, sql: str):
+    """One value from the store ``db`` (a SQLite path, or a PostgreSQL URL)."""
+    import sqlalchemy as sa
+
+    from incidex.store.sql import postgres_url
+
+    url = postgres_url(sa.make_url(db)) if "://" in str(db) else sa.URL.create("sqlite", database=str(db))
+    engine = sa.create_engine(url, poolclass=sa.NullPool)
+    try:
+        with engine.connect() as conn:
+            return conn.exec_driver_sql(sql).scalar()
+    finally:
+        engine.dispose()
+
+
+def table_count(db: Path | str, table: str) -> int | None:
     """Rows in ``table``, or None while the database or its schema is not there yet (or briefly locked)."""
+    if "://" in str(db):  # PostgreSQL
+        import sqlalchemy as sa
+
+        try:
+            return scalar(db, f"SELECT count(*) FROM {table}")
+        except sa.exc.DBAPIError:
+            return None
+    db = Path(db)
     if not db.exists():
         return None
     try:

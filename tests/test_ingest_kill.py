@@ -2,7 +2,8 @@
 
 The whole pipeline runs in a subprocess (`python -m incidex ingest`) over ~40
 small invented articles; it is SIGKILLed once the database holds a few
-articles. The database must then pass SQLite's integrity check, every incident
+articles. The database (SQLite, then PostgreSQL) must then be consistent
+(SQLite: its integrity checks too), every incident
 link must point at a stored article and incident, a re-run must finish the job
 and a third run must add nothing. All texts are generated here from
 project-written sentences about fictional companies and groups.
@@ -19,7 +20,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from fixtures_process import kill_once_rows, table_count
+from fixtures_process import kill_once_rows, scalar, table_count
 
 N_FILES = 40
 KILL_AFTER = 5           # committed articles before the kill
@@ -53,7 +54,7 @@ def _story(i: int) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _ingest(inputs: Path, db: Path, env: dict[str, str]) -> tuple[int, dict]:
+def _ingest(inputs: Path, db: Path | str, env: dict[str, str]) -> tuple[int, dict]:
     res = subprocess.run([sys.executable, "-m", "incidex", "ingest", "--db", str(db), "--format", "json", str(inputs)],
                          capture_output=True, text=True, env=env, timeout=120)
     lines = [x for x in res.stdout.splitlines() if x.strip()]
@@ -62,14 +63,14 @@ def _ingest(inputs: Path, db: Path, env: dict[str, str]) -> tuple[int, dict]:
 
 
 @pytest.mark.slow
-def test_sigkill_during_ingest_then_rerun(tmp_path):
+def test_sigkill_during_ingest_then_rerun(tmp_path, db_url, backend):
     src = tmp_path / "articles"
     src.mkdir()
     texts = [_story(i) for i in range(N_FILES)]
     assert len(set(texts)) == N_FILES
     for i, text in enumerate(texts):
         (src / f"{i:03d}.txt").write_text(text, encoding="utf-8")
-    db = tmp_path / "k.db"
+    db = Path(db_url) if backend == "sqlite" else db_url
     env = {k: v for k, v in os.environ.items() if k != "INCIDEX_DB"}
 
     cmd = [sys.executable, "-m", "incidex", "ingest", "--db", str(db), "--format", "json", str(src)]
@@ -79,28 +80,26 @@ def test_sigkill_during_ingest_then_rerun(tmp_path):
     assert code == -signal.SIGKILL
 
     # -- what the killed run left behind is consistent
-    con = sqlite3.connect(db)
-    try:
-        assert con.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
-        assert con.execute("PRAGMA foreign_key_check").fetchall() == []
-        n_killed = con.execute("SELECT count(*) FROM articles").fetchone()[0]
-        assert KILL_AFTER <= n_killed < N_FILES
-        dangling_articles = con.execute(
-            "SELECT count(*) FROM incident_articles ia LEFT JOIN articles a ON a.id = ia.article_id "
-            "WHERE a.id IS NULL").fetchone()[0]
-        dangling_incidents = con.execute(
-            "SELECT count(*) FROM incident_articles ia LEFT JOIN incidents i ON i.id = ia.incident_id "
-            "WHERE i.id IS NULL").fetchone()[0]
-        unlinked_incidents = con.execute(
-            "SELECT count(*) FROM incidents i WHERE NOT EXISTS "
-            "(SELECT 1 FROM incident_articles ia WHERE ia.incident_id = i.id)").fetchone()[0]
-        assert (dangling_articles, dangling_incidents, unlinked_incidents) == (0, 0, 0)
-        # every committed article is whole: its bands and its search entry were committed with it
-        assert con.execute("SELECT count(*) FROM articles a WHERE NOT EXISTS "
-                           "(SELECT 1 FROM article_bands b WHERE b.article_id = a.id)").fetchone()[0] == 0
-        con.execute("INSERT INTO articles_fts(articles_fts, rank) VALUES ('integrity-check', 1)")
-    finally:
-        con.close()
+    if backend == "sqlite":
+        con = sqlite3.connect(db)
+        try:
+            assert con.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
+            assert con.execute("PRAGMA foreign_key_check").fetchall() == []
+            con.execute("INSERT INTO articles_fts(articles_fts, rank) VALUES ('integrity-check', 1)")
+        finally:
+            con.close()
+    n_killed = table_count(db, "articles")
+    assert KILL_AFTER <= n_killed < N_FILES
+    dangling_articles = scalar(db, "SELECT count(*) FROM incident_articles ia LEFT JOIN articles a "
+                                   "ON a.id = ia.article_id WHERE a.id IS NULL")
+    dangling_incidents = scalar(db, "SELECT count(*) FROM incident_articles ia LEFT JOIN incidents i "
+                                    "ON i.id = ia.incident_id WHERE i.id IS NULL")
+    unlinked_incidents = scalar(db, "SELECT count(*) FROM incidents i WHERE NOT EXISTS "
+                                    "(SELECT 1 FROM incident_articles ia WHERE ia.incident_id = i.id)")
+    assert (dangling_articles, dangling_incidents, unlinked_incidents) == (0, 0, 0)
+    # every committed article is whole: its bands (and its search entry) were committed with it
+    assert scalar(db, "SELECT count(*) FROM articles a WHERE NOT EXISTS "
+                      "(SELECT 1 FROM article_bands b WHERE b.article_id = a.id)") == 0
 
     # -- a re-run finishes the job without redoing what was committed
     code, summary = _ingest(src, db, env)
