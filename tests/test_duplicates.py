@@ -59,11 +59,7 @@ def _article(aid: str, body: str, **kw) -> Article:
     return Article(id=aid, body=body, **kw)
 
 
-@pytest.fixture()
-def store(tmp_path):
-    s = open_store(tmp_path / "dup.db")
-    yield s
-    s.close()
+# ``store``: a new SQLite or PostgreSQL store (tests/conftest.py): the LSH index lives in the database.
 
 
 def test_syndicated_copy_is_found_as_duplicate_of_first(store):
@@ -100,8 +96,8 @@ def test_exact_id_returns_stored_original(store):
     assert find_duplicate(_article("copy", SYNDICATED), store) == "orig"
 
 
-def test_duplicates_survive_reopening_the_store(tmp_path):
-    path = tmp_path / "persist.db"
+def test_duplicates_survive_reopening_the_store(db_url):
+    path = db_url
     with open_store(path) as s:
         s.add_article(_article("orig", ORIGINAL))
     with open_store(path) as s:
