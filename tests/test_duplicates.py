@@ -9,7 +9,6 @@ import os
 import subprocess
 import sys
 
-import pytest
 from datasketch import MinHash, MinHashLSH
 
 from incidex.records import Article
