@@ -78,6 +78,16 @@ def archive(tmp_path_factory) -> Path:
     return write_jsonl(tmp_path_factory.mktemp("batch") / "archive.jsonl", records())
 
 
+def run_cli_plain(*args: str) -> str:
+    from typer.testing import CliRunner
+
+    from incidex.cli import app
+
+    res = CliRunner().invoke(app, list(args))
+    assert res.exit_code == 0, res.output
+    return res.stdout
+
+
 def run_cli(*args: str, code: int = 0) -> dict:
     from typer.testing import CliRunner
 
@@ -103,9 +113,15 @@ def test_batch_on_dask_equals_ingest(archive, backend, request, tmp_path):
     assert got["articles"] == expected["articles"]
     assert got == expected
     assert len({a[0] for a in got["articles"]}) == len(got["articles"])
-    # the resolved incidents as Parquet tables, readable by any Parquet tool
+    # the resolved incidents as Parquet tables, readable by any Parquet tool, as `incidex export` writes them
     table = pq.read_table(tmp_path / "out" / "incidents.parquet")
     assert table.num_rows == len(expected["incidents"]) > 3
+    run_cli_plain("export", "--db", batch_db, "--format", "parquet", "-o", str(tmp_path / "exported.parquet"))
+    for name in ("incidents", "victims", "attackers", "sources"):
+        suffix = "" if name == "incidents" else f".{name}"
+        a = pq.read_table(tmp_path / "out" / f"incidents{suffix}.parquet")
+        b = pq.read_table(tmp_path / f"exported{suffix}.parquet")
+        assert a.schema == b.schema and a.to_pylist() == b.to_pylist(), name
 
 
 def test_batch_resumes_from_parts_and_the_store(archive, tmp_path):

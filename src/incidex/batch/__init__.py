@@ -149,11 +149,41 @@ def run_batch(inputs: list[str], *, store=None, out_dir: str | Path | None = Non
         _account(report, result, on_partition)
     report.seconds = time.perf_counter() - t0
     if out is not None and not map_only:
-        from incidex.export import export, select_incidents
-
-        written = export("parquet", select_incidents(store), store, out / "incidents.parquet")
-        report.files = [str(p) for p in written.files]
+        report.files = [str(p) for p in export_incidents(store, out / "incidents.parquet")]
     return report
+
+
+def export_incidents(store, output: Path, page: int = 1000) -> list[Path]:
+    """The resolved incidents as ``incidex export --format parquet`` tables, written a page at a time.
+
+    Same files, columns and rows as the exporter, but one row group per page
+    of incidents instead of every row in memory: a back-fill may hold millions.
+    """
+    import pyarrow.parquet as pq
+
+    from incidex.export import select_incidents
+    from incidex.export.tables import TABLES, arrow_schema, build_rows, table_paths, to_arrow
+
+    paths = table_paths(output, ".parquet")
+    writers = {t: pq.ParquetWriter(paths[t], arrow_schema(t)) for t in TABLES}
+    try:
+        batch: list = []
+        for inc in select_incidents(store, page=page):
+            batch.append(inc)
+            if len(batch) >= page:
+                _write_tables(writers, to_arrow(build_rows(batch, store)))
+                batch = []
+        if batch:
+            _write_tables(writers, to_arrow(build_rows(batch, store)))
+    finally:
+        for w in writers.values():
+            w.close()
+    return [paths[t] for t in TABLES]
+
+
+def _write_tables(writers: dict, tables: dict) -> None:
+    for name, table in tables.items():
+        writers[name].write_table(table)
 
 
 def _account(report: BatchReport, result: PartitionResult, on_partition) -> None:
