@@ -218,3 +218,17 @@ def test_batch_on_an_existing_dask_cluster(archive, tmp_path):
     assert got["partitions"] == 3 and got["new"] == 9 and got["duplicate"] == 2 and got["failed"] == 2
     assert len(got["workers"]) == 1
     run_cli("batch", str(tmp_path / "missing.jsonl"), "--engine", "serial", "--db", str(tmp_path / "m.db"), code=1)
+
+
+def test_a_changed_input_file_is_processed_again(tmp_path):
+    src = write_jsonl(tmp_path / "a.jsonl", records()[:4])
+    out = tmp_path / "out"
+    first = run_cli("batch", str(src), "--engine", "serial", "--partition-size", "2", "--out", str(out), "--map-only")
+    again = run_cli("batch", str(src), "--engine", "serial", "--partition-size", "2", "--out", str(out), "--map-only")
+    assert first["resumed"] == 0 and again["resumed"] == again["partitions"] == first["partitions"]
+    lines = src.read_text(encoding="utf-8").splitlines()
+    lines[0] = json.dumps({"id": "x0", "text": (DATA / "resolve" / "b1.txt").read_text(encoding="utf-8")})
+    src.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    changed = run_cli("batch", str(src), "--engine", "serial", "--partition-size", "2", "--out", str(out),
+                      "--map-only")
+    assert changed["resumed"] == 0 and changed["extracted"] >= 1  # same path, new content: no stale parts

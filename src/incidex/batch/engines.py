@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import logging
 import os
+import uuid
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
@@ -100,6 +101,7 @@ def _ordered(client, as_completed, partitions: Iterable[Partition], store_url: s
     parts: dict[Any, Partition] = {}
     running = as_completed()
     next_index, exhausted = None, False
+    run = uuid.uuid4().hex[:8]  # task keys unique per run: a shared scheduler merges equal keys across clients
 
     def fill() -> None:
         nonlocal exhausted, next_index
@@ -114,7 +116,7 @@ def _ordered(client, as_completed, partitions: Iterable[Partition], store_url: s
             if done is not None:
                 held[part.index] = done
                 continue
-            fut = client.submit(run_partition, part, store_url, key=f"incidex-partition-{part.key}", pure=False,
+            fut = client.submit(run_partition, part, store_url, key=f"incidex-{run}-{part.key}", pure=False,
                                 retries=2)
             parts[fut.key] = part
             held[part.index] = None

@@ -48,11 +48,12 @@ class Partition:
     row: int = 1
     whole_file: bool = False
     failure: str | None = None
+    stamp: str = ""  # size and modification time of the file: a changed file gets new parts
 
     @property
     def key(self) -> str:
-        """Stable name of this slice (its Parquet part file), independent of its position in the run."""
-        h = hashlib.sha1(json.dumps([self.path, self.kind, self.start, self.first, self.count]).encode())
+        """Stable name of this slice of this version of the file (its Parquet part)."""
+        h = hashlib.sha1(json.dumps([self.path, self.stamp, self.kind, self.start, self.first, self.count]).encode())
         return f"{self.index:06d}-{h.hexdigest()[:10]}"
 
     def to_dict(self) -> dict[str, Any]:
@@ -88,8 +89,13 @@ def plan(inputs: Iterable[str], size: int, settings: dict[str, Any]) -> Iterator
             index += 1
             continue
         parts = _plan_parquet(path, size) if Path(path).suffix.lower() in PARQUET else _plan_jsonl(path, size, settings)
+        try:
+            st = Path(path).stat()
+            stamp = f"{st.st_size}:{st.st_mtime_ns}"
+        except OSError:
+            stamp = ""
         for p in parts:
-            yield Partition(index, **p)
+            yield Partition(index, stamp=stamp, **p)
             index += 1
 
 
