@@ -1,6 +1,7 @@
 """``incidex batch`` on Dask: articles/s with 1 and 2 workers, scaling ratio, peak memory per worker.
 
     .venv/bin/python benchmarks/batch.py [-n 400] [--workers 1,2] [--partition-size 20] [--postgres] [--json]
+    .venv/bin/python benchmarks/batch.py --modes map --repeat 3     # best of 3 interleaved runs each
 
 Generates one JSONL archive of N synthetic articles (the generator of
 ``benchmarks/ingest.py``: project-written templates, ~600 words, no near
@@ -35,6 +36,9 @@ Reported per run:
   shows up as a lower 2-worker rate.
 
 The scaling ratio is the 2-worker rate over the 1-worker rate (target >= 1.7).
+With ``--repeat K`` every configuration runs K times, interleaved (1, 2, 1, 2,
+...), and the best rate of each is kept: on a machine shared with other jobs,
+the best run is the one that got the cores.
 """
 from __future__ import annotations
 
@@ -107,6 +111,8 @@ def main() -> int:
     ap.add_argument("--workers", default="1,2", help="comma-separated worker counts")
     ap.add_argument("--partition-size", type=int, default=20)
     ap.add_argument("--postgres", action="store_true", help="store in PostgreSQL (throwaway cluster) instead of SQLite")
+    ap.add_argument("--modes", default="map,full", help="map (--map-only runs) and/or full (store and resolve)")
+    ap.add_argument("--repeat", type=int, default=1, help="runs per configuration; the best is reported")
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args()
 
@@ -122,18 +128,31 @@ def main() -> int:
         cluster = Cluster(bindir)
         dbs = Databases(cluster.start())
     runs = []
+    modes = args.modes.split(",")
+    k = 0
     try:
-        for i, w in enumerate(int(x) for x in args.workers.split(",")):
-            runs.append(run_once(archive, w, args.partition_size, None, tmp / f"map{i}"))
-            db = dbs.fresh() if dbs else str(tmp / f"run{i}.db")
-            runs.append(run_once(archive, w, args.partition_size, db, None))
+        for _ in range(args.repeat):
+            for w in (int(x) for x in args.workers.split(",")):
+                k += 1
+                if "map" in modes:
+                    runs.append(run_once(archive, w, args.partition_size, None, tmp / f"map{k}"))
+                if "full" in modes:
+                    db = dbs.fresh() if dbs else str(tmp / f"run{k}.db")
+                    runs.append(run_once(archive, w, args.partition_size, db, None))
     finally:
         if dbs:
             dbs.close()
         if cluster:
             cluster.stop()
-    result = {"n": args.n, "words_per_article": words, "partition_size": args.partition_size,
-              "store": "postgresql" if args.postgres else "sqlite", "cores": os.cpu_count(), "runs": runs}
+    best: dict[tuple[str, int], dict] = {}
+    for r in runs:
+        key = (r["mode"], r["workers"])
+        if key not in best or r["articles_per_s"] > best[key]["articles_per_s"]:
+            best[key] = r
+    all_runs, runs = runs, list(best.values())
+    result = {"n": args.n, "words_per_article": words, "partition_size": args.partition_size, "repeat": args.repeat,
+              "store": "postgresql" if args.postgres else "sqlite", "cores": os.cpu_count(), "runs": runs,
+              "all_runs": all_runs}
     for mode in ("map", "full"):
         by = {r["workers"]: r for r in runs if r["mode"] == mode}
         if 1 in by and 2 in by:
@@ -142,7 +161,7 @@ def main() -> int:
         print(json.dumps(result, indent=2))
         return 0
     print(f"{args.n} articles (~{words} words), partitions of {args.partition_size}, store {result['store']}, "
-          f"{os.cpu_count()} cores")
+          f"{os.cpu_count()} cores, best of {args.repeat}")
     print("| run | workers | articles/s | seconds | startup s | store s | worker cpu ms/article | store cpu ms/article "
           "| busy cores | worker peak RSS MB | driver peak RSS MB | load before |")
     print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|---|")
