@@ -9,19 +9,15 @@ ingested while the server runs. Also tests the store methods the server uses.
 from __future__ import annotations
 
 import json
-import socket
-import threading
-import time
 from datetime import datetime, timedelta, timezone
 
 import httpx
 import pytest
 import requests
-import uvicorn
 from stix2validator import ValidationOptions, validate_string
 from taxii2client.v21 import Server, as_pages
 
-from fixtures_export import LATE_ARTICLES, copy_store, export_db  # noqa: F401  (fixtures)
+from fixtures_export import LATE_ARTICLES, copy_store, export_db, running_server  # noqa: F401  (fixtures)
 from incidex.export import select_incidents
 from incidex.export.stix import serialize, to_bundle
 from incidex.export.taxii import COLLECTION_ID, MEDIA_STIX, MEDIA_TAXII
@@ -30,31 +26,12 @@ from incidex.serve.app import create_app
 from incidex.store import open_store
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def served(export_db, tmp_path_factory):
     """(base url, database path) of a running server over a private copy of the store."""
     db = copy_store(export_db, tmp_path_factory.mktemp("taxii") / "taxii.db")
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(create_app(db), host="127.0.0.1", port=port, log_level="warning",
-                                           lifespan="on"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.05)
-    try:
-        yield f"http://127.0.0.1:{port}", db
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
-        assert not thread.is_alive()
+    with running_server(create_app(db)) as base:
+        yield base, db
 
 
 @pytest.fixture(autouse=True)

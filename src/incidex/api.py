@@ -73,15 +73,18 @@ class IngestReport:
     failed: list[ReadFailure] = field(default_factory=list)
     incidents: int = 0
     merged: int = 0  # incidents that joined an incident already stored
+    articles: list[str] = field(default_factory=list)  # ids of the articles read (new, duplicate or unchanged)
 
     def to_dict(self) -> dict:
         return {"read": self.read, "new": self.new, "duplicate": self.duplicate, "unchanged": self.unchanged,
                 "failed": len(self.failed), "incidents": self.incidents, "merged": self.merged,
+                "articles": list(self.articles),
                 "failures": [{"origin": f.origin, "reason": f.reason} for f in self.failed]}
 
 
 def ingest(inputs: Iterable[str], store, *, fetch_pages: bool = False, extractor: Extractor | None = None,
-           on_item: Callable[[str, str], None] | None = None, chunk_size: int | None = None) -> IngestReport:
+           on_item: Callable[[str, str], None] | None = None, chunk_size: int | None = None,
+           settings: dict | None = None) -> IngestReport:
     """Read, clean, deduplicate, extract and store, ``chunk_size`` articles at a time.
 
     Each chunk is extracted together (one parser batch) and committed in one
@@ -89,13 +92,39 @@ def ingest(inputs: Iterable[str], store, *, fetch_pages: bool = False, extractor
     its neighbours down. A crash loses at most the chunk in flight, nothing
     committed; re-running skips what is stored. ``on_item(origin, outcome)``
     is called per item once its chunk is committed (outcome: new, duplicate,
-    unchanged, failed).
+    unchanged, failed). ``settings``: the reading settings (e.g. which addresses may be fetched).
     """
+    return ingest_items(read(inputs, fetch_pages=fetch_pages, settings=settings), store, extractor=extractor,
+                        on_item=on_item, chunk_size=chunk_size)
+
+
+def read_content(content: str, *, kind: str | None = None, origin: str = "<text>", url: str | None = None,
+                 title: str | None = None, published: str | None = None, source: str | None = None,
+                 author: str | None = None, settings: dict | None = None) -> Iterator[RawDocument | ReadFailure]:
+    """Text or HTML handed over as a string (pasted, posted), read like a file of that kind.
+
+    ``kind`` ("text" or "html") is a hint the content confirms; metadata given
+    here wins over what the reader found in the content.
+    """
+    from .readers import read_bytes
+
+    given = {"url": url, "title": title, "published": published, "source": source, "author": author}
+    for item in read_bytes(content.encode("utf-8"), origin, hint=kind, url=url, settings=settings, what="text"):
+        if isinstance(item, RawDocument):
+            for k, v in given.items():
+                if v:
+                    setattr(item, k, v)
+        yield item
+
+
+def ingest_items(items: Iterable[RawDocument | ReadFailure], store, *, extractor: Extractor | None = None,
+                 on_item: Callable[[str, str], None] | None = None, chunk_size: int | None = None) -> IngestReport:
+    """The ingest loop of ``ingest`` over documents already read (``read``, ``read_content``)."""
     report = IngestReport()
     ex = extractor or default_extractor()
     size = chunk_size or int(load_settings()["ingest"].get("chunk_size", 32))
     chunk: list[RawDocument] = []
-    for item in read(inputs, fetch_pages=fetch_pages):
+    for item in items:
         if isinstance(item, ReadFailure):
             _fail(report, store, item, on_item)
             continue
@@ -220,6 +249,8 @@ def commit_prepared(items: Sequence[Prepared], store, report: IngestReport | Non
     for item, outcome in zip(items, outcomes):
         if outcome == "unchanged":
             report.unchanged += 1
+        if outcome != "failed" and item.article_id:
+            report.articles.append(item.article_id)
         if on_item:
             on_item(item.origin, outcome)
     return outcomes

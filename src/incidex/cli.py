@@ -29,6 +29,9 @@ app = typer.Typer(
 )
 eval_app = typer.Typer(help="Measure extraction quality against gold data.", no_args_is_help=True)
 app.add_typer(eval_app, name="eval")
+keys_app = typer.Typer(help="API keys for the REST API's write endpoints (and for reading when serve.read_open is false).",
+                       no_args_is_help=True)
+app.add_typer(keys_app, name="keys")
 
 out = Console()
 err = Console(stderr=True)
@@ -772,6 +775,83 @@ def eval_resolve(
     if verbose:
         for a, i in sorted(res["main_incident"].items()):
             out.print(f"  {a:<70} {i}", highlight=False)
+
+
+# ----------------------------------------------------------------- serve and keys
+
+@app.command()
+def serve(
+    db: DbOpt = None,
+    host: Annotated[Optional[str], typer.Option("--host", help="Address to listen on (default: setting serve.host, 127.0.0.1).")] = None,
+    port: Annotated[Optional[int], typer.Option("--port", min=0, max=65535, help="Port (default: setting serve.port, 8000).")] = None,
+) -> None:
+    """Serve the web UI (/), the REST API (/api/v1, docs at /api/v1/docs) and TAXII 2.1 (/taxii2/).
+
+    Reading is open unless the setting serve.read_open is false; writing needs an API key
+    (`incidex keys create`). Limits, CORS and the rest: the serve section of the settings, docs/api.md.
+    """
+    import uvicorn
+
+    from .serve.app import create_app
+    from .settings import load_settings
+
+    cfg = load_settings().get("serve", {})
+    store = _store(db)
+    try:
+        application = create_app(store=store)
+    except IncidexError as e:
+        err.print(f"[red]error:[/red] {e}")
+        raise typer.Exit(2)
+    host = host or str(cfg.get("host", "127.0.0.1"))
+    port = int(cfg.get("port", 8000)) if port is None else port
+    err.print(f"incidex: serving {store.url} on http://{host}:{port}/ (API docs: /api/v1/docs)")
+    try:
+        uvicorn.run(application, host=host, port=port, log_level="info", proxy_headers=False)
+    finally:
+        store.close()
+
+
+@keys_app.command("create")
+def keys_create(
+    name: Annotated[str, typer.Option("--name", "-n", help="Who or what the key is for (shown by `keys list`).")] = "default",
+    db: DbOpt = None,
+) -> None:
+    """Make an API key and print it once: only its hash is stored, it cannot be shown again."""
+    from .serve.security import create_key
+
+    store = _store(db)
+    key_id, key = create_key(store, name)
+    err.print(f"API key {key_id} ({name}) created; keep it now, it is not stored and cannot be shown again:")
+    sys.stdout.write(key + "\n")
+
+
+@keys_app.command("list")
+def keys_list(
+    all_keys: Annotated[bool, typer.Option("--all", help="Include revoked keys.")] = False,
+    db: DbOpt = None,
+    fmt: FormatOpt = ListFormat.table,
+) -> None:
+    """List API keys (id, name, prefix, created, last used; never the keys)."""
+    rows = _store(db).list_api_keys(include_revoked=all_keys)
+    if fmt == ListFormat.json:
+        _dump(rows)
+        return
+    _table(("id", "name", "prefix", "created", "last used", "revoked"),
+           ((str(r["id"]), r["name"], r["prefix"] + "…", r["created_at"] or "", r["last_used_at"] or "",
+             r["revoked_at"] or "") for r in rows))
+
+
+@keys_app.command("revoke")
+def keys_revoke(
+    key: Annotated[str, typer.Argument(help="The key's id or name (every active key of that name).")],
+    db: DbOpt = None,
+) -> None:
+    """Revoke API keys: requests with them are refused from now on."""
+    n = _store(db).revoke_api_key(key)
+    if not n:
+        err.print(f"[red]error:[/red] no active key {key!r} (see `incidex keys list`)")
+        raise typer.Exit(1)
+    out.print(f"revoked {n} key{'s' if n > 1 else ''}")
 
 
 def main() -> None:  # pragma: no cover

@@ -248,7 +248,11 @@ def make_router(get_store: Callable[[Request], Any] | None = None) -> APIRouter:
     ``get_store(request)`` gives the store; by default ``request.app.state.store``.
     The object index is kept on ``request.app.state.taxii_index``.
     """
-    router = APIRouter(tags=["taxii"])
+    # documented so OpenAPI clients (and the schema tests) know the TAXII media type and error statuses
+    errors = {status: {"description": what, "content": {MEDIA_TAXII: {}}} for status, what in (
+        (400, "Bad request (invalid filter or paging value)"), (403, "Forbidden (the collection is read-only)"),
+        (404, "No such collection or object"), (406, "Not acceptable (Accept must allow TAXII 2.1)"))}
+    router = APIRouter(tags=["taxii"], default_response_class=TaxiiResponse, responses=errors)
     index_lock = threading.Lock()
 
     def store_of(request: Request) -> Any:

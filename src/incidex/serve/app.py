@@ -1,14 +1,21 @@
 """The incidex web app factory: ``create_app(db_url=None, settings=None)``.
 
-Today it serves the read-only TAXII 2.1 collection under ``/taxii2/`` and a
-``/health`` endpoint; the REST API and the UI mount their routers on the same
-app. Run it with uvicorn's factory mode, e.g.::
+One FastAPI app serves
+
+* the REST API under ``/api/v1`` (``incidex.serve.rest``), its OpenAPI
+  document at ``/api/v1/openapi.json`` and a docs page at ``/api/v1/docs``;
+* the web UI at ``/`` (``incidex.serve.ui``: Jinja2 templates, one CSS and
+  one JS file from ``serve/static``; nothing from a CDN);
+* the read-only TAXII 2.1 collection under ``/taxii2/`` and ``/health``.
+
+Run it with ``incidex serve`` or uvicorn's factory mode::
 
     INCIDEX_DB=incidex.db uvicorn --factory incidex.serve.app:create_app --host 127.0.0.1 --port 8000
 
 The store is opened when the app is created (so a bad database URL fails at
 once) and closed when the server shuts down; routes reach it as
-``request.app.state.store`` and the settings as ``request.app.state.settings``.
+``request.app.state.store``, the settings as ``request.app.state.settings``
+and the ``[serve]`` settings as ``request.app.state.config``.
 """
 from __future__ import annotations
 
@@ -17,10 +24,15 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from incidex import __version__
 from incidex.settings import load_settings
+
+API = "/api/v1"
 
 
 def create_app(db_url: str | os.PathLike[str] | None = None, settings: dict[str, Any] | None = None, *,
@@ -30,9 +42,14 @@ def create_app(db_url: str | os.PathLike[str] | None = None, settings: dict[str,
     ``store``: serve an already open store instead (the caller closes it).
     """
     from incidex.export.taxii import make_router
+    from incidex.serve import rest, ui
+    from incidex.serve.config import ServeConfig
+    from incidex.serve.queries import Stats
+    from incidex.serve.security import BodyLimit, SecurityHeaders, require_read
     from incidex.store import open_store
 
     settings = settings or load_settings()
+    config = ServeConfig.from_settings(settings)
     owned = store is None
     store = store if store is not None else open_store(db_url, settings=settings)
 
@@ -44,14 +61,77 @@ def create_app(db_url: str | os.PathLike[str] | None = None, settings: dict[str,
             if owned:
                 app.state.store.close()
 
-    app = FastAPI(title="incidex", version=__version__, lifespan=lifespan,
-                  description="Cyber-incident records extracted from news: TAXII 2.1 feed.")
+    app = FastAPI(title="incidex", version=__version__, lifespan=lifespan, docs_url=None, redoc_url=None,
+                  openapi_url=f"{API}/openapi.json",
+                  description="Cyber-incident records extracted from news, with the evidence for every fact. "
+                              "Read endpoints are open unless the server sets `[serve] read_open = false`; "
+                              "writing (`POST /api/v1/articles`) needs an API key (`incidex keys create`) sent as "
+                              "`X-API-Key: KEY` or `Authorization: Bearer KEY`. Errors are JSON "
+                              "`{\"detail\": \"...\"}` with a 4xx status.")
     app.state.store = store
     app.state.settings = settings
-    app.include_router(make_router(), prefix="/taxii2")
+    app.state.config = config
+    app.state.stats = Stats(store, config.stats_cache)
+
+    app.include_router(rest.router, prefix=API)
+    app.include_router(rest.write_router, prefix=API)
+    app.include_router(make_router(), prefix="/taxii2", dependencies=[Depends(require_read)])
+    app.include_router(ui.public)
+    app.include_router(ui.router)
+    ui.mount_static(app)
 
     @app.get("/health", tags=["meta"])
     def health(request: Request) -> dict[str, Any]:
         return {"status": "ok", "version": __version__, "incidents": request.app.state.store.count_incidents()}
 
+    _error_handlers(app)
+    app.add_middleware(BodyLimit, max_bytes=config.max_body_bytes)
+    if config.cors_origins:
+        from fastapi.middleware.cors import CORSMiddleware
+
+        app.add_middleware(CORSMiddleware, allow_origins=list(config.cors_origins), allow_methods=["GET", "POST"],
+                           allow_headers=["X-API-Key", "Authorization", "Content-Type"])
+    app.add_middleware(SecurityHeaders)
     return app
+
+
+def _is_api(request: Request) -> bool:
+    return request.url.path.startswith((API, "/taxii2", "/health"))
+
+
+def _where(loc: tuple | list) -> str:
+    """``('query', 'limit')`` -> "query parameter 'limit'"; ``('body', 'text')`` -> "body field 'text'"."""
+    parts = [str(p) for p in loc]
+    if not parts:
+        return "request"
+    kind = {"query": "query parameter", "path": "path parameter", "body": "body field",
+            "header": "header", "cookie": "cookie"}.get(parts[0], parts[0])
+    rest = ".".join(parts[1:])
+    return f"{kind} '{rest}'" if rest else ("request body" if parts[0] == "body" else kind)
+
+
+def _error_handlers(app: FastAPI) -> None:
+    from incidex.serve.rest import ParamError
+    from incidex.serve.ui import error_page
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid(request: Request, exc: RequestValidationError) -> Any:
+        errors = [{"loc": list(e.get("loc", ())), "msg": e.get("msg", ""), "type": e.get("type", "")}
+                  for e in exc.errors()]
+        detail = "; ".join(f"{_where(e['loc'])}: {e['msg'].removeprefix('Value error, ')}" for e in errors) or "invalid request"
+        if not _is_api(request):
+            return error_page(request, 400, detail)
+        return JSONResponse({"detail": detail, "errors": errors}, status_code=422)
+
+    @app.exception_handler(ParamError)
+    async def param_error(request: Request, exc: ParamError) -> Any:
+        if not _is_api(request):
+            return error_page(request, 400, str(exc))
+        return JSONResponse({"detail": str(exc)}, status_code=422)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Any:
+        detail = exc.detail if isinstance(exc.detail, str) else str(exc.detail)
+        if not _is_api(request):
+            return error_page(request, exc.status_code, detail, headers=getattr(exc, "headers", None))
+        return JSONResponse({"detail": detail}, status_code=exc.status_code, headers=getattr(exc, "headers", None))

@@ -196,3 +196,63 @@ class Store(Protocol):
     def watch_status(self) -> list[dict[str, Any]]:
         """Per feed: its state plus ``items_seen``, ``articles``, ``failed_items``, ``incidents_found``."""
         ...
+
+    # -- REST API and web UI (incidex.store.api_sql) -----------------------------
+    def list_incident_docs(self, *, query: str | None = None, limit: int = 50, offset: int = 0,
+                           **filters: object) -> list[dict]:
+        """``list_incidents`` as stored documents (``Incident.to_dict()``), for listings that serialise them."""
+        ...
+
+    def incident_page_docs(self, *, query: str | None = None, limit: int = 50, offset: int = 0,
+                           count_cap: int | None = None, **filters: object) -> tuple[list[dict], int | None]:
+        """A page of ``list_incident_docs`` and, with ``count_cap``, the capped count of all matches."""
+        ...
+
+    def count_incidents_matching(self, *, query: str | None = None, cap: int | None = None, **filters: object) -> int:
+        """How many incidents ``list_incidents(query=query, **filters)`` pages through (at most ``cap``)."""
+        ...
+
+    def incident_counts(self, group_by: str | Sequence[str], *, top: int | None = None, query: str | None = None,
+                        **filters: object) -> list[tuple]:
+        """``(key, ..., count)`` of matching incidents grouped by month, year, outcome, attribution,
+        type, country, sector or actor (several for a cross table), largest count first."""
+        ...
+
+    def incidents_version(self) -> tuple[int, datetime | None]:
+        """``(count, latest updated_at)`` of the incidents: a cache key that changes with them."""
+        ...
+
+    def sources_for_incidents(self, incident_ids: Sequence[str]) -> dict[str, list[dict]]:
+        """The source articles (role and header fields) of many incidents in one go."""
+        ...
+
+    def list_actors(self, query: str | None = None, limit: int = 50, offset: int = 0) -> list[dict]:
+        """Attackers aggregated over incidents (id, name, names, aliases, state link, counts, first/last date)."""
+        ...
+
+    def get_actor(self, actor_id: str) -> dict | None:
+        """One actor by the id ``list_actors`` gives, a kb id or a name."""
+        ...
+
+    def list_victims(self, query: str | None = None, country: str | None = None, sector: str | None = None,
+                     limit: int = 50, offset: int = 0) -> list[dict]:
+        """Victims aggregated over incidents (name, country, sector, counts, first/last date)."""
+        ...
+
+    def add_api_key(self, name: str, key_hash: str, prefix: str) -> int:
+        """Store the hash of a new API key (never the key); returns its id."""
+        ...
+
+    def api_key_by_hash(self, key_hash: str) -> dict | None:
+        """The active key with this hash (id, name, prefix, times), or None."""
+        ...
+
+    def touch_api_key(self, key_id: int) -> None:
+        ...
+
+    def list_api_keys(self, include_revoked: bool = False) -> list[dict]:
+        ...
+
+    def revoke_api_key(self, key: int | str) -> int:
+        """Revoke by id or name; the number of keys revoked."""
+        ...

@@ -75,6 +75,10 @@ class TextSearch(Protocol):
         """Ids of incidents naming a victim with any of ``words``, best first (resolution candidates)."""
         ...
 
+    def match_incident_seqs(self, query: str) -> sa.Select | None:
+        """A SELECT of the ``seq`` of every incident matching ``query`` (unordered), None if nothing searchable."""
+        ...
+
 
 class SqliteText:
     """FTS5: join the virtual table on rowid = seq, order by bm25 relevance."""
@@ -104,6 +108,13 @@ class SqliteText:
             return None
         q = "victims : (" + " OR ".join('"' + t.replace('"', '""') + '"' for t in words) + ")"
         return self._match_fts5("incidents_fts", sa.select(incidents.c.id), incidents.c.seq, q).limit(limit)
+
+    def match_incident_seqs(self, query: str) -> sa.Select | None:
+        q = to_fts5_query(query)
+        if q is None:
+            return None
+        table = sa.table("incidents_fts", sa.column("rowid"))
+        return sa.select(table.c.rowid).where(sa.literal_column("incidents_fts").op("MATCH")(q))
 
 
 class PostgresText:
@@ -163,6 +174,12 @@ class PostgresText:
         search = _search(incidents)
         return (sa.select(incidents.c.id).where(search.op("@@")(q))
                 .order_by(sa.func.ts_rank(search, q).desc(), incidents.c.seq.desc()).limit(limit))
+
+    def match_incident_seqs(self, query: str) -> sa.Select | None:
+        from incidex.store.tables import incidents
+
+        q = self._tsquery(query)
+        return None if q is None else sa.select(incidents.c.seq).where(_search(incidents).op("@@")(q))
 
 
 def _search(table: sa.Table) -> sa.ColumnElement:

@@ -44,6 +44,7 @@ from sqlalchemy.engine import Connection, Engine
 from incidex.records import Article, IncidexError, Incident
 from incidex.settings import load_settings
 from incidex.store import codec, fts
+from incidex.store.api_sql import ApiStoreMixin
 from incidex.store.base import Bands, Role
 from incidex.store.resolution_sql import ResolutionStoreMixin
 from incidex.store.watch_sql import WatchStoreMixin
@@ -199,7 +200,7 @@ def _candidates_stmt(n_pairs: int, limit: int) -> sa.Select:
 
 # -- the store -------------------------------------------------------------------
 
-class SqlStore(ResolutionStoreMixin, WatchStoreMixin):
+class SqlStore(ResolutionStoreMixin, WatchStoreMixin, ApiStoreMixin):
     """Store over a SQLAlchemy engine; use ``incidex.store.open_store`` to make one."""
 
     def __init__(self, engine: Engine, settings: dict[str, Any] | None = None):
@@ -495,43 +496,10 @@ class SqlStore(ResolutionStoreMixin, WatchStoreMixin):
                        sector: str | None = None, attack_type: str | None = None, outcome: str | None = None,
                        since: date | str | None = None, until: date | str | None = None, query: str | None = None,
                        include_background: bool = True, limit: int = 50, offset: int = 0) -> list[Incident]:
-        i = incidents
-        stmt = sa.select(i.c.doc).order_by(i.c.date_to.desc().nulls_last(), i.c.seq.desc())
-        if actor is not None:
-            key = codec.name_key(actor)
-            stmt = stmt.where(sa.exists().where(
-                incident_actors.c.incident_id == i.c.id,
-                sa.or_(incident_actors.c.name_key == key, incident_actors.c.kb_id == actor.strip())))
-        victim_conds = []
-        if victim is not None:
-            victim_conds.append(incident_victims.c.name_key == codec.name_key(victim))
-        if country is not None:
-            victim_conds.append(incident_victims.c.country_key == codec.name_key(country))
-        if sector is not None:
-            victim_conds.append(incident_victims.c.sector == sector.strip().lower())
-        if victim_conds:  # one victim must satisfy all victim filters together
-            stmt = stmt.where(sa.exists().where(incident_victims.c.incident_id == i.c.id, *victim_conds))
-        if attack_type is not None:
-            stmt = stmt.where(sa.exists().where(
-                incident_attack_types.c.incident_id == i.c.id,
-                incident_attack_types.c.attack_type == attack_type.strip().lower()))
-        if outcome is not None:
-            stmt = stmt.where(i.c.outcome == outcome.strip().lower())
-        lo, hi = codec.bound_date(since, end=False), codec.bound_date(until, end=True)
-        if lo is not None:
-            stmt = stmt.where(i.c.date_to >= lo)
-        if hi is not None:
-            stmt = stmt.where(i.c.date_from <= hi)
-        if not include_background:
-            stmt = stmt.where(i.c.background.is_(False))
-        if query is not None and query.strip():
-            matched = self._text.match_incidents(stmt, i.c.seq, query)
-            if matched is None:
-                return []
-            stmt = matched
-        stmt = stmt.limit(_limit(limit)).offset(max(0, int(offset)))
-        with self._connection(write=False) as conn:
-            return [codec.incident_from_dict(doc) for doc in conn.execute(stmt).scalars()]
+        docs = self.list_incident_docs(
+            actor=actor, victim=victim, country=country, sector=sector, attack_type=attack_type, outcome=outcome,
+            since=since, until=until, query=query, include_background=include_background, limit=limit, offset=offset)
+        return [codec.incident_from_dict(doc) for doc in docs]
 
     def count_incidents(self) -> int:
         with self._connection(write=False) as conn:

@@ -89,9 +89,10 @@ incidents = sa.Table(
     sa.Column("updated_at", Timestamp, nullable=False),
     sa.UniqueConstraint("id", name="uq_incidents_id"),
     sa.Index("ix_incidents_date_from", "date_from"),
-    sa.Index("ix_incidents_date_to", "date_to"),
+    sa.Index("ix_incidents_order", "date_to", "date_from", "id"),  # listing order, covering (0003)
     sa.Index("ix_incidents_outcome", "outcome"),
     sa.Index("ix_incidents_attribution_status", "attribution_status"),
+    sa.Index("ix_incidents_updated_at", "updated_at"),
 )
 
 incident_articles = sa.Table(
@@ -113,8 +114,8 @@ incident_actors = sa.Table(
     sa.Column("kb_id", sa.Text),
     sa.Column("state_link", sa.Text),
     sa.Index("ix_incident_actors_incident_id", "incident_id"),
-    sa.Index("ix_incident_actors_name_key", "name_key"),
-    sa.Index("ix_incident_actors_kb_id", "kb_id"),
+    sa.Index("ix_incident_actors_name_key", "name_key", "incident_id"),
+    sa.Index("ix_incident_actors_kb_id", "kb_id", "incident_id"),
     sa.Index("ix_incident_actors_state_link", "state_link"),
 )
 
@@ -128,16 +129,16 @@ incident_victims = sa.Table(
     sa.Column("country_key", sa.Text),
     sa.Column("sector", sa.String(32)),
     sa.Index("ix_incident_victims_incident_id", "incident_id"),
-    sa.Index("ix_incident_victims_name_key", "name_key"),
-    sa.Index("ix_incident_victims_country_key", "country_key"),
-    sa.Index("ix_incident_victims_sector", "sector"),
+    sa.Index("ix_incident_victims_name_key", "name_key", "incident_id"),
+    sa.Index("ix_incident_victims_country_key", "country_key", "incident_id"),
+    sa.Index("ix_incident_victims_sector", "sector", "incident_id"),
 )
 
 incident_attack_types = sa.Table(
     "incident_attack_types", metadata,
     sa.Column("incident_id", sa.String(64), sa.ForeignKey("incidents.id", ondelete="CASCADE"), primary_key=True),
     sa.Column("attack_type", sa.String(32), primary_key=True),
-    sa.Index("ix_incident_attack_types_attack_type", "attack_type"),
+    sa.Index("ix_incident_attack_types_attack_type", "attack_type", "incident_id"),
 )
 
 failures = sa.Table(
@@ -243,4 +244,18 @@ watch_entries = sa.Table(
     sa.Column("updated_at", Timestamp, nullable=False),
     sa.CheckConstraint("outcome IN ('new', 'duplicate', 'unchanged', 'failed')", name="ck_watch_entries_outcome"),
     sa.Index("ix_watch_entries_article_id", "article_id"),
+)
+
+# -- REST API (migration 0003) ------------------------------------------------------
+
+api_keys = sa.Table(
+    "api_keys", metadata,
+    sa.Column("id", SeqType, primary_key=True, autoincrement=True),
+    sa.Column("name", sa.Text, nullable=False),
+    sa.Column("prefix", sa.String(16), nullable=False),      # the key's first characters, to recognise it
+    sa.Column("key_hash", sa.String(64), nullable=False),    # sha256 hex of the whole key; the key is not stored
+    sa.Column("created_at", Timestamp, nullable=False),
+    sa.Column("last_used_at", Timestamp),
+    sa.Column("revoked_at", Timestamp),
+    sa.UniqueConstraint("key_hash", name="uq_api_keys_key_hash"),
 )

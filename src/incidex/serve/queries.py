@@ -1,0 +1,263 @@
+"""What the REST API and the web UI both ask of the store, in one place.
+
+* Query models: the query-string parameters of each listing, validated by
+  pydantic (types, ranges, enumerations, date formats) with unknown
+  parameters refused, so ``?contry=FR`` is an error and not a silent "all".
+  They carry the same filters as the CLI (``incidex incidents --help``).
+* ``incident_page``: a page of incident records (the JSON export's records:
+  incident + sources) with the total, sources fetched in one query.
+* ``Stats``: statistics and facet counts, cached until the incidents change.
+"""
+from __future__ import annotations
+
+import re
+import threading
+from datetime import date
+from collections import OrderedDict
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from incidex.export.common import Source, incident_json
+from incidex.records import ATTACK_TYPES, SECTORS, IncidexError, Incident
+from incidex.store import codec
+
+AttackType = Literal[ATTACK_TYPES]  # type: ignore[valid-type]
+Sector = Literal[SECTORS]  # type: ignore[valid-type]
+Outcome = Literal["successful", "attempted", "unknown"]
+_PARTIAL = re.compile(r"^[12]\d{3}(-(0[1-9]|1[0-2]))?$")
+_FULL = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+#: The JSON schema of a date filter: a year or month, or a calendar date (so a
+#: client or a generator knows that 2024-02-30 is not one).
+DATE_SCHEMA = {"anyOf": [{"type": "string", "pattern": _PARTIAL.pattern}, {"type": "string", "format": "date"}]}
+_DATE_HELP = " (YYYY, YYYY-MM or YYYY-MM-DD)"
+MAX_PAGE = 500
+MAX_OFFSET = 100_000  # the documented bounds; [serve] max_page_size / max_offset can only lower them
+
+
+def _check_date(value: str | None) -> str | None:
+    if value is None or _PARTIAL.match(value):
+        return value
+    if not _FULL.match(value):
+        raise ValueError("use YYYY, YYYY-MM or YYYY-MM-DD")
+    try:
+        date.fromisoformat(value)
+    except ValueError:
+        raise ValueError(f"no such date {value!r}") from None
+    return value
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, str_strip_whitespace=True)
+
+
+class Paging(Strict):
+    limit: int | None = Field(None, ge=1, le=MAX_PAGE, description="Page size (default [serve] page_size).")
+    offset: int = Field(0, ge=0, le=MAX_OFFSET, description="Items to skip.")
+
+
+class IncidentFilters(Strict):
+    """The filters of ``incidex incidents`` (and ``export``)."""
+
+    q: str | None = Field(None, max_length=500, description="Full-text search over summaries, victims and actors.")
+    actor: str | None = Field(None, max_length=200, description="Attacker name, alias or kb id (an actor `id`).")
+    victim: str | None = Field(None, max_length=300, description="Victim name (exact, case-insensitive).")
+    country: str | None = Field(None, pattern=r"^[A-Za-z]{2}$", description="Victim country, ISO 3166-1 alpha-2.")
+    sector: Sector | None = Field(None, description="Victim sector.")
+    attack_type: AttackType | None = Field(None, alias="type", description="Attack type.")
+    outcome: Outcome | None = Field(None, description="Outcome of the attack.")
+    since: str | None = Field(None, json_schema_extra=DATE_SCHEMA, description="Incident date on or after" + _DATE_HELP + ".")
+    until: str | None = Field(None, json_schema_extra=DATE_SCHEMA, description="Incident date on or before" + _DATE_HELP + ".")
+    background: bool = Field(True, description="Include incidents only mentioned as background.")
+
+    _dates = field_validator("since", "until")(classmethod(lambda cls, v: _check_date(v)))
+
+    def store_filters(self) -> dict[str, Any]:
+        """Keyword filters of ``Store.list_incidents`` / ``count_incidents_matching`` (query as ``query``)."""
+        return {"actor": self.actor or None, "victim": self.victim or None,
+                "country": self.country.upper() if self.country else None, "sector": self.sector,
+                "attack_type": self.attack_type, "outcome": self.outcome, "since": self.since,
+                "until": self.until, "include_background": self.background, "query": self.q or None}
+
+    def active(self) -> dict[str, str]:
+        """The filters that are set, by query-string name (for links and filter chips)."""
+        d = self.model_dump(by_alias=True, exclude_defaults=True, exclude={"limit", "offset"})
+        return {k: ("false" if v is False else str(v)) for k, v in d.items() if v not in (None, "")}
+
+
+class IncidentQuery(IncidentFilters, Paging):
+    pass
+
+
+class StatsQuery(IncidentFilters):
+    top: int = Field(20, ge=1, le=200, description="Rows per dimension (months: all).")
+
+
+class ArticleQuery(Paging):
+    q: str | None = Field(None, max_length=500, description="Full-text search over title and body.")
+    source: str | None = Field(None, max_length=200, description="Publisher domain, e.g. news.example.")
+    since: str | None = Field(None, json_schema_extra=DATE_SCHEMA, description="Published on or after" + _DATE_HELP + ".")
+    until: str | None = Field(None, json_schema_extra=DATE_SCHEMA, description="Published on or before" + _DATE_HELP + ".")
+    duplicates: bool = Field(True, description="Include syndicated copies.")
+
+    _dates = field_validator("since", "until")(classmethod(lambda cls, v: _check_date(v)))
+
+
+class ActorQuery(Paging):
+    q: str | None = Field(None, max_length=200, description="Part of a name, or a kb id.")
+
+
+class VictimQuery(Paging):
+    q: str | None = Field(None, max_length=300, description="Part of a name.")
+    country: str | None = Field(None, pattern=r"^[A-Za-z]{2}$", description="ISO 3166-1 alpha-2.")
+    sector: Sector | None = None
+
+
+class SearchQuery(Strict):
+    q: str = Field(..., min_length=1, max_length=500, description="Free text; \"quoted phrases\", prefix*.")
+    limit: int = Field(10, ge=1, le=100, description="Hits per kind (incidents, articles).")
+
+
+def page_size(limit: int | None, config: Any) -> int:
+    """The page size asked for, or the configured default; more than ``max_page_size`` is an error."""
+    if limit is None:
+        return config.page_size
+    if limit > config.max_page_size:
+        raise IncidexError(f"limit: at most {config.max_page_size} ([serve] max_page_size)")
+    return limit
+
+
+def check_offset(offset: int, config: Any) -> int:
+    if offset > config.max_offset:
+        raise IncidexError(f"offset: at most {config.max_offset} ([serve] max_offset); narrow the filters instead")
+    return offset
+
+
+def paging(q: Paging, config: Any) -> tuple[int, int]:
+    """``(limit, offset)`` of a listing query under the server's limits (``IncidexError`` past them)."""
+    return page_size(q.limit, config), check_offset(q.offset, config)
+
+
+# ----------------------------------------------------------------- records
+
+_FIELDS = frozenset(Incident(id="").to_dict())
+
+
+def records(store: Any, incidents: list[Incident | dict[str, Any]]) -> list[dict[str, Any]]:
+    """The JSON export's records (``incident_json``: incident + sources) for a page.
+
+    Takes incidents or their stored documents (``list_incident_docs``): a
+    document that already has the record's shape is used as it is, which
+    spares a page of 50 decoding each incident and encoding it again; an older
+    one goes through ``Incident`` first. Sources come in one query.
+    """
+    docs = [i if isinstance(i, dict) else i.to_dict() for i in incidents]
+    sources = store.sources_for_incidents([d["id"] for d in docs])
+    out = []
+    for d in docs:
+        src = [Source(**s) for s in sources.get(d["id"], [])]
+        if d.keys() == _FIELDS:
+            out.append({**d, "sources": [s.json() for s in src]})
+        else:
+            out.append(incident_json(codec.incident_from_dict(d), src))
+    return out
+
+
+def incident_page(store: Any, q: IncidentQuery, config: Any, stats: "Stats | None" = None) -> dict[str, Any]:
+    """A page of records with the (capped) total; the total is kept in ``stats``' cache for the
+    following pages of the same filters until the incidents change."""
+    limit, offset = paging(q, config)
+    filters = q.store_filters()
+    key = ("total", tuple(sorted(_count_args(filters).items())))
+    known = stats.peek(key) if stats is not None else None
+    rows, total = store.incident_page_docs(limit=limit, offset=offset,
+                                           count_cap=None if known is not None else config.count_cap + 1, **filters)
+    if known is not None:
+        total = known
+    elif stats is not None and not (offset <= 0 and len(rows) < limit):
+        stats.put(key, total)
+    return {"total": min(total, config.count_cap), "total_is_lower_bound": total > config.count_cap,
+            "limit": limit, "offset": offset, "items": records(store, rows)}
+
+
+def _count_args(filters: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in filters.items() if v is not None}
+
+
+# ----------------------------------------------------------------- statistics
+
+STAT_DIMENSIONS = ("month", "country", "sector", "type", "actor", "outcome")
+
+
+class Stats:
+    """``Store.incident_counts`` with an LRU cache that empties when the incidents change.
+
+    Checking for change costs one indexed query (count and latest
+    ``updated_at``); a grouped count over 100k incidents costs far more.
+    """
+
+    def __init__(self, store: Any, size: int = 256):
+        self.store = store
+        self.size = size
+        self._lock = threading.Lock()
+        self._cache: OrderedDict[tuple, Any] = OrderedDict()
+        self._version: Any = None
+
+    def _cached(self, key: tuple, compute: Any) -> Any:
+        value = self.peek(key)
+        if value is None:
+            value = compute()
+            self.put(key, value)
+        return value
+
+    def peek(self, key: tuple) -> Any:
+        """The cached value for ``key`` if the incidents have not changed since, else None."""
+        version = self.store.incidents_version()
+        with self._lock:
+            if version != self._version:
+                self._cache.clear()
+                self._version = version
+            if key in self._cache:
+                self._cache.move_to_end(key)
+                return self._cache[key]
+        return None
+
+    def put(self, key: tuple, value: Any) -> None:
+        with self._lock:
+            self._cache[key] = value
+            while len(self._cache) > self.size:
+                self._cache.popitem(last=False)
+
+    def counts(self, group_by: str | tuple[str, ...], *, top: int | None = None, **filters: Any) -> list[tuple]:
+        filters = _count_args(filters)
+        return self._cached(("counts", group_by, top, tuple(sorted(filters.items()))),
+                            lambda: self.store.incident_counts(group_by, top=top, **filters))
+
+    def summary(self, filters: dict[str, Any], top: int = 20) -> dict[str, Any]:
+        """Counts by month (all months, chronological), month and type, and the top countries,
+        sectors, types, actors and outcomes of the incidents matching ``filters``."""
+        filters = _count_args(filters)
+        return self._cached(("summary", top, tuple(sorted(filters.items()))), lambda: self._summary(filters, top))
+
+    def _summary(self, filters: dict[str, Any], top: int) -> dict[str, Any]:
+        out: dict[str, Any] = {"total": self.store.count_incidents_matching(**filters)}
+        out["by_month"] = [{"key": k, "count": n} for k, n in sorted(self.counts("month", **filters))]
+        out["by_month_type"] = [{"month": m, "type": t, "count": n}
+                                for m, t, n in sorted(self.counts(("month", "type"), **filters))]
+        for dim in ("country", "sector", "type", "actor", "outcome"):
+            rows = self.counts(dim, top=top, **filters)
+            out[f"by_{dim}"] = [{"key": (k.upper() if dim == "country" else k), "count": n} for k, n in rows]
+        for r in out["by_actor"]:
+            r["name"] = actor_name(self.store, r["key"])
+        return out
+
+
+def actor_name(store: Any, actor_id: str) -> str:
+    """Display name of an actor id: the KB's name for a kb id, else the name the news used."""
+    from incidex.export.common import kb
+
+    entry = kb().entry(actor_id)
+    if entry is not None:
+        return entry.name
+    actor = store.get_actor(actor_id)
+    return actor["name"] if actor else actor_id

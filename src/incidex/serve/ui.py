@@ -1,0 +1,362 @@
+"""The analysts' web UI: server-rendered pages over the same queries as the REST API.
+
+=========================  ==================================================
+``/``                      incidents: facets, full-text search, date range
+``/incidents/{id}``        facts, provenance, sources; evidence highlighted
+``/articles/{id}``         one article with the evidence of its incidents
+``/actors``, ``/actors/{id}``   attackers; one with aliases, state, timeline
+``/victims``               victims, most incidents first
+``/stats``                 incidents per month by type, top countries, sectors
+``/paste``                 paste an article and see its extraction (or store it)
+``/login``                 the API key, when ``[serve] read_open`` is false
+``/api/v1/docs``           the REST API's docs, rendered from its OpenAPI
+=========================  ==================================================
+
+Templates are in ``serve/templates``; ``serve/static`` holds the one CSS and
+the one JS file. Pages run no inline script or style (see the CSP in
+``incidex.serve.security``).
+"""
+from __future__ import annotations
+
+from importlib import resources
+from typing import Annotated, Any
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Depends, FastAPI, HTTPException, Query, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+from fastapi.templating import Jinja2Templates
+
+from incidex import __version__
+from incidex.records import ATTACK_TYPES, SECTORS, IncidexError
+from incidex.serve import charts
+from incidex.serve.highlight import article_evidence, evidence_in, marks, owner_of
+from incidex.serve.queries import (
+    ActorQuery, IncidentQuery, StatsQuery, VictimQuery, actor_name, paging,
+)
+from incidex.serve.security import COOKIE, check_key, require_read
+from incidex.store import codec
+
+_PKG = resources.files("incidex.serve")
+templates = Jinja2Templates(directory=str(_PKG / "templates"))
+templates.env.globals.update(version=__version__, attack_types=ATTACK_TYPES, sectors=SECTORS)
+
+FACETS = (("type", "type", "Attack type"), ("country", "country", "Victim country"),
+          ("sector", "sector", "Victim sector"), ("actor", "actor", "Attacker"), ("outcome", "outcome", "Outcome"))
+
+
+def mount_static(app: FastAPI) -> None:
+    app.mount("/static", StaticFiles(directory=str(_PKG / "static")), name="static")
+
+
+def _country(code: str | None) -> str:
+    from incidex.export.common import kb
+
+    return kb().country_name(code) if code else ""
+
+
+templates.env.filters["country"] = _country
+
+
+def _link(params: dict[str, str], **changes: Any) -> str:
+    """A query string: ``params`` with ``changes`` applied (None removes); the page offset resets."""
+    d = {k: v for k, v in params.items() if k != "offset"}
+    for k, v in changes.items():
+        if v is None:
+            d.pop(k, None)
+        else:
+            d[k] = str(v)
+    return "?" + urlencode(d) if d else "?"
+
+
+templates.env.globals["link"] = _link
+
+
+def render(request: Request, name: str, code: int = 200, **ctx: Any) -> HTMLResponse:
+    ctx.setdefault("read_open", request.app.state.config.read_open)
+    return templates.TemplateResponse(request, name, ctx, status_code=code)
+
+
+def error_page(request: Request, status: int, message: str, headers: dict | None = None) -> HTMLResponse:
+    if status == 401:
+        return render(request, "login.html", 401, message=message)
+    titles = {400: "Bad request", 404: "Not found", 413: "Too large", 422: "Cannot read that"}
+    return render(request, "error.html", status, status=status, title=titles.get(status, "Error"), message=message)
+
+
+def ui_read(request: Request) -> None:
+    require_read(request)
+
+
+router = APIRouter(include_in_schema=False, dependencies=[Depends(ui_read)])
+public = APIRouter(include_in_schema=False)
+
+
+# ----------------------------------------------------------------- incidents
+
+@router.get("/", response_class=HTMLResponse)
+def incidents_page(request: Request, q: Annotated[IncidentQuery, Query()]) -> HTMLResponse:
+    store, config, stats = request.app.state.store, request.app.state.config, request.app.state.stats
+    try:
+        limit, offset = paging(q, config)
+        filters = q.store_filters()
+        docs, total = store.incident_page_docs(limit=limit, offset=offset, count_cap=config.count_cap + 1, **filters)
+        rows = [codec.incident_from_dict(d) for d in docs]
+        counted = {k: v for k, v in filters.items() if v is not None}
+    except IncidexError as e:
+        return error_page(request, 400, str(e))
+    params = q.active()
+    facets = []
+    for dim, param, title in FACETS:
+        active = params.get(param)
+        values = [] if active else stats.counts(dim, top=30, **counted)
+        items = [{"value": (v.upper() if dim == "country" else v), "count": n,
+                  "label": _facet_label(store, dim, v)} for v, n in values]
+        facets.append({"param": param, "title": title, "active": active,
+                       "active_label": _facet_label(store, dim, active) if active else "", "values_": items})
+    sources = store.sources_for_incidents([i.id for i in rows])
+    return render(request, "incidents.html", incidents=rows, sources=sources, total=min(total, config.count_cap),
+                  more=total > config.count_cap, limit=limit, offset=offset, params=params, facets=facets, f=q)
+
+
+def _facet_label(store: Any, dim: str, value: str | None) -> str:
+    if value is None:
+        return ""
+    if dim == "country":
+        return f"{_country(value.upper())} ({value.upper()})"
+    if dim == "actor":
+        return actor_name(store, value)
+    return value
+
+
+@router.get("/incidents/{incident_id}", response_class=HTMLResponse)
+def incident_page(request: Request, incident_id: str) -> HTMLResponse:
+    store = request.app.state.store
+    inc = store.get_incident(incident_id)
+    if inc is None:
+        raise HTTPException(404, f"No incident {incident_id!r}.")
+    links = store.articles_for_incident(inc.id)
+    owner = owner_of(links)
+    sources = []
+    for article_id, role in links:
+        art = store.get_article(article_id)
+        if art is None:
+            continue
+        ev = evidence_in(art.body, art.id, inc, owner=owner, copy_of=art.duplicate_of)
+        sources.append({"article": art, "role": role, "evidence": len(ev),
+                        "runs": marks(art.body, [(inc.id, e) for e in ev])})
+    actors = {a.name: _actor_id(a) for a in inc.attackers}
+    return render(request, "incident.html", inc=inc, sources=sources, actors=actors,
+                  evidence_keys=_evidence_keys(inc))
+
+
+def _actor_id(actor: Any) -> str:
+    from incidex.store import codec
+
+    return actor.kb_id or f"name:{codec.name_key(actor.name)}"
+
+
+def _evidence_keys(inc: Any) -> set[str]:
+    from incidex.serve.highlight import fact_key
+
+    return {fact_key(e.field) for e in inc.evidence}
+
+
+@router.get("/articles/{article_id}", response_class=HTMLResponse)
+def article_page(request: Request, article_id: str) -> HTMLResponse:
+    store = request.app.state.store
+    art = store.get_article(article_id)
+    if art is None:
+        raise HTTPException(404, f"No article {article_id!r}.")
+    found = article_evidence(store, art)
+    runs = marks(art.body, [(inc.id, e) for inc, _, ev in found for e in ev])
+    return render(request, "article.html", article=art, found=found, runs=runs,
+                  actors={a.name: _actor_id(a) for inc, _, _ in found for a in inc.attackers})
+
+
+# ----------------------------------------------------------------- actors and victims
+
+def _paging(q: Any, request: Request) -> tuple[int, int]:
+    from incidex.serve.rest import ParamError
+
+    try:
+        return paging(q, request.app.state.config)
+    except IncidexError as e:
+        raise ParamError(str(e)) from None  # shown as an error page by the app's handler
+
+@router.get("/actors", response_class=HTMLResponse)
+def actors_page(request: Request, q: Annotated[ActorQuery, Query()]) -> HTMLResponse:
+    limit, offset = _paging(q, request)
+    rows = request.app.state.store.list_actors(q.q, limit=limit, offset=offset)
+    return render(request, "actors.html", actors=rows, q=q.q or "", limit=limit, offset=offset,
+                  params={k: v for k, v in {"q": q.q}.items() if v})
+
+
+@router.get("/actors/{actor_id}", response_class=HTMLResponse)
+def actor_page(request: Request, actor_id: str) -> HTMLResponse:
+    store = request.app.state.store
+    actor = store.get_actor(actor_id)
+    if actor is None:
+        raise HTTPException(404, f"No actor {actor_id!r}.")
+    incidents = store.list_incidents(actor=actor["id"], limit=1000)
+    points = [(i.date.value if i.date else "", (i.attack_types or ["other"])[0], i.summary, f"/incidents/{i.id}")
+              for i in incidents]
+    by_year: dict[str, list] = {}
+    for i in incidents:
+        by_year.setdefault(i.date.value[:4] if i.date else "undated", []).append(i)
+    return render(request, "actor.html", actor=actor, incidents=incidents, by_year=by_year,
+                  timeline=charts.timeline(points), shown=len(incidents))
+
+
+@router.get("/victims", response_class=HTMLResponse)
+def victims_page(request: Request, q: Annotated[VictimQuery, Query()]) -> HTMLResponse:
+    limit, offset = _paging(q, request)
+    rows = request.app.state.store.list_victims(q.q, country=q.country.upper() if q.country else None,
+                                                sector=q.sector, limit=limit, offset=offset)
+    params = {k: v for k, v in {"q": q.q, "country": q.country, "sector": q.sector}.items() if v}
+    return render(request, "victims.html", victims=rows, f=q, limit=limit, offset=offset, params=params)
+
+
+# ----------------------------------------------------------------- statistics
+
+@router.get("/stats", response_class=HTMLResponse)
+def stats_page(request: Request, q: Annotated[StatsQuery, Query()]) -> HTMLResponse:
+    try:
+        s = request.app.state.stats.summary(q.store_filters(), top=q.top)
+    except IncidexError as e:
+        return error_page(request, 400, str(e))
+    params = q.active()
+    params.pop("top", None)
+
+    def bars(key: str, param: str, label: Any = None) -> Any:
+        rows = [(label(r) if label else r["key"], r["count"], _link(params, **{param: r["key"]}))
+                for r in s[key]]
+        return charts.hbars(rows, label=key)
+
+    return render(request, "stats.html", s=s, params=params, f=q,
+                  months=charts.stacked_months(s["by_month_type"]),
+                  countries=bars("by_country", "country", lambda r: _country(r["key"]) or r["key"]),
+                  sectors=bars("by_sector", "sector"), types=bars("by_type", "type"),
+                  actors=bars("by_actor", "actor", lambda r: r["name"]))
+
+
+# ----------------------------------------------------------------- paste an article
+
+@router.get("/paste", response_class=HTMLResponse)
+def paste_form(request: Request) -> HTMLResponse:
+    return render(request, "paste.html", form={})
+
+
+@router.post("/paste", response_class=HTMLResponse)
+async def paste(request: Request) -> Response:
+    from starlette.concurrency import run_in_threadpool
+
+    form = {k: str(v) for k, v in (await request.form()).items() if isinstance(v, str)}
+    content = form.get("content", "")
+    if not content.strip():
+        return render(request, "paste.html", 422, form=form, error="Paste the text or the HTML of an article.")
+    meta = {k: (form.get(k) or "").strip() or None for k in ("title", "published", "url", "source")}
+    kind = form.get("kind") if form.get("kind") in ("text", "html") else None
+    if form.get("store"):
+        record = check_key(request.app.state.store, (form.get("api_key") or "").strip())
+        if record is None:
+            return render(request, "paste.html", 401, form=form,
+                          error="Storing needs a valid API key (create one with `incidex keys create`).")
+        return await run_in_threadpool(_paste_store, request, content, kind, meta, record)
+    return await run_in_threadpool(_paste_extract, request, form, content, kind, meta)
+
+
+def _paste_extract(request: Request, form: dict, content: str, kind: str | None, meta: dict) -> Response:
+    from incidex.api import extract_document, read_content
+    from incidex.records import RawDocument
+
+    doc = next(iter(read_content(content, kind=kind, origin="<pasted>", settings=request.app.state.settings,
+                                 **meta)), None)
+    if not isinstance(doc, RawDocument):
+        return render(request, "paste.html", 422, form=form, error=f"Cannot read it: {doc.reason if doc else 'empty'}")
+    try:
+        result = extract_document(doc)
+    except IncidexError as e:
+        return render(request, "paste.html", 422, form=form, error=f"Cannot read it: {getattr(e, 'reason', e)}")
+    art = result.article
+    pairs = [(inc.id, e) for inc in result.incidents for e in evidence_in(art.body, art.id, inc, owner=art.id)]
+    return render(request, "paste.html", form=form, result=result, runs=marks(art.body, pairs),
+                  actors={a.name: _actor_id(a) for inc in result.incidents for a in inc.attackers})
+
+
+def _paste_store(request: Request, content: str, kind: str | None, meta: dict, record: dict) -> Response:
+    from incidex.api import ingest_items, read_content
+
+    store = request.app.state.store
+    report = ingest_items(read_content(content, kind=kind, origin=f"ui:{record['name']}",
+                                       settings=request.app.state.settings, **meta), store)
+    store.touch_api_key(record["id"])
+    if not report.articles:
+        reasons = "; ".join(f.reason for f in report.failed) or "nothing found in it"
+        return render(request, "paste.html", 422, form={"content": content, **{k: v or "" for k, v in meta.items()}},
+                      error=f"Cannot store it: {reasons}")
+    return RedirectResponse(f"/articles/{report.articles[0]}", status_code=303)
+
+
+# ----------------------------------------------------------------- sign-in and API docs
+
+@public.get("/login", response_class=HTMLResponse)
+def login_form(request: Request) -> HTMLResponse:
+    return render(request, "login.html", message="")
+
+
+@public.post("/login", response_class=HTMLResponse)
+async def login(request: Request) -> Response:
+    form = await request.form()
+    key = str(form.get("api_key") or "").strip()
+    if check_key(request.app.state.store, key) is None:
+        return render(request, "login.html", 401, message="Unknown or revoked API key.")
+    resp = RedirectResponse("/", status_code=303)
+    resp.set_cookie(COOKIE, key, httponly=True, samesite="strict", secure=request.url.scheme == "https",
+                    max_age=30 * 24 * 3600)
+    return resp
+
+
+@public.post("/logout")
+def logout() -> Response:
+    resp = RedirectResponse("/login", status_code=303)
+    resp.delete_cookie(COOKIE)
+    return resp
+
+
+@public.get("/api/v1/docs", response_class=HTMLResponse)
+def api_docs(request: Request) -> HTMLResponse:
+    """The OpenAPI document as a page: every endpoint, its parameters and bodies (no CDN viewer)."""
+    spec = request.app.openapi()
+    ops = []
+    for path, item in spec.get("paths", {}).items():
+        for method, op in item.items():
+            params = [{"name": p["name"], "in": p["in"], "required": p.get("required", False),
+                       "type": _schema_type(p.get("schema", {})), "description": p.get("description", "")}
+                      for p in op.get("parameters", [])]
+            body = op.get("requestBody", {}).get("content", {}).get("application/json", {}).get("schema")
+            ops.append({"method": method.upper(), "path": path, "summary": op.get("summary", ""),
+                        "tag": (op.get("tags") or ["other"])[0], "params": params,
+                        "body": _resolve(spec, body) if body else None,
+                        "responses": sorted(op.get("responses", {}))})
+    tags: dict[str, list] = {}
+    for op in ops:
+        tags.setdefault(op["tag"], []).append(op)
+    return render(request, "api_docs.html", spec=spec, tags=tags)
+
+
+def _schema_type(schema: dict) -> str:
+    if "enum" in schema:
+        return " | ".join(str(v) for v in schema["enum"])
+    if "anyOf" in schema:
+        return " | ".join(_schema_type(s) for s in schema["anyOf"] if s.get("type") != "null")
+    kind = schema.get("type", "")
+    bounds = [f"{k} {schema[k]}" for k in ("minimum", "maximum", "maxLength", "pattern") if k in schema]
+    return kind + (f" ({', '.join(bounds)})" if bounds else "")
+
+
+def _resolve(spec: dict, schema: dict) -> list[dict[str, str]]:
+    if "$ref" in schema:
+        schema = spec["components"]["schemas"][schema["$ref"].rsplit("/", 1)[-1]]
+    return [{"name": k, "type": _schema_type(v), "description": v.get("description", "")}
+            for k, v in schema.get("properties", {}).items()]

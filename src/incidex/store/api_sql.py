@@ -1,0 +1,479 @@
+"""Store methods behind the REST API and the web UI (tables of migrations 0001 and 0003).
+
+A mixin of ``SqlStore`` in its own module, like ``resolution_sql``: filtered
+counts and group counts (statistics, facets), actors and victims aggregated
+over incidents, the sources of many incidents in one query, and API keys.
+
+Everything is SQLAlchemy Core over the flattened filter tables, so it runs
+unchanged on PostgreSQL; full-text restrictions go through the dialect's
+``TextSearch`` (``incidex.store.fts``) as a sub-select of incident ``seq``.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any, Sequence
+
+import sqlalchemy as sa
+
+from incidex.records import IncidexError
+from incidex.store import codec
+from incidex.store.tables import (
+    api_keys, articles, incident_actors, incident_articles, incident_attack_types, incident_victims, incidents,
+)
+
+#: Group-by dimensions of ``incident_counts``: name -> (child table or None, key column).
+#: ``month``/``year`` read the text ``date_value`` (YYYY, YYYY-MM or YYYY-MM-DD), which
+#: ``substr`` slices the same way on every database.
+_MONTH = sa.func.substr(incidents.c.date_value, 1, 7)
+DIMENSIONS: dict[str, tuple[sa.Table | None, sa.ColumnElement]] = {
+    "month": (None, _MONTH),
+    "year": (None, sa.func.substr(incidents.c.date_value, 1, 4)),
+    "outcome": (None, incidents.c.outcome),
+    "attribution": (None, incidents.c.attribution_status),
+    "type": (incident_attack_types, incident_attack_types.c.attack_type),
+    "country": (incident_victims, incident_victims.c.country_key),
+    "sector": (incident_victims, incident_victims.c.sector),
+    "actor": (incident_actors, sa.func.coalesce(incident_actors.c.kb_id, "name:" + incident_actors.c.name_key)),
+}
+
+
+def incident_conditions(*, actor: str | None = None, victim: str | None = None, country: str | None = None,
+                        sector: str | None = None, attack_type: str | None = None, outcome: str | None = None,
+                        since: date | str | None = None, until: date | str | None = None,
+                        include_background: bool = True) -> list[sa.ColumnElement]:
+    """WHERE conditions on ``incidents`` for the filters of ``Store.list_incidents`` (all but ``query``).
+
+    ``actor`` matches a name (case-insensitive) or a kb id; an ``actor`` of the
+    form ``name:<key>`` (the id ``list_actors`` gives actors without a kb id)
+    matches that name key. The victim filters must hold for one victim together.
+
+    Child-table filters are ``id IN (sub-select)``, not correlated EXISTS: the
+    planner can then start from the child index (a victim name: a handful of
+    rows) or scan incidents in date order and probe the sub-select's result,
+    whichever is cheaper; a correlated EXISTS forces the scan (1.1 s for a
+    victim name at 100k incidents). They are uncorrelated, so they also work in
+    queries that join the child tables themselves (group counts).
+    """
+    filters = {"actor": actor, "victim": victim, "country": country, "sector": sector, "attack_type": attack_type}
+    conds = [incidents.c.id.in_(ids) for ids, _, _ in _child_sets(**filters)]
+    return conds + _row_conditions(since=since, until=until, outcome=outcome, include_background=include_background)
+
+
+#: Listing order: latest incident first (the end of its date range, then its
+#: start), undated last; ``ix_incidents_order`` reads rows in exactly this order.
+LISTING_ORDER = (incidents.c.date_to.desc().nulls_last(), incidents.c.date_from.desc(), incidents.c.id.desc())
+
+
+@dataclass
+class _Plan:
+    """How to read a filtered, ordered page of incidents (see ``ApiStoreMixin._plan``)."""
+
+    conds: list[sa.ColumnElement]
+    rank_query: str | None = None  # order by full-text relevance for this query, else by date
+    empty: bool = False
+    id_sets: list[sa.Select] | None = None  # set when the filter is exactly these child-table id sets
+    count_conds: list[sa.ColumnElement] | None = None  # for counting (whole sets read once), else ``conds``
+
+
+def _child_sets(actor: str | None = None, victim: str | None = None, country: str | None = None,
+                sector: str | None = None, attack_type: str | None = None,
+                **_: Any) -> list[tuple[sa.Select, sa.Select, sa.ColumnElement]]:
+    """``(incident ids, matching child rows, EXISTS probe)`` per child-table filter.
+
+    The first two read only the child table's covering ``(key, incident_id)``
+    index; the probe checks one incident through the child's ``incident_id``
+    index. An actor given with a colon may be a kb id or a name: a UNION of
+    two index lookups (an OR of the two columns would scan the table).
+    """
+    out = []
+
+    def add(table: sa.Table, *alternatives: list[sa.ColumnElement]) -> None:
+        ids = [sa.select(table.c.incident_id).where(*conds) for conds in alternatives]
+        rows = [sa.select(sa.literal(1).label("one")).select_from(table).where(*conds) for conds in alternatives]
+        probe = sa.exists().where(table.c.incident_id == incidents.c.id,
+                                  sa.or_(*(sa.and_(*conds) for conds in alternatives))).correlate(incidents)
+        out.append((ids[0] if len(ids) == 1 else sa.union(*ids),
+                    rows[0] if len(rows) == 1 else sa.union_all(*rows), probe))
+
+    if actor is not None:
+        raw = actor.strip()
+        key = codec.name_key(raw[5:] if raw.startswith("name:") else raw)
+        if ":" in raw and not raw.startswith("name:"):  # a kb id (attack:G0007), or a name with a colon
+            add(incident_actors, [incident_actors.c.kb_id == raw], [incident_actors.c.name_key == key])
+        else:  # kb ids always have a colon, so a name cannot be one
+            add(incident_actors, [incident_actors.c.name_key == key])
+    v = []
+    if victim is not None:
+        v.append(incident_victims.c.name_key == codec.name_key(victim))
+    if country is not None:
+        v.append(incident_victims.c.country_key == codec.name_key(country))
+    if sector is not None:
+        v.append(incident_victims.c.sector == sector.strip().lower())
+    if v:
+        add(incident_victims, v)
+    if attack_type is not None:
+        add(incident_attack_types, [incident_attack_types.c.attack_type == attack_type.strip().lower()])
+    return out
+
+
+def _row_conditions(since: date | str | None = None, until: date | str | None = None, outcome: str | None = None,
+                    include_background: bool = True, **_: Any) -> list[sa.ColumnElement]:
+    """The filters on the incidents' own columns."""
+    i = incidents
+    conds: list[sa.ColumnElement] = []
+    if outcome is not None:
+        conds.append(i.c.outcome == outcome.strip().lower())
+    lo, hi = codec.bound_date(since, end=False), codec.bound_date(until, end=True)
+    if lo is not None:
+        conds.append(i.c.date_to >= lo)
+    if hi is not None:
+        conds.append(i.c.date_from <= hi)
+    if not include_background:
+        conds.append(i.c.background.is_(False))
+    return conds
+
+
+class ApiStoreMixin:
+    """Reads for the API and UI, and API keys. Mixed into ``SqlStore``."""
+
+    # -- filtered incidents ----------------------------------------------------
+
+    def list_incident_docs(self, *, query: str | None = None, limit: int = 50, offset: int = 0,
+                           **filters: Any) -> list[dict[str, Any]]:
+        """``list_incidents`` as the stored documents (``Incident.to_dict()`` when stored), not decoded
+        into records: a listing that only serialises them again saves the round trip."""
+        return self.incident_page_docs(query=query, limit=limit, offset=offset, **filters)[0]
+
+    def incident_page_docs(self, *, query: str | None = None, limit: int = 50, offset: int = 0,
+                           count_cap: int | None = None, **filters: Any) -> tuple[list[dict[str, Any]], int | None]:
+        """A page of ``list_incident_docs`` and, with ``count_cap``, ``count_incidents_matching(cap=count_cap)``.
+
+        One plan for both (its size estimates are queries too). The page is read
+        in two steps: its ``seq`` values in order (an index-only plan from
+        ``_plan``), then the documents of those rows only. The count is skipped
+        when the first page is not full (it is the page's length).
+        """
+        i = incidents
+        with self._connection(write=False) as conn:
+            plan = self._plan(conn, query, filters)
+            if plan.empty:
+                return [], 0 if count_cap is not None else None
+            stmt = sa.select(i.c.seq).where(*plan.conds).order_by(*LISTING_ORDER)
+            if plan.rank_query is not None:
+                stmt = self._text.match_incidents(stmt, i.c.seq, plan.rank_query)
+            stmt = stmt.limit(_limit(limit)).offset(max(0, int(offset)))
+            seqs = list(conn.execute(stmt).scalars())
+            docs = {r.seq: r.doc for r in conn.execute(sa.select(i.c.seq, i.c.doc).where(i.c.seq.in_(seqs)))} \
+                if seqs else {}
+            total = None
+            if count_cap is not None:
+                total = len(seqs) if offset <= 0 and len(seqs) < limit else self._count(conn, plan, count_cap)
+        return [docs[s] for s in seqs], total
+
+    def _plan(self, conn: Any, query: str | None, filters: dict[str, Any]) -> _Plan:
+        """Conditions that let the database read a page without touching more rows than needed.
+
+        A filter on a child table (victim, country, sector, actor, type) is a
+        set of incident ids read from the child's covering ``(key,
+        incident_id)`` index; the full text is a set of ``seq``. When the
+        smallest set is small (at most ``[store] plan_drive_limit`` rows), the
+        page is read from that set and sorted; otherwise the incidents are
+        scanned in listing order on ``ix_incidents_order`` (``date_to,
+        date_from, id``: the order and every column the check needs, so no
+        table row is read) and each is checked against the sets (written
+        ``id || '' IN`` / ``seq + 0 IN``, which keeps the planner from driving
+        from a large set): a page of 50 stops after about 50 / selectivity
+        index entries. Full-text matches
+        are ranked by relevance when there are at most ``[store]
+        fts_rank_limit`` of them; more are listed latest first (ranking tens
+        of thousands of hits cost 30-100 ms and orders near-ties).
+        Figures: docs/performance.md, "REST API".
+        """
+        cfg = self._settings.get("store", {})
+        drive, rank_limit = int(cfg.get("plan_drive_limit", 2000)), int(cfg.get("fts_rank_limit", 1000))
+        i = incidents
+        sets = _child_sets(**filters)
+        rank_query, text_set = None, -1
+        if query is not None and query.strip():
+            text = self._text.match_incident_seqs(query)
+            if text is None:
+                return _Plan([], empty=True)
+            n_text = conn.execute(sa.select(sa.func.count()).select_from(
+                text.limit(rank_limit + 1).subquery())).scalar_one()
+            if n_text == 0:
+                return _Plan([], empty=True)
+            if n_text <= rank_limit:
+                rank_query = query
+            else:
+                text_set = len(sets)
+                sets.append((text, text, None))
+        sizes = [conn.execute(sa.select(sa.func.count()).select_from(rows.limit(drive + 1).subquery())).scalar_one()
+                 for _, rows, _ in sets]
+        if any(n == 0 for n in sizes):
+            return _Plan([], empty=True)
+        conds = _row_conditions(**filters)
+        listing, counting = list(conds), list(conds)
+        smallest = min(range(len(sets)), key=sizes.__getitem__) if sets else None
+        for k, (members, _, probe) in enumerate(sets):
+            drive_here = k == smallest and sizes[k] <= drive and rank_query is None
+            col = i.c.seq if k == text_set else i.c.id
+            if drive_here:
+                listing.append(col.in_(members))
+                counting.append(col.in_(members))
+                continue
+            # an expression, so no index on the column can be used to drive from a large set
+            counting.append((col + 0 if k == text_set else col + "").in_(members))
+            # a page needs few probes: check each incident walked instead of reading the whole set
+            listing.append(counting[-1] if k == text_set else probe)
+        only_sets = sets and text_set < 0 and rank_query is None and not conds
+        return _Plan(listing, rank_query, id_sets=[m for m, _, _ in sets] if only_sets else None,
+                     count_conds=counting)
+
+    def _incident_where(self, query: str | None, filters: dict[str, Any]) -> list[sa.ColumnElement] | None:
+        """Conditions for ``filters`` plus full text (for group counts); None when ``query`` has nothing
+        searchable."""
+        conds = incident_conditions(**filters)
+        if query is not None and query.strip():
+            text = self._text.match_incident_seqs(query)
+            if text is None:
+                return None
+            conds.append(incidents.c.seq.in_(text))
+        return conds
+
+    def count_incidents_matching(self, *, query: str | None = None, cap: int | None = None, **filters: Any) -> int:
+        """How many incidents ``list_incidents`` with the same filters would page through.
+
+        ``cap``: stop counting there (the caller shows "more than N"), which
+        bounds the cost of counting a broad filter on a large store. Filters on
+        victims, actors and types alone are counted exactly from their indexes
+        (the intersection of their id sets), whatever ``cap``.
+        """
+        with self._connection(write=False) as conn:
+            plan = self._plan(conn, query, filters)
+            return 0 if plan.empty else self._count(conn, plan, cap)
+
+    def _count(self, conn: Any, plan: _Plan, cap: int | None) -> int:
+        if plan.id_sets:  # child filters only: intersect their id sets, all on covering indexes
+            ids = plan.id_sets[0] if len(plan.id_sets) == 1 else sa.intersect(*plan.id_sets)
+            return int(conn.execute(sa.select(sa.func.count(sa.distinct(sa.literal_column("incident_id"))))
+                                    .select_from(ids.subquery())).scalar_one())
+        inner = sa.select(incidents.c.seq).where(*(plan.count_conds or plan.conds))
+        if plan.rank_query is not None:
+            inner = self._text.match_incidents(inner, incidents.c.seq, plan.rank_query).order_by(None)
+        if cap is not None:
+            inner = inner.limit(int(cap))
+        return int(conn.execute(sa.select(sa.func.count()).select_from(inner.subquery())).scalar_one())
+
+    def incident_counts(self, group_by: str | Sequence[str], *, top: int | None = None, query: str | None = None,
+                        **filters: Any) -> list[tuple[Any, ...]]:
+        """``(key, ..., count)`` rows: incidents matching the filters, grouped.
+
+        ``group_by`` is one dimension of ``DIMENSIONS`` or several (e.g.
+        ``("month", "type")``); an incident counts once per key (two victims in
+        one country count once). Rows with an empty key are left out (undated
+        incidents have no month); ``month`` also leaves out dates known only to
+        the year. Largest count first, then by key; ``top`` keeps the first rows.
+        """
+        dims = [group_by] if isinstance(group_by, str) else list(group_by)
+        unknown = [d for d in dims if d not in DIMENSIONS]
+        if unknown or not dims:
+            raise IncidexError(f"cannot group incidents by {', '.join(unknown) or 'nothing'}: "
+                               f"choose from {', '.join(DIMENSIONS)}")
+        conds = self._incident_where(query, filters)
+        if conds is None:
+            return []
+        i = incidents
+        source: sa.FromClause = i
+        joined: list[sa.Table] = []
+        keys = []
+        for d in dims:
+            table, col = DIMENSIONS[d]
+            if table is not None and table not in joined:
+                joined.append(table)
+                source = source.join(table, table.c.incident_id == i.c.id)
+            keys.append(col.label(d))
+            conds.append(col.is_not(None))
+            if d == "month":
+                conds.append(sa.func.length(i.c.date_value) >= 7)
+                conds.append(i.c.date_precision != "year")
+        count = (sa.func.count(sa.distinct(i.c.seq)) if joined else sa.func.count()).label("n")
+        stmt = (sa.select(*keys, count).select_from(source).where(*conds).group_by(*keys)
+                .order_by(count.desc(), *keys))
+        if top is not None:
+            stmt = stmt.limit(int(top))
+        with self._connection(write=False) as conn:
+            return [tuple(r) for r in conn.execute(stmt)]
+
+    def incidents_version(self) -> tuple[int, datetime | None]:
+        """``(incident count, latest updated_at)``: changes whenever incidents do (for caches)."""
+        stmt = sa.select(sa.func.count(), sa.func.max(incidents.c.updated_at))
+        with self._connection(write=False) as conn:
+            n, latest = conn.execute(stmt).one()
+        if isinstance(latest, str):  # SQLite returns max() of a DATETIME column as text
+            latest = codec.parse_instant(latest)
+        return int(n), self._aware(latest)
+
+    # -- sources ---------------------------------------------------------------
+
+    def sources_for_incidents(self, incident_ids: Sequence[str]) -> dict[str, list[dict[str, Any]]]:
+        """``id -> [{article_id, role, url, source, title, published, language, ingested_at}]`` in link
+        order, for many incidents in one query (a listing page would otherwise load each article)."""
+        ids = list(dict.fromkeys(incident_ids))
+        out: dict[str, list[dict[str, Any]]] = {i: [] for i in ids}
+        a, l = articles, incident_articles
+        for start in range(0, len(ids), 500):  # stay under SQLite's bound-parameter limit
+            stmt = (sa.select(l.c.incident_id, l.c.article_id, l.c.role, a.c.url, a.c.source, a.c.title,
+                              a.c.published, a.c.language, a.c.ingested_at)
+                    .join(a, a.c.id == l.c.article_id)
+                    .where(l.c.incident_id.in_(ids[start:start + 500]))
+                    .order_by(l.c.incident_id, a.c.seq))
+            with self._connection(write=False) as conn:
+                for r in conn.execute(stmt):
+                    d = dict(r._mapping)
+                    out[d.pop("incident_id")].append(d)
+        return out
+
+    # -- actors and victims ----------------------------------------------------
+
+    def list_actors(self, query: str | None = None, limit: int = 50, offset: int = 0) -> list[dict[str, Any]]:
+        """Attackers over all incidents, most incidents first.
+
+        One row per actor: ``id`` is the kb id, or ``name:<name key>`` for an
+        actor the knowledge base does not know; ``names`` are the names the
+        news used. ``query`` matches part of a name or a kb id.
+        """
+        t, i = incident_actors, incidents
+        aid = DIMENSIONS["actor"][1].label("id")
+        n = sa.func.count(sa.distinct(t.c.incident_id)).label("incidents")
+        stmt = (sa.select(aid, n, sa.func.min(t.c.name).label("name"), sa.func.max(t.c.kind).label("kind"),
+                          sa.func.max(t.c.state_link).label("state_link"), sa.func.max(t.c.kb_id).label("kb_id"),
+                          sa.func.min(i.c.date_from).label("first"), sa.func.max(i.c.date_to).label("last"))
+                .select_from(t.join(i, i.c.id == t.c.incident_id))
+                .group_by(aid).order_by(n.desc(), aid).limit(_limit(limit)).offset(max(0, int(offset))))
+        if query is not None and query.strip():
+            key = codec.name_key(query) or ""
+            stmt = stmt.where(sa.or_(t.c.name_key.contains(key, autoescape=True), t.c.kb_id == query.strip()))
+        with self._connection(write=False) as conn:
+            return [_actor_row(r._mapping) for r in conn.execute(stmt)]
+
+    def get_actor(self, actor_id: str) -> dict[str, Any] | None:
+        """One actor (an id from ``list_actors``, a kb id or a name), with every name it was reported under."""
+        t, i = incident_actors, incidents
+        raw = actor_id.strip()
+        key = codec.name_key(raw[5:] if raw.startswith("name:") else raw)
+        with self._connection(write=False) as conn:
+            kb_id = conn.execute(sa.select(t.c.kb_id).where(t.c.kb_id == raw).limit(1)).scalar_one_or_none()
+            if kb_id is None:  # a name: the actor is its kb id when the name has one
+                kb_id = conn.execute(sa.select(t.c.kb_id).where(t.c.name_key == key, t.c.kb_id.is_not(None))
+                                     .limit(1)).scalar_one_or_none()
+            cond = t.c.kb_id == kb_id if kb_id else sa.and_(t.c.name_key == key, t.c.kb_id.is_(None))
+            row = conn.execute(
+                sa.select(sa.func.count(sa.distinct(t.c.incident_id)).label("incidents"),
+                          sa.func.min(t.c.name).label("name"), sa.func.max(t.c.kind).label("kind"),
+                          sa.func.max(t.c.state_link).label("state_link"),
+                          sa.func.min(i.c.date_from).label("first"), sa.func.max(i.c.date_to).label("last"))
+                .select_from(t.join(i, i.c.id == t.c.incident_id)).where(cond)).one()
+            if not row.incidents:
+                return None
+            names = [r.name for r in conn.execute(
+                sa.select(t.c.name, sa.func.count().label("n")).where(cond).group_by(t.c.name)
+                .order_by(sa.literal_column("n").desc(), t.c.name))]
+        d = dict(row._mapping)
+        d.update(id=kb_id or f"name:{key}", kb_id=kb_id, names=names)
+        return _actor_row(d)
+
+    def list_victims(self, query: str | None = None, country: str | None = None, sector: str | None = None,
+                     limit: int = 50, offset: int = 0) -> list[dict[str, Any]]:
+        """Victims over all incidents (one row per name and country), most incidents first."""
+        v, i = incident_victims, incidents
+        n = sa.func.count(sa.distinct(v.c.incident_id)).label("incidents")
+        stmt = (sa.select(sa.func.min(v.c.name).label("name"), v.c.name_key, sa.func.max(v.c.country).label("country"),
+                          sa.func.max(v.c.sector).label("sector"), n,
+                          sa.func.min(i.c.date_from).label("first"), sa.func.max(i.c.date_to).label("last"))
+                .select_from(v.join(i, i.c.id == v.c.incident_id))
+                .group_by(v.c.name_key, v.c.country_key)
+                .order_by(n.desc(), v.c.name_key).limit(_limit(limit)).offset(max(0, int(offset))))
+        if query is not None and query.strip():
+            stmt = stmt.where(v.c.name_key.contains(codec.name_key(query) or "", autoescape=True))
+        if country is not None:
+            stmt = stmt.where(v.c.country_key == codec.name_key(country))
+        if sector is not None:
+            stmt = stmt.where(v.c.sector == sector.strip().lower())
+        with self._connection(write=False) as conn:
+            rows = [dict(r._mapping) for r in conn.execute(stmt)]
+        for r in rows:
+            r.pop("name_key")
+            r["first"], r["last"] = _iso(r["first"]), _iso(r["last"])
+        return rows
+
+    # -- API keys --------------------------------------------------------------
+
+    def add_api_key(self, name: str, key_hash: str, prefix: str) -> int:
+        """Store a key's hash (never the key); returns its id."""
+        with self._savepoint_or_transaction() as conn:
+            res = conn.execute(api_keys.insert().values(name=name, key_hash=key_hash, prefix=prefix,
+                                                        created_at=self._ts(codec.now_utc())))
+            return int(res.inserted_primary_key[0])
+
+    def api_key_by_hash(self, key_hash: str) -> dict[str, Any] | None:
+        """The active (not revoked) key with this hash, or None."""
+        stmt = sa.select(api_keys).where(api_keys.c.key_hash == key_hash, api_keys.c.revoked_at.is_(None))
+        with self._connection(write=False) as conn:
+            row = conn.execute(stmt).first()
+        return self._key_row(row) if row else None
+
+    def touch_api_key(self, key_id: int) -> None:
+        with self._savepoint_or_transaction() as conn:
+            conn.execute(api_keys.update().where(api_keys.c.id == key_id)
+                         .values(last_used_at=self._ts(codec.now_utc())))
+
+    def list_api_keys(self, include_revoked: bool = False) -> list[dict[str, Any]]:
+        stmt = sa.select(api_keys).order_by(api_keys.c.id)
+        if not include_revoked:
+            stmt = stmt.where(api_keys.c.revoked_at.is_(None))
+        with self._connection(write=False) as conn:
+            return [self._key_row(r) for r in conn.execute(stmt)]
+
+    def revoke_api_key(self, key: int | str) -> int:
+        """Revoke active keys by id or by name; returns how many were revoked."""
+        cond = api_keys.c.id == int(key) if str(key).isdigit() else api_keys.c.name == str(key)
+        with self._savepoint_or_transaction() as conn:
+            res = conn.execute(api_keys.update().where(cond, api_keys.c.revoked_at.is_(None))
+                               .values(revoked_at=self._ts(codec.now_utc())))
+            return int(res.rowcount or 0)
+
+    def _key_row(self, row: Any) -> dict[str, Any]:
+        d = dict(row._mapping)
+        d.pop("key_hash", None)
+        for k in ("created_at", "last_used_at", "revoked_at"):
+            d[k] = self._aware(d[k]).isoformat(timespec="seconds") if d[k] else None
+        return d
+
+
+def _iso(value: date | str | None) -> str | None:
+    return value.isoformat() if isinstance(value, date) else value
+
+
+def _actor_row(r: Any) -> dict[str, Any]:
+    """An actor as the API shows it: the KB's name, aliases and state when the KB knows it."""
+    from incidex.export.common import kb
+
+    d = {k: r.get(k) for k in ("id", "name", "kind", "state_link", "kb_id", "incidents")}
+    d["first"], d["last"] = _iso(r.get("first")), _iso(r.get("last"))
+    names = list(r.get("names") or [d["name"]])
+    entry = kb().entry(d["kb_id"])
+    if entry is not None:
+        d["name"] = entry.name
+        d["kb_type"] = entry.type
+        d["state_link"] = d["state_link"] or entry.state
+        aliases = [a for a in entry.aliases]
+    else:
+        d["kb_type"], aliases = None, []
+    d["names"] = names
+    d["aliases"] = [a for a in dict.fromkeys([*names, *aliases]) if a != d["name"]]
+    return d
+
+
+def _limit(limit: int) -> int:
+    return max(0, min(int(limit), 10_000))
