@@ -192,8 +192,8 @@ STAT_DIMENSIONS = ("month", "country", "sector", "type", "actor", "outcome")
 class Stats:
     """``Store.incident_counts`` with an LRU cache that empties when the incidents change.
 
-    Checking for change costs one indexed query (count and latest
-    ``updated_at``); a grouped count over 100k incidents costs far more.
+    Checking for change costs one query of two index lookups (highest seq,
+    latest ``updated_at``); a grouped count over 100k incidents costs seconds.
     """
 
     def __init__(self, store: Any, size: int = 256):

@@ -306,13 +306,20 @@ class ApiStoreMixin:
             return [tuple(r) for r in conn.execute(stmt)]
 
     def incidents_version(self) -> tuple[int, datetime | None]:
-        """``(incident count, latest updated_at)``: changes whenever incidents do (for caches)."""
-        stmt = sa.select(sa.func.count(), sa.func.max(incidents.c.updated_at))
+        """``(highest seq, latest updated_at)``: changes whenever incidents do (for caches).
+
+        Two index lookups (a ``count(*)`` would read all 100k rows: 8 ms). A new
+        incident raises the first, a changed one the second, and a merge, which
+        deletes one incident, updates the one it merges into.
+        """
+        # two scalar sub-selects: SQLite answers a lone max() from the index, not two in one SELECT
+        stmt = sa.select(sa.select(sa.func.max(incidents.c.seq)).scalar_subquery(),
+                         sa.select(sa.func.max(incidents.c.updated_at)).scalar_subquery())
         with self._connection(write=False) as conn:
             n, latest = conn.execute(stmt).one()
         if isinstance(latest, str):  # SQLite returns max() of a DATETIME column as text
             latest = codec.parse_instant(latest)
-        return int(n), self._aware(latest)
+        return int(n or 0), self._aware(latest)
 
     # -- sources ---------------------------------------------------------------
 

@@ -219,7 +219,7 @@ class Store(Protocol):
         ...
 
     def incidents_version(self) -> tuple[int, datetime | None]:
-        """``(count, latest updated_at)`` of the incidents: a cache key that changes with them."""
+        """``(highest seq, latest updated_at)`` of the incidents: a cache key that changes with them."""
         ...
 
     def sources_for_incidents(self, incident_ids: Sequence[str]) -> dict[str, list[dict]]:
