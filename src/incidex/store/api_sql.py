@@ -10,6 +10,7 @@ unchanged on PostgreSQL; full-text restrictions go through the dialect's
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, Sequence
@@ -60,6 +61,20 @@ def incident_conditions(*, actor: str | None = None, victim: str | None = None, 
     return conds + _row_conditions(since=since, until=until, outcome=outcome, include_background=include_background)
 
 
+def _intersection(id_sets: list[Any]) -> Any:
+    """The incident ids in every set (smallest first): the smallest walked on its index and each id
+    probed in the others' ``(key, incident_id)`` indexes; an INTERSECT when the first is a UNION."""
+    first, rest = id_sets[0], id_sets[1:]
+    if not rest:
+        return first
+    if not isinstance(first, sa.Select):
+        return sa.intersect(*id_sets)
+    col = first.selected_columns[0]
+    return first.where(*(col.in_(other) for other in rest)).distinct()
+
+
+_KB_ID = re.compile(r"^(attack|misp):[^\s:]+$")
+
 #: Listing order: latest incident first (the end of its date range, then its
 #: start), undated last; ``ix_incidents_order`` reads rows in exactly this order.
 LISTING_ORDER = (incidents.c.date_to.desc().nulls_last(), incidents.c.date_from.desc(), incidents.c.id.desc())
@@ -72,7 +87,7 @@ class _Plan:
     conds: list[sa.ColumnElement]
     rank_query: str | None = None  # order by full-text relevance for this query, else by date
     empty: bool = False
-    id_sets: list[sa.Select] | None = None  # set when the filter is exactly these child-table id sets
+    id_sets: list[sa.Select] | None = None  # the filter is exactly these child-table id sets (smallest first)
     count_conds: list[sa.ColumnElement] | None = None  # for counting (whole sets read once), else ``conds``
 
 
@@ -83,8 +98,9 @@ def _child_sets(actor: str | None = None, victim: str | None = None, country: st
 
     The first two read only the child table's covering ``(key, incident_id)``
     index; the probe checks one incident through the child's ``incident_id``
-    index. An actor given with a colon may be a kb id or a name: a UNION of
-    two index lookups (an OR of the two columns would scan the table).
+    index. An actor is a kb id when it looks like one (``source:id``, no
+    space), a name otherwise; another text with a colon may be either: a UNION
+    of two index lookups (an OR of the two columns would scan the table).
     """
     out = []
 
@@ -99,7 +115,9 @@ def _child_sets(actor: str | None = None, victim: str | None = None, country: st
     if actor is not None:
         raw = actor.strip()
         key = codec.name_key(raw[5:] if raw.startswith("name:") else raw)
-        if ":" in raw and not raw.startswith("name:"):  # a kb id (attack:G0007), or a name with a colon
+        if _KB_ID.match(raw):  # attack:G0007, misp:<uuid>
+            add(incident_actors, [incident_actors.c.kb_id == raw])
+        elif ":" in raw and not raw.startswith("name:"):  # a name with a colon could still be a kb id
             add(incident_actors, [incident_actors.c.kb_id == raw], [incident_actors.c.name_key == key])
         else:  # kb ids always have a colon, so a name cannot be one
             add(incident_actors, [incident_actors.c.name_key == key])
@@ -159,15 +177,23 @@ class ApiStoreMixin:
             plan = self._plan(conn, query, filters)
             if plan.empty:
                 return [], 0 if count_cap is not None else None
-            stmt = sa.select(i.c.seq).where(*plan.conds).order_by(*LISTING_ORDER)
+            total = None
+            conds = plan.conds
+            if count_cap is not None and plan.id_sets and len(plan.id_sets) > 1:
+                # several child filters: their exact count is cheap and needed anyway; when few
+                # incidents have them all, read those instead of walking for them
+                ids = list(conn.execute(_intersection(plan.id_sets)).scalars())
+                total = len(ids)
+                if total <= int(self._settings.get("store", {}).get("plan_drive_limit", 2000)):
+                    conds = [i.c.id.in_(ids)]
+            stmt = sa.select(i.c.seq).where(*conds).order_by(*LISTING_ORDER)
             if plan.rank_query is not None:
                 stmt = self._text.match_incidents(stmt, i.c.seq, plan.rank_query)
             stmt = stmt.limit(_limit(limit)).offset(max(0, int(offset)))
             seqs = list(conn.execute(stmt).scalars())
             docs = {r.seq: r.doc for r in conn.execute(sa.select(i.c.seq, i.c.doc).where(i.c.seq.in_(seqs)))} \
                 if seqs else {}
-            total = None
-            if count_cap is not None:
+            if count_cap is not None and total is None:
                 total = len(seqs) if offset <= 0 and len(seqs) < limit else self._count(conn, plan, count_cap)
         return [docs[s] for s in seqs], total
 
@@ -227,8 +253,8 @@ class ApiStoreMixin:
             # a page needs few probes: check each incident walked instead of reading the whole set
             listing.append(counting[-1] if k == text_set else probe)
         only_sets = sets and text_set < 0 and rank_query is None and not conds
-        return _Plan(listing, rank_query, id_sets=[m for m, _, _ in sets] if only_sets else None,
-                     count_conds=counting)
+        by_size = [sets[k][0] for k in sorted(range(len(sets)), key=sizes.__getitem__)]
+        return _Plan(listing, rank_query, id_sets=by_size if only_sets else None, count_conds=counting)
 
     def _incident_where(self, query: str | None, filters: dict[str, Any]) -> list[sa.ColumnElement] | None:
         """Conditions for ``filters`` plus full text (for group counts); None when ``query`` has nothing
@@ -255,9 +281,8 @@ class ApiStoreMixin:
 
     def _count(self, conn: Any, plan: _Plan, cap: int | None) -> int:
         if plan.id_sets:  # child filters only: intersect their id sets, all on covering indexes
-            ids = plan.id_sets[0] if len(plan.id_sets) == 1 else sa.intersect(*plan.id_sets)
-            return int(conn.execute(sa.select(sa.func.count(sa.distinct(sa.literal_column("incident_id"))))
-                                    .select_from(ids.subquery())).scalar_one())
+            ids = _intersection(plan.id_sets).subquery()
+            return int(conn.execute(sa.select(sa.func.count(sa.distinct(ids.c[0])))).scalar_one())
         inner = sa.select(incidents.c.seq).where(*(plan.count_conds or plan.conds))
         if plan.rank_query is not None:
             inner = self._text.match_incidents(inner, incidents.c.seq, plan.rank_query).order_by(None)
