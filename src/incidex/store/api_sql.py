@@ -89,6 +89,7 @@ class _Plan:
     empty: bool = False
     id_sets: list[sa.Select] | None = None  # the filter is exactly these child-table id sets (smallest first)
     count_conds: list[sa.ColumnElement] | None = None  # for counting (whole sets read once), else ``conds``
+    text_only: sa.Select | None = None  # the filter is exactly this full-text match: count it in the text index
 
 
 def _child_sets(actor: str | None = None, victim: str | None = None, country: str | None = None,
@@ -220,7 +221,7 @@ class ApiStoreMixin:
         drive, rank_limit = int(cfg.get("plan_drive_limit", 2000)), int(cfg.get("fts_rank_limit", 1000))
         i = incidents
         sets = _child_sets(**filters)
-        rank_query, text_set = None, -1
+        rank_query, text_set, text = None, -1, None
         if query is not None and query.strip():
             text = self._text.match_incident_seqs(query)
             if text is None:
@@ -254,7 +255,9 @@ class ApiStoreMixin:
             listing.append(counting[-1] if k == text_set else probe)
         only_sets = sets and text_set < 0 and rank_query is None and not conds
         by_size = [sets[k][0] for k in sorted(range(len(sets)), key=sizes.__getitem__)]
-        return _Plan(listing, rank_query, id_sets=by_size if only_sets else None, count_conds=counting)
+        text_only = text if query is not None and not conds and len(sets) == (0 if rank_query else 1) else None
+        return _Plan(listing, rank_query, id_sets=by_size if only_sets else None, count_conds=counting,
+                     text_only=text_only)
 
     def _incident_where(self, query: str | None, filters: dict[str, Any]) -> list[sa.ColumnElement] | None:
         """Conditions for ``filters`` plus full text (for group counts); None when ``query`` has nothing
@@ -280,6 +283,9 @@ class ApiStoreMixin:
             return 0 if plan.empty else self._count(conn, plan, cap)
 
     def _count(self, conn: Any, plan: _Plan, cap: int | None) -> int:
+        if plan.text_only is not None:  # full text alone: every match is an incident (the index follows the table)
+            inner = plan.text_only.limit(int(cap)) if cap is not None else plan.text_only
+            return int(conn.execute(sa.select(sa.func.count()).select_from(inner.subquery())).scalar_one())
         if plan.id_sets:  # child filters only: intersect their id sets, all on covering indexes
             ids = _intersection(plan.id_sets).subquery()
             return int(conn.execute(sa.select(sa.func.count(sa.distinct(ids.c[0])))).scalar_one())
