@@ -151,8 +151,6 @@ def incident_page(request: Request, incident_id: str) -> HTMLResponse:
 
 
 def _actor_id(actor: Any) -> str:
-    from incidex.store import codec
-
     return actor.kb_id or f"name:{codec.name_key(actor.name)}"
 
 
