@@ -286,11 +286,12 @@ def test_writing_needs_a_valid_key(write_app):
 
 def test_keys_are_stored_hashed_and_revocable(write_app):
     c, key, db = write_app
-    import sqlite3
+    import sqlalchemy as sa
 
-    con = sqlite3.connect(db)
-    rows = con.execute("SELECT name, prefix, key_hash FROM api_keys").fetchall()
-    con.close()
+    from incidex.store.tables import api_keys
+
+    with c.app.state.store.engine.connect() as conn:
+        rows = [tuple(r) for r in conn.execute(sa.select(api_keys.c.name, api_keys.c.prefix, api_keys.c.key_hash))]
     assert rows == [("tests", key[:10], hash_key(key))] and key not in str(rows)
     store = c.app.state.store
     assert store.revoke_api_key("tests") == 1
