@@ -42,7 +42,7 @@ ROLES = ("Attacker", "Victim", "Time", "Place", "Tool", "Attack-Pattern", "Purpo
          "Vulnerability", "CVE", "Discoverer", "Releaser", "Patch", "Patch-Number", "Issues-Addressed",
          "Capabilities", "Vulnerable_System", "Vulnerable_System_Owner", "Vulnerable_System_Version",
          "Supported_Platform")
-EVENT_PREFIX = "EVENT:"  # trigger labels: EVENT:<subtype>:<realis>, read back by incidex.extraction.mentions
+from incidex.extraction.mentions import EVENT_PREFIX  # trigger labels EVENT:<subtype>:<realis>  # noqa: E402
 
 
 def load(path: Path) -> list[dict]:

@@ -53,14 +53,19 @@ DbOpt = Annotated[Optional[str], typer.Option("--db", help="Database URL (sqlite
 FormatOpt = Annotated[ListFormat, typer.Option("--format", "-f", help="Output format.")]
 
 
-def _store(db: str | None):
-    from .store import open_store
-
+def _or_exit(load, arg):
+    """``load(arg)``, or the error printed and exit code 2 (bad database URL, bad feeds file)."""
     try:
-        return open_store(db)
+        return load(arg)
     except IncidexError as e:
         err.print(f"[red]error:[/red] {e}")
         raise typer.Exit(2)
+
+
+def _store(db: str | None):
+    from .store import open_store
+
+    return _or_exit(open_store, db)
 
 
 def _dump(obj) -> None:
@@ -605,11 +610,7 @@ FeedsOpt = Annotated[Optional[Path], typer.Option("--feeds", help="Feeds file, Y
 def _feeds(path: Path | None):
     from .watch import load_feeds
 
-    try:
-        return load_feeds(path)
-    except IncidexError as e:
-        err.print(f"[red]error:[/red] {e}")
-        raise typer.Exit(2)
+    return _or_exit(load_feeds, path)
 
 
 def _when(dt) -> str:

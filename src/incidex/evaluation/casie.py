@@ -30,12 +30,12 @@ from collections import defaultdict
 from collections.abc import Callable
 from pathlib import Path
 
+from ..extraction.mentions import SUBTYPES
 from ..records import Article, ExtractionResult
 
 # The roles reported (issue 4's list); the JSON output carries every role seen.
 ROLES = ("Attacker", "Victim", "Time", "Place", "Tool", "Attack-Pattern", "Compromised-Data",
          "Number-of-Data", "Number-of-Victim", "Damage-Amount")
-SUBTYPES = ("Databreach", "Phishing", "Ransom", "DiscoverVulnerability", "PatchVulnerability")
 FIELD_ROLE = {"attackers": "Attacker", "victims": "Victim", "date": "Time", "place": "Place"}
 Span = tuple[int, int]
 

@@ -235,14 +235,16 @@ def mentions_from_tagged(tagged: list[TaggedSentence], role_model=None) -> tuple
     return events, args
 
 
+def _sentence_finder(sentences: list[Sentence]):
+    """Body offset -> index of the sentence holding it."""
+    starts = [s.start for s in sentences]
+    return lambda pos: bisect.bisect_right(starts, pos) - 1
+
+
 def _attach(events: list[EventMention], args: list[ArgumentMention], sentences: list[Sentence]) -> None:
     if not events:
         return
-    starts = [s.start for s in sentences]
-
-    def sent_of(pos: int) -> int:
-        return bisect.bisect_right(starts, pos) - 1
-
+    sent_of = _sentence_finder(sentences)
     by_sent: dict[int, list[EventMention]] = {}
     for ev in events:
         by_sent.setdefault(sent_of(ev.start), []).append(ev)
@@ -266,11 +268,7 @@ def apply_mentions(res, sentences: list[Sentence]) -> None:
     attacks = [ev for ev in res.events if ev.attack_type]
     if not attacks or not res.incidents:
         return
-    starts = [s.start for s in sentences]
-
-    def sent_of(pos: int) -> int:
-        return bisect.bisect_right(starts, pos) - 1
-
+    sent_of = _sentence_finder(sentences)
     for inc in res.incidents:
         if inc.outcome != "unknown":
             continue
