@@ -30,7 +30,9 @@ parallel writers still overlap on it; only the short store phase is serial.
 from __future__ import annotations
 
 import logging
+import sqlite3
 import threading
+import time
 from contextlib import contextmanager
 from functools import lru_cache
 from datetime import date, datetime
@@ -62,6 +64,27 @@ _DEDUP_META_KEY = "dedup_params"
 
 # -- engine set-up ---------------------------------------------------------------
 
+def _set_wal(cur: Any, busy_ms: int) -> None:
+    """Switch to WAL, retrying while another process holds the database.
+
+    Switching the journal mode of a new file needs an exclusive lock and
+    SQLite answers "database is locked" at once, without its busy handler,
+    when a second process is creating the same database at that moment;
+    so wait here as ``busy_timeout`` would.
+    """
+    deadline = time.monotonic() + busy_ms / 1000
+    pause = 0.005
+    while True:
+        try:
+            cur.execute("PRAGMA journal_mode = WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) and "busy" not in str(exc) or time.monotonic() + pause > deadline:
+                raise
+        time.sleep(pause)
+        pause = min(pause * 2, 0.2)
+
+
 def _configure_sqlite(engine: Engine, settings: dict[str, Any]) -> None:
     cfg = settings.get("store", {})
     busy_ms = int(cfg.get("busy_timeout_ms", 30_000))
@@ -77,7 +100,7 @@ def _configure_sqlite(engine: Engine, settings: dict[str, Any]) -> None:
         try:
             cur.execute(f"PRAGMA busy_timeout = {busy_ms}")
             if not memory:
-                cur.execute("PRAGMA journal_mode = WAL")
+                _set_wal(cur, busy_ms)
             cur.execute(f"PRAGMA synchronous = {synchronous}")
             cur.execute("PRAGMA foreign_keys = ON")
         finally:
