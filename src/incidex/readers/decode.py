@@ -1,7 +1,9 @@
 """Bytes -> text: refuse binary and oversized input, strip BOMs, find the encoding.
 
-UTF-8 is tried first (it is what almost every input is); anything else goes to
-charset-normalizer. NUL bytes and lone surrogates never reach the text.
+UTF-8 is tried first (it is what almost every input is); UTF-8 with stray
+legacy bytes is read as UTF-8 with those bytes as Windows-1252 (``mixed_utf8``);
+anything else goes to charset-normalizer. NUL bytes, lone surrogates and stray
+byte-order marks inside the text never reach it.
 """
 from __future__ import annotations
 
@@ -52,7 +54,7 @@ BOMS: tuple[tuple[bytes, str], ...] = (
 
 # C0 controls other than tab, newline, vertical tab, form feed, carriage return, escape; plus DEL.
 _CONTROL = frozenset(set(range(0, 9)) | {14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 28, 29, 30, 31, 127})
-_BAD_CHARS = re.compile("[\x00\ud800-\udfff]")
+_BAD_CHARS = re.compile("[\x00\ud800-\udfff\ufeff]")
 
 
 def human_size(n: int) -> str:
@@ -124,7 +126,7 @@ def decode_bytes(data: bytes, origin: str, settings: dict[str, Any] | None = Non
         try:
             text = data.decode("utf-8")
         except UnicodeDecodeError:
-            text = _detect(data)
+            text = mixed_utf8(data) or _detect(data)
             if text is None:
                 raise InputError(origin, "could not detect the text encoding (not UTF-8, and charset detection failed)") from None
     text = _BAD_CHARS.sub("", text)
@@ -132,6 +134,30 @@ def decode_bytes(data: bytes, origin: str, settings: dict[str, Any] | None = Non
     if not text.strip():
         raise InputError(origin, f"empty {what} (only whitespace)")
     return text
+
+
+_ESCAPED = re.compile("[\udc80-\udcff]")
+# A byte that is not UTF-8, read as Windows-1252 (Latin-1 where 1252 has a hole).
+_LEGACY = {0xDC00 + b: bytes([b]).decode("cp1252", errors="ignore") or chr(b) for b in range(0x80, 0x100)}
+
+
+def mixed_utf8(data: bytes) -> str | None:
+    """UTF-8 text with stray legacy bytes (a Windows-1252 quote pasted into a UTF-8
+    page), or None when the bytes are mostly another encoding.
+
+    Mixed when there are valid multi-byte UTF-8 characters and at least one for
+    every 20 invalid bytes (in text of a legacy encoding, valid UTF-8 sequences
+    occur by accident about once in thousands of bytes): the invalid bytes are
+    then read as Windows-1252, one by one, and the UTF-8 text around them is kept
+    as it is (charset detection on the whole would turn every UTF-8 character
+    into two or three wrong ones).
+    """
+    s = data.decode("utf-8", errors="surrogateescape")
+    invalid = len(_ESCAPED.findall(s))
+    valid = len(s) - len(s.encode("ascii", errors="ignore")) - invalid
+    if valid == 0 or valid * 20 < invalid:
+        return None
+    return _ESCAPED.sub(lambda m: _LEGACY[ord(m.group())], s)
 
 
 def _detect(data: bytes) -> str | None:

@@ -14,6 +14,7 @@ import re
 from functools import lru_cache
 from typing import Any
 
+from incidex.limits import BudgetExceeded, hard_time_limit, limits
 from incidex.readers.decode import clean_text, too_large
 from incidex.records import InputError, RawDocument
 
@@ -180,6 +181,36 @@ def page_metadata(tree) -> dict[str, str]:
     return out
 
 
+def within(tree, max_elements: int) -> bool:
+    """Whether the page has at most ``max_elements`` elements. (Nesting needs no
+    check of ours: libxml2 stops at 256 levels, and what is deeper is dropped.)"""
+    for n, _ in enumerate(tree.iter(), 1):
+        if n > max_elements:
+            return False
+    return True
+
+
+def _main_text(html: str, origin: str, url: str | None, min_chars: int,
+               max_elements: int) -> tuple[dict[str, str], str]:
+    """(metadata, main text): trafilatura's reading when the page is of a size it
+    handles in good time (``max_html_elements``), else the linear ``<p>`` reader."""
+    tree = _parse(html)
+    if tree is None:
+        raise InputError(origin, NO_TEXT + " (could not parse the HTML)")
+    page = page_metadata(tree)
+    found = _trafilatura(html, url) if within(tree, max_elements) else None
+    if found and len(found["text"].strip()) < min_chars:
+        found = None  # a stray menu item or caption, not the story: try the fallback
+    if not found:
+        return page, fallback_text(tree)
+    for key, src in (("title", "title"), ("author", "author"), ("source", "sitename"), ("url", "url")):
+        if found.get(src):
+            page[key] = found[src]
+    if found.get("date") and "published" not in page:
+        page["published"] = found["date"]
+    return page, found["text"]
+
+
 def read_html(html: str, origin: str, *, url: str | None = None, settings: dict[str, Any] | None = None,
               **hints: str | None) -> RawDocument:
     """One web page -> RawDocument with the main text; ``InputError`` when there is none.
@@ -191,23 +222,13 @@ def read_html(html: str, origin: str, *, url: str | None = None, settings: dict[
     if len(html) > max_bytes or len(html.encode("utf-8", "surrogatepass")) > max_bytes:
         raise InputError(origin, too_large(max_bytes))
     html = clean_text(html)
-    tree = _parse(html)
-    if tree is None:
-        raise InputError(origin, NO_TEXT + " (could not parse the HTML)")
-    page = page_metadata(tree)
+    lim = limits(settings)
     min_chars = int((settings or {}).get("ingest", {}).get("min_body_chars", 40))
-    found = _trafilatura(html, url)
-    if found and len(found["text"].strip()) < min_chars:
-        found = None  # a stray menu item or caption, not the story: try the fallback
-    if found:
-        text = found["text"]
-        for key, src in (("title", "title"), ("author", "author"), ("source", "sitename"), ("url", "url")):
-            if found.get(src):
-                page[key] = found[src]
-        if found.get("date") and "published" not in page:
-            page["published"] = found["date"]
-    else:
-        text = fallback_text(tree)
+    try:
+        with hard_time_limit(lim.read_time_budget_seconds):
+            page, text = _main_text(html, origin, url, min_chars, lim.max_html_elements)
+    except BudgetExceeded as exc:
+        raise InputError(origin, f"{exc.reason} reading the HTML page (read_time_budget_seconds)") from None
     text = "\n".join(x for x in (_line(s) for s in text.split("\n")) if x)
     if len(text) < min_chars:
         raise InputError(origin, NO_TEXT)
