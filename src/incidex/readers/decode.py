@@ -180,3 +180,11 @@ def _detect(data: bytes) -> str | None:
 def clean_text(text: str) -> str:
     """Apply the same character hygiene to text that did not come from bytes (JSON strings)."""
     return _BAD_CHARS.sub("", text).replace("\r\n", "\n").replace("\r", "\n")
+
+
+def printable(s: str | None) -> str | None:
+    """An identifier (a file name, an id) that can be stored and printed: undecodable
+    bytes of a file name and lone surrogates become U+FFFD."""
+    if s is None or s.isascii():
+        return s
+    return s.encode("utf-8", "surrogatepass").decode("utf-8", "replace")

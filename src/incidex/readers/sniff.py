@@ -26,7 +26,7 @@ BINARY_EXTENSIONS = frozenset(
 _XML_PROLOG = re.compile(r"^\s*(?:<\?[^>]*\?>\s*|<!--.*?-->\s*)*", re.S)  # declaration, PIs, comments
 _FEED_ROOT = re.compile(r"<(?:[\w-]+:)?(rss|feed|RDF)\b", re.I)
 _HTML_START = re.compile(r"<(!doctype\s+html|html|head|body)\b", re.I)
-_HTML_TAGS = re.compile(r"</?(p|div|article|span|a|br|h[1-6]|section|main|ul|li|table)\b[^>]*>", re.I)
+_HTML_TAGS = re.compile(r"</?(p|div|article|span|a|br|h[1-6]|section|main|ul|li|table)\b[^<>]*>", re.I)
 
 
 def by_extension(name: str) -> Format | None:
