@@ -34,7 +34,6 @@ import ast
 import importlib
 import json
 import math
-import pkgutil
 import re
 import sys
 import time
@@ -67,26 +66,27 @@ def _patterns_in(obj, where: str, out: dict) -> None:
 
 def collect() -> dict:
     """(pattern, flags) -> (compiled, where it comes from, usage)."""
-    import incidex
-
     found: dict = {}
-    for mod in pkgutil.walk_packages(incidex.__path__, "incidex."):
-        if mod.name.endswith("__main__"):
+    # every module file (extraction/ is a namespace package: pkgutil would not list its modules)
+    names = sorted(".".join(p.relative_to(SRC.parent).with_suffix("").parts) for p in SRC.rglob("*.py"))
+    for name in names:
+        name = name.removesuffix(".__init__")
+        if name.endswith("__main__") or ".migrations." in name:
             continue
         try:
-            m = importlib.import_module(mod.name)
+            m = importlib.import_module(name)
         except Exception as exc:  # an optional part that does not import here
-            print(f"skip {mod.name}: {exc}", file=sys.stderr)
+            print(f"skip {name}: {exc}", file=sys.stderr)
             continue
         source = Path(m.__file__).read_text("utf-8") if getattr(m, "__file__", None) else ""
         for name, val in vars(m).items():
             if isinstance(val, re.Pattern) and (val.pattern, val.flags) not in found:
-                found[(val.pattern, val.flags)] = (val, f"{mod.name}.{name}", _usage(source, name))
+                found[(val.pattern, val.flags)] = (val, f"{m.__name__}.{name}", _usage(source, name))
                 continue
-            _patterns_in(val, f"{mod.name}.{name}", found)
+            _patterns_in(val, f"{m.__name__}.{name}", found)
             if isinstance(val, type) and val.__module__ == m.__name__:
                 for cname, cval in vars(val).items():
-                    _patterns_in(cval, f"{mod.name}.{name}.{cname}", found)
+                    _patterns_in(cval, f"{m.__name__}.{name}.{cname}", found)
     # patterns built at run time from the lexicons
     from incidex.cleaning.rules import load_rules
     from incidex.extraction import iocs

@@ -124,7 +124,10 @@ class Gazetteer:
 
 _CVE = re.compile(r"\bCVE-(?:19|20)\d{2}-\d{4,7}\b", re.IGNORECASE)
 _SCALE = {"thousand": 1e3, "k": 1e3, "million": 1e6, "m": 1e6, "mn": 1e6, "billion": 1e9, "bn": 1e9, "b": 1e9}
-_NUMBER = r"(?P<num>\d{1,3}(?:,\d{3})+|\d+(?:\.\d+)?)\s*(?P<scale>thousand|million|billion|mn|bn|[kmb]\b)?"
+# A number starts where no digit precedes it, and the spaces before a scale word are taken
+# only with the word: each run of digits or spaces is then tried once (both were rescanned
+# from every position, quadratic: 1,000 characters of "0" or " " took 0.1 s).
+_NUMBER = r"(?<![\d,.])(?P<num>\d{1,3}(?:,\d{3})+|\d+(?:\.\d+)?)(?:\s*(?P<scale>thousand|million|billion|mn|bn|[kmb]\b))?"
 _COUNT = re.compile(
     rf"(?:more than |over |nearly |almost |about |around |up to |at least |some |roughly |approximately )?{_NUMBER}\s+"
     r"(?:(?:of\s+)?(?:its\s+|their\s+|the\s+)?)?(?P<noun>(?:(?!(?:and|or|were|was|from|to|in|on|at|by|with|of|gigabytes?|terabytes?|megabytes?|gb|tb|mb)\b)\w+[- ]|(?:current|former|past) and (?=\w)){0,3}?(?:records|accounts|customers|users|patients|people|individuals|persons|"

@@ -54,6 +54,9 @@ CASE_SENSITIVE_PATH = LEXICON_DIR / "kb_case_sensitive.txt"
 ENV_EXTRA = "INCIDEX_KB_EXTRA"
 ENV_EXCLUDE = "INCIDEX_KB_EXCLUDE"
 MIN_MATCH_LEN = 3
+# No KB name is longer than ~90 characters; longer "names" (a REST query, a runaway
+# mention) are not looked up, which also bounds the suffix patterns run on them.
+MAX_NAME_LEN = 200
 # Fallback phrases offered for a name that is too ambiguous alone ("Tick" -> "Tick group").
 ACTOR_FALLBACKS = ("group", "Group", "hackers", "gang", "APT", "threat actor", "threat group")
 MALWARE_FALLBACKS = {"ransomware": ("ransomware", "Ransomware", "ransomware gang", "ransomware group"),
@@ -282,6 +285,8 @@ class KnowledgeBase:
         entry of its own (a campaign, a persona) and an alias of another entry,
         the entry of its own wins and lists the other in ``related``.
         """
+        if len(surface or "") > MAX_NAME_LEN:
+            return None
         k = self._key(surface)
         if not k or k in self._exclude:
             return None
@@ -354,6 +359,8 @@ class KnowledgeBase:
     def resolve_malware(self, surface: str) -> MalwareInfo | None:
         """The malware family, tool or ransomware a name refers to, or ``None``.
         "LockBit ransomware" and "LockBit 3.0" style variants are tried too."""
+        if len(surface or "") > MAX_NAME_LEN:
+            return None
         for cand in (surface, _strip_possessive(surface)):
             k = self._key(cand)
             if not k or k in self._exclude:
