@@ -204,8 +204,15 @@ def _strip_everywhere(lines: _Lines, rules: Rules, meta: dict[str, str]) -> None
 
 
 def _strip_top(lines: _Lines, rules: Rules, meta: dict[str, str], title: str | None) -> None:
-    """Repeated title, byline and dateline among the first lines."""
-    for i in lines.kept()[: rules.top_lines]:
+    """Repeated title, byline and dateline among the first lines.
+
+    The window is the first ``top_lines`` lines that *stay*: a dropped line does
+    not use up a place, so cleaning the result again finds the same first lines
+    and drops nothing more (the cleaner is idempotent)."""
+    stayed = 0
+    for i in lines.kept():
+        if stayed >= rules.top_lines:
+            break
         line = lines.text[i]
         if _same_title(line, title):
             lines.drop(i)
@@ -222,6 +229,8 @@ def _strip_top(lines: _Lines, rules: Rules, meta: dict[str, str], title: str | N
                 if iso:
                     meta.setdefault("dateline", iso)
                     lines.drop(i)
+                    continue
+        stayed += 1
 
 
 def _strip_related_block(lines: _Lines, rules: Rules) -> None:

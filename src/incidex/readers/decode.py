@@ -2,8 +2,9 @@
 
 UTF-8 is tried first (it is what almost every input is); UTF-8 with stray
 legacy bytes is read as UTF-8 with those bytes as Windows-1252 (``mixed_utf8``);
-anything else goes to charset-normalizer. NUL bytes, lone surrogates and stray
-byte-order marks inside the text never reach it.
+anything else goes to charset-normalizer. NUL bytes and other control
+characters, lone surrogates and stray byte-order marks never reach the text
+(``clean_text``, which the cleaner applies to documents from anywhere).
 """
 from __future__ import annotations
 
@@ -54,7 +55,10 @@ BOMS: tuple[tuple[bytes, str], ...] = (
 
 # C0 controls other than tab, newline, vertical tab, form feed, carriage return, escape; plus DEL.
 _CONTROL = frozenset(set(range(0, 9)) | {14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 28, 29, 30, 31, 127})
-_BAD_CHARS = re.compile("[\x00\ud800-\udfff\ufeff]")
+# Never text: NUL and the other C0 controls but tab and line ends, DEL, lone surrogates, stray
+# byte-order marks, the non-characters U+FFFE/U+FFFF (lxml refuses a tree holding any of them).
+_BAD_CHARS = re.compile("[\x00-\x08\x0e-\x1f\x7f\ud800-\udfff\ufeff\ufffe\uffff]")
+_LINE_ENDS = str.maketrans({"\x0b": "\n", "\x0c": "\n"})  # vertical tab, form feed: a line break
 
 
 def human_size(n: int) -> str:
@@ -129,8 +133,7 @@ def decode_bytes(data: bytes, origin: str, settings: dict[str, Any] | None = Non
             text = mixed_utf8(data) or _detect(data)
             if text is None:
                 raise InputError(origin, "could not detect the text encoding (not UTF-8, and charset detection failed)") from None
-    text = _BAD_CHARS.sub("", text)
-    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    text = clean_text(text)
     if not text.strip():
         raise InputError(origin, f"empty {what} (only whitespace)")
     return text
@@ -179,7 +182,7 @@ def _detect(data: bytes) -> str | None:
 
 def clean_text(text: str) -> str:
     """Apply the same character hygiene to text that did not come from bytes (JSON strings)."""
-    return _BAD_CHARS.sub("", text).replace("\r\n", "\n").replace("\r", "\n")
+    return _BAD_CHARS.sub("", text).replace("\r\n", "\n").replace("\r", "\n").translate(_LINE_ENDS)
 
 
 def printable(s: str | None) -> str | None:

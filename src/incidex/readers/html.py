@@ -229,10 +229,11 @@ def read_html(html: str, origin: str, *, url: str | None = None, settings: dict[
             page, text = _main_text(html, origin, url, min_chars, lim.max_html_elements)
     except BudgetExceeded as exc:
         raise InputError(origin, f"{exc.reason} reading the HTML page (read_time_budget_seconds)") from None
-    text = "\n".join(x for x in (_line(s) for s in text.split("\n")) if x)
+    # character references ("&#1;") bring back what decoding removed
+    text = "\n".join(x for x in (_line(s) for s in clean_text(text).split("\n")) if x)
     if len(text) < min_chars:
         raise InputError(origin, NO_TEXT)
-    meta = {k: v for k, v in page.items() if v}
+    meta = {k: clean_text(v) for k, v in page.items() if isinstance(v, str) and v}
     meta.update({k: v for k, v in hints.items() if v})
     return RawDocument(
         origin=origin, content=text, kind="text",
