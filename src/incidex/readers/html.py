@@ -82,13 +82,29 @@ def _line(text: str) -> str:
     return _WS.sub(" ", text).strip()
 
 
+def _drop(el) -> None:
+    """lxml's ``drop_tree`` (the element goes, its tail text stays), with the joined text
+    cleaned: a character reference such as "&#1;" puts a control character in the
+    tree, and lxml refuses to set text that holds one (ValueError)."""
+    parent = el.getparent()
+    if parent is None:
+        return
+    tail = clean_text(el.tail or "")
+    prev = el.getprevious()
+    if prev is None:
+        parent.text = clean_text(parent.text or "") + tail
+    else:
+        prev.tail = clean_text(prev.tail or "") + tail
+    parent.remove(el)
+
+
 def fallback_text(tree) -> str:
     """Text of the ``<p>`` elements (inside ``<article>`` when present), one per line."""
     tree = copy.deepcopy(tree)
     for el in tree.xpath("|".join(f"//{t}" for t in _DROP_TAGS)):
-        el.drop_tree()
+        _drop(el)
     for el in tree.xpath('//*[@role="navigation" or @role="banner" or @role="contentinfo" or @aria-hidden="true"]'):
-        el.drop_tree()
+        _drop(el)
     scope = tree.xpath("//article") or tree.xpath("//main") or [tree]
     lines: list[str] = []
     for root in scope:
