@@ -239,6 +239,15 @@ def test_budget_check_counts_only_time_spent_on_the_article():
         b.check()
 
 
+def test_budget_check_watches_resident_memory():
+    b = Budget(None, memory_mb=20)
+    ballast = b"x" * 100_000_000  # touched pages: resident memory grows by ~100 MB
+    with pytest.raises(BudgetExceeded, match=r"memory budget exceeded \(20 MB\)"):
+        for _ in range(64):  # memory is read every 32nd check
+            b.check()
+    del ballast
+
+
 def test_limits_come_from_settings():
     lim = limits(_limits(time_budget_seconds=3, max_sentences=10))
     assert lim.time_budget_seconds == 3.0 and lim.max_sentences == 10
