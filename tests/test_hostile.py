@@ -207,6 +207,60 @@ def test_sentence_splitter_is_linear_on_abbreviation_runs():
     assert sents and all(len(s.text) <= 2_000 and body[s.start:s.end] == s.text for s in sents)
 
 
+def _headline(line):
+    from incidex.cleaning.rules import load_rules
+    from incidex.cleaning.trailer import headline_score
+
+    return headline_score(line, load_rules())
+
+
+def _tags(text):
+    from incidex.readers.sniff import _HTML_TAGS
+
+    return _HTML_TAGS.findall(text)
+
+
+def _gangs(text):
+    from incidex.extraction.analyze import _NAMED_GANG
+
+    return list(_NAMED_GANG.finditer(text))
+
+
+def _markdown(text):
+    from incidex.readers.text import markdown_to_text
+
+    return markdown_to_text(text)
+
+
+def _counts(text):
+    from incidex.extraction.entities import find_counts, find_money
+
+    return find_counts(text), find_money(text)
+
+
+# Each once took from minutes to forever (docs/reliability.md, "Regular expressions").
+@pytest.mark.parametrize("fn, text", [
+    (_markdown, "[x](" + "a" * 5_000),         # exponential: 22 letters 0.6 s, each one doubling
+    (_markdown, "_a " * 50_000),               # quadratic: 20,000 took 42 s
+    (_headline, "x" + "\u201c" * 200_000),      # a one-word "headline" of opening quotes
+    (_tags, "<a" * 100_000),
+    (_gangs, "CVE-" * 50_000),
+    (_counts, "about 310,0" + "0" * 100_000),
+    (_counts, "$50" + " " * 100_000),
+], ids=["md-link", "md-emphasis", "quote", "html-tags", "gang-name", "count-digits", "money-spaces"])
+def test_fixed_patterns_stay_linear(fn, text):
+    with hard_time_limit(BOUND):
+        fn(text)
+
+
+def test_documents_built_by_callers_are_cleaned_too():
+    # found by the property tests: a lone surrogate in text handed to the library crashed the article id
+    from incidex.cleaning import clean
+
+    art = clean(RawDocument(origin="caller\udcff", content="\ud800" + STORY + "\x00", title="T\ud800"))
+    assert art.body == STORY and art.title == "T" and art.origin == "caller\ufffd"
+
+
 # --------------------------------------------------------------------------- budgets
 
 

@@ -14,6 +14,7 @@ import json
 import sys
 from pathlib import Path
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -21,6 +22,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "fuzz"))
 
 import targets  # noqa: E402
 from incidex.records import RawDocument  # noqa: E402
+
+# feedparser warns about its own 'updated'/'published' fallback on every other generated feed
+pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 
 FAST = settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 SLOW = settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow,

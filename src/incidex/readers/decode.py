@@ -190,4 +190,7 @@ def printable(s: str | None) -> str | None:
     bytes of a file name and lone surrogates become U+FFFD."""
     if s is None or s.isascii():
         return s
-    return s.encode("utf-8", "surrogatepass").decode("utf-8", "replace")
+    try:  # a file name's undecodable bytes (U+DC80-U+DCFF) become one U+FFFD each
+        return s.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+    except UnicodeEncodeError:
+        return s.encode("utf-8", "surrogatepass").decode("utf-8", "replace")
