@@ -15,7 +15,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
 from .cleaning import clean
-from .extraction.pipeline import Extractor, default_extractor
+from .extraction.pipeline import ExtractionFailure, Extractor, default_extractor
+from .limits import hard_time_limit, limits
 from .readers import read
 from .records import Article, ExtractionResult, IncidexError, InputError, RawDocument, ReadFailure
 from .settings import load_settings
@@ -157,6 +158,7 @@ class Prepared:
     unchanged: bool = False
     article_id: str | None = None  # once cleaned, also for unchanged items
     read: bool = True
+    stage: str = "ingest"  # where the failure happened: ingest (read, clean) or extract
 
 
 def prepare(docs: Iterable[RawDocument | ReadFailure], extractor: Extractor, store=None) -> list[Prepared]:
@@ -170,6 +172,7 @@ def prepare(docs: Iterable[RawDocument | ReadFailure], extractor: Extractor, sto
     """
     items: list[Prepared] = []
     seen: set[str] = set()
+    clean_seconds = limits().read_time_budget_seconds
     for doc in docs:
         if isinstance(doc, ReadFailure):
             items.append(Prepared(doc.origin, failure=doc, read=False))
@@ -177,7 +180,8 @@ def prepare(docs: Iterable[RawDocument | ReadFailure], extractor: Extractor, sto
         item = Prepared(doc.origin)
         items.append(item)
         try:
-            art = clean(doc)
+            with hard_time_limit(clean_seconds, f"time budget exceeded ({clean_seconds:g}s) while cleaning"):
+                art = clean(doc)
             item.article_id = art.id
             if art.id in seen or (store is not None and store.has_article(art.id)):
                 item.unchanged = True
@@ -196,8 +200,9 @@ def prepare(docs: Iterable[RawDocument | ReadFailure], extractor: Extractor, sto
     for item, outcome in zip(fresh, _extract_isolated([i.article for i in fresh], extractor)):
         if isinstance(outcome, ExtractionResult):
             item.result = outcome
-        else:
-            item.failure = ReadFailure(item.article.origin or item.article.id, f"extraction failed: {outcome}")
+        else:  # over its time or memory budget ([limits]), or a bug: this article only
+            item.failure = ReadFailure(item.article.origin or item.article.id, outcome)
+            item.stage = "extract"
             item.article = None
     return items
 
@@ -240,7 +245,7 @@ def commit_prepared(items: Sequence[Prepared], store, report: IngestReport | Non
                     item.failure = ReadFailure(item.origin, f"could not store: {type(e).__name__}: {e}")
                     outcome = "failed"
             if outcome == "failed":
-                _fail(report, store, item.failure)
+                _fail(report, store, item.failure, stage=item.stage)
             if item.article_id:
                 first.setdefault(item.article_id, n)
             outcomes.append(outcome)
@@ -285,7 +290,7 @@ def _store_article(item: Prepared, store, report: IngestReport, extractor: Extra
     if result is None:  # taken for a copy of an article that then failed: extract it after all
         outcome = _extract_isolated([art], extractor or default_extractor())[0]
         if not isinstance(outcome, ExtractionResult):
-            raise IncidexError(f"extraction failed: {outcome}")
+            raise IncidexError(outcome)
         result = outcome
     store.add_article(art, lsh_bands(art.signature))
     for inc in result.incidents:
@@ -313,20 +318,14 @@ def _role(inc, incidents) -> str:
 
 
 def _extract_isolated(articles: list[Article], extractor: Extractor) -> list[ExtractionResult | str]:
-    """Extract the articles together; if that fails, one by one so only the bad article fails
-    (its entry is then the reason, a string)."""
+    """Extract the articles together, each on its own time and memory budget ([limits]);
+    an article over it, or one that trips a bug, fails alone: its entry is then the
+    reason, a string ("time budget exceeded (20s)", "extraction failed: ...")."""
     if not articles:
         return []
-    try:
-        return extractor.extract_many(articles)
-    except Exception:
-        out: list[ExtractionResult | str] = []
-        for art in articles:
-            try:
-                out.append(extractor.extract_article(art))
-            except Exception as e:
-                out.append(f"{type(e).__name__}: {e}")
-        return out
+    if not hasattr(extractor, "extract_each"):  # a stand-in (the benchmarks' no-op extractors)
+        return [extractor.extract_article(a) for a in articles]
+    return [r.reason if isinstance(r, ExtractionFailure) else r for r in extractor.extract_each(articles)]
 
 
 def _duplicate_in_chunk(art: Article, earlier: list[Article | None]) -> str | None:
@@ -339,10 +338,10 @@ def _duplicate_in_chunk(art: Article, earlier: list[Article | None]) -> str | No
     return None
 
 
-def _fail(report: IngestReport, store, failure: ReadFailure, on_item=None) -> None:
+def _fail(report: IngestReport, store, failure: ReadFailure, on_item=None, stage: str = "ingest") -> None:
     report.failed.append(failure)
     try:
-        store.record_failure(failure.origin, failure.reason, "ingest")
+        store.record_failure(failure.origin, failure.reason, stage)
     except Exception:  # reporting must never stop the batch
         pass
     if on_item:

@@ -25,6 +25,7 @@ from urllib.parse import urlsplit
 from incidex.cleaning.dates import normalize_date
 from incidex.cleaning.rules import Rules, load_rules
 from incidex.cleaning.trailer import find_trailer
+from incidex.readers.decode import clean_text, printable
 from incidex.records import Article, InputError, RawDocument
 
 __all__ = ["clean", "article_id", "normalize_body", "domain_of", "detect_language"]
@@ -203,8 +204,15 @@ def _strip_everywhere(lines: _Lines, rules: Rules, meta: dict[str, str]) -> None
 
 
 def _strip_top(lines: _Lines, rules: Rules, meta: dict[str, str], title: str | None) -> None:
-    """Repeated title, byline and dateline among the first lines."""
-    for i in lines.kept()[: rules.top_lines]:
+    """Repeated title, byline and dateline among the first lines.
+
+    The window is the first ``top_lines`` lines that *stay*: a dropped line does
+    not use up a place, so cleaning the result again finds the same first lines
+    and drops nothing more (the cleaner is idempotent)."""
+    stayed = 0
+    for i in lines.kept():
+        if stayed >= rules.top_lines:
+            break
         line = lines.text[i]
         if _same_title(line, title):
             lines.drop(i)
@@ -221,6 +229,8 @@ def _strip_top(lines: _Lines, rules: Rules, meta: dict[str, str], title: str | N
                 if iso:
                     meta.setdefault("dateline", iso)
                     lines.drop(i)
+                    continue
+        stayed += 1
 
 
 def _strip_related_block(lines: _Lines, rules: Rules) -> None:
@@ -270,14 +280,19 @@ def clean(doc: RawDocument, settings: dict[str, Any] | None = None) -> Article:
     cfg = settings.get("clean", {})
     rules = load_rules(cfg.get("rules_file"))
 
-    content, raw = doc.content, doc.raw
+    # Documents do not all come through a reader (library and REST callers build them):
+    # NUL bytes, lone surrogates and stray byte-order marks go here too.
+    text = clean_text(doc.content)
+    content, raw = text, None if doc.raw is None else clean_text(doc.raw)
+    origin = printable(doc.origin)
     hints = {"url": doc.url, "title": doc.title, "author": doc.author, "published": doc.published,
              "source": doc.source}
+    hints = {k: clean_text(v) if isinstance(v, str) else v for k, v in hints.items()}
     if doc.kind == "html":  # a page handed over as-is: extract its text first
         from incidex.readers.html import read_html
 
-        page = read_html(doc.content, doc.origin, url=doc.url, settings=settings)
-        content, raw = page.content, doc.content
+        page = read_html(text, origin, url=hints["url"], settings=settings)
+        content, raw = page.content, text
         for k in hints:
             hints[k] = hints[k] or getattr(page, k)
     raw_kind = "html" if doc.kind == "html" or _looks_html(raw) else "text"
@@ -295,7 +310,7 @@ def clean(doc: RawDocument, settings: dict[str, Any] | None = None) -> Article:
     if note:
         removed.append(note)
     if len(body.strip()) < _limit(settings, "min_body_chars", 40) or not body.strip():
-        raise InputError(doc.origin, NO_TEXT)
+        raise InputError(origin, NO_TEXT)
 
     source = (meta.get("source") or domain_of(hints["source"]) or domain_of(hints["url"])
               or meta.get("source_name") or (hints["source"] or None))
@@ -306,6 +321,6 @@ def clean(doc: RawDocument, settings: dict[str, Any] | None = None) -> Article:
         id=article_id(body), body=body, url=hints["url"], source=source,
         title=hints["title"] or meta.get("title"), author=author, published=published,
         language=detect_language(body, int(cfg.get("min_language_chars", 50))),
-        external_id=doc.external_id, origin=doc.origin, raw=raw if raw is not None else doc.content,
+        external_id=printable(doc.external_id), origin=origin, raw=raw if raw is not None else text,
         raw_kind=raw_kind, fetched_at=doc.fetched_at or now, ingested_at=now, removed=removed,
     )

@@ -28,7 +28,7 @@ from incidex.cleaning.rules import Rules
 
 _PUNCT = "\"'“”‘’()[]{},.;:!?«»–—-…*"
 _TOKEN = re.compile(r"[\w’'&.-]+")
-_QUOTE = re.compile(r"[“\"«][^”\"»]{8,}[”\"»]")
+_QUOTE = re.compile(r"[“\"«][^”\"»]{8,200}[”\"»]")  # bounded: a line of opening quotes was quadratic
 _FINAL = re.compile(r"[.!?…][\"'”’)\]]*$")
 _NOT_NAMES = frozenset(
     "The This That These Those It Its They Their He She His Her We Our In On At As After Before While When "

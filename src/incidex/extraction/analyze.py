@@ -182,7 +182,9 @@ def cheap_facts(sent: Sentence, cues: CueSet, gaz: Gazetteer) -> SentenceFacts:
 
 
 _GANG_AFTER = re.compile(r"(?i)^\W{0,2}\s*(?:ransomware\s+)?(?:gang|group|operators?|crew|affiliates?|cartel|hackers|hacking group|extortion group|actors?)\b")
-_NAMED_GANG = re.compile(r"\b(?!(?:The|A|An|This|That)\b)([A-Z][\w.()-]{2,}(?:\s[A-Z][\w.()-]+)?)\s+(?:ransomware\s+)?(?:gang|group|operators|crew|hackers|hacking group|hacker group|extortion group)\b")
+# Name words are bounded (40 characters): in one long token ("CVE-CVE-CVE-...") each word
+# start used to rescan the token to its end, quadratic in the token.
+_NAMED_GANG = re.compile(r"\b(?!(?:The|A|An|This|That)\b)([A-Z][\w.()-]{2,40}(?:\s[A-Z][\w.()-]{1,40})?)\s+(?:ransomware\s+)?(?:gang|group|operators|crew|hackers|hacking group|hacker group|extortion group)\b")
 
 
 def _gang_actors(f: SentenceFacts, t: str, mentions, gaz: Gazetteer, cues: CueSet) -> None:

@@ -2,6 +2,8 @@
 
 Each category becomes one case-insensitive alternation with word boundaries.
 The fragments are flat, so a match costs time linear in the sentence length.
+Cues are looked for in the folded sentence (``incidex.textfold``) and reported
+with their offsets in the sentence as written.
 """
 from __future__ import annotations
 
@@ -14,6 +16,8 @@ from importlib import resources
 from typing import Iterator
 
 import yaml
+
+from ..textfold import Folded, fold, lower_same_length
 
 
 @dataclass(frozen=True)
@@ -53,24 +57,31 @@ class CueSet:
         for lit, cats in literals.items():
             self._auto.add_word(lit, frozenset(cats))
         self._auto.make_automaton()
-        self._last: tuple[str, set[str]] | None = None
+        self._last: tuple[str, Folded, set[str]] | None = None
 
-    def _present(self, text: str) -> set[str]:
+    def _present(self, text: str) -> tuple[Folded, set[str]]:
+        """The folded text (a zero-width or look-alike character cannot hide a cue)
+        and the categories whose required literals occur in it; cached per sentence."""
         if self._last is not None and self._last[0] is text:
-            return self._last[1]
+            return self._last[1], self._last[2]
+        folded = fold(text)
         present = set(self._always)
-        for _, cats in self._auto.iter(text.lower()):
+        for _, cats in self._auto.iter(lower_same_length(folded.text)):
             present |= cats
-        self._last = (text, present)
-        return present
+        self._last = (text, folded, present)
+        return folded, present
 
     def find(self, category: str, text: str) -> Iterator[Cue]:
         compiled = self._compiled.get(category)
-        if compiled is None or category not in self._present(text):
+        if compiled is None:
+            return
+        folded, present = self._present(text)
+        if category not in present:
             return
         pat, names = compiled
-        for m in pat.finditer(text):
-            yield Cue(category, names[m.lastgroup], m.start(), m.end(), m.group(0))
+        for m in pat.finditer(folded.text):
+            start, end = folded.span(m.start(), m.end())
+            yield Cue(category, names[m.lastgroup], start, end, text[start:end])
 
     def any(self, category: str, text: str) -> bool:
         return next(self.find(category, text), None) is not None

@@ -3,12 +3,13 @@
 The gazetteer runs one Aho-Corasick pass per sentence over every actor, malware,
 country, demonym and city surface of the knowledge base (pyahocorasick:
 ~15,000 articles/s for 10k names here, against 1,800-2,100 for spaCy's
-EntityRuler), then keeps matches on word boundaries, longest first.
+EntityRuler), then keeps matches on word boundaries, longest first. Text and
+names are folded the same way first (``incidex.textfold``: zero-width and
+look-alike characters), and matches are reported with their original offsets.
 """
 from __future__ import annotations
 
 import re
-import unicodedata
 from dataclasses import dataclass
 
 import ahocorasick
@@ -16,32 +17,7 @@ import yaml
 from importlib import resources
 
 from ..records import Actor
-
-_ZERO_WIDTH = "\u200b\u200c\u200d\u2060\ufeff\u00ad"
-_FOLD = str.maketrans({**{c: " " for c in _ZERO_WIDTH}, "\u2019": "'", "\u2018": "'", "\u2013": "-",
-                       "\u2010": "-", "\u2011": "-", "\u00a0": " "})
-
-
-def normalize_text(text: str) -> str:
-    """Fold look-alike characters so a hidden character cannot dodge a name.
-
-    Keeps the length: every character maps to exactly one character, so match
-    offsets stay valid in the original text.
-    """
-    text = text.translate(_FOLD)
-    if text.isascii():
-        return text
-    out = []
-    for ch in text:
-        if ch.isascii():
-            out.append(ch)
-            continue
-        n = unicodedata.normalize("NFKC", ch)
-        if len(n) != 1:
-            n = unicodedata.normalize("NFKD", ch)[:1] or " "
-        out.append(n)
-    return "".join(out)
-
+from ..textfold import fold, fold_string, lower_same_length
 
 def _regions() -> list[tuple[str, str, str, bool]]:
     """States, provinces and more cities (lexicons/regions.yaml), matched as written."""
@@ -68,10 +44,10 @@ class Gazetteer:
         self._cs = ahocorasick.Automaton()  # case-sensitive surfaces
         entries: dict[tuple[bool, str], list[tuple[str, str]]] = {}
         for surface, kind, key, case_sensitive in list(kb.gazetteer_entries()) + _regions():
-            s = normalize_text(surface).strip()
+            s = fold_string(surface).strip()
             if len(s) < 2:
                 continue
-            k = (case_sensitive, s if case_sensitive else s.lower())
+            k = (case_sensitive, s if case_sensitive else lower_same_length(s))
             entries.setdefault(k, []).append((kind, key))
         for (cs, s), vals in entries.items():
             (self._cs if cs else self._ci).add_word(s, (s, vals))
@@ -81,8 +57,11 @@ class Gazetteer:
             a.make_automaton()
 
     def _scan(self, text: str) -> list[Mention]:
-        norm = normalize_text(text)
-        low = norm.lower()
+        # Names are matched in the folded text (zero-width and look-alike characters
+        # cannot hide a name) and reported with their span in ``text`` as written.
+        folded = fold(text)
+        norm = folded.text
+        low = lower_same_length(norm)
         found: list[Mention] = []
         for auto, hay in ((self._ci, low), (self._cs, norm)):
             for end, (s, vals) in auto.iter(hay):
@@ -92,8 +71,9 @@ class Gazetteer:
                 after = hay[end + 1:end + 2]
                 if after and (after.isalnum() or after == "_"):
                     continue
+                s0, e0 = folded.span(start, end + 1)
                 for kind, key in vals:
-                    found.append(Mention(kind, key, start, end + 1, text[start:end + 1]))
+                    found.append(Mention(kind, key, s0, e0, text[s0:e0]))
         # Longest match wins; among equals, actors before malware before places.
         order = {"actor": 0, "malware": 1, "country": 2, "demonym": 3, "city": 4}
         found.sort(key=lambda m: (m.start, -(m.end - m.start), order.get(m.kind, 9)))
@@ -144,7 +124,10 @@ class Gazetteer:
 
 _CVE = re.compile(r"\bCVE-(?:19|20)\d{2}-\d{4,7}\b", re.IGNORECASE)
 _SCALE = {"thousand": 1e3, "k": 1e3, "million": 1e6, "m": 1e6, "mn": 1e6, "billion": 1e9, "bn": 1e9, "b": 1e9}
-_NUMBER = r"(?P<num>\d{1,3}(?:,\d{3})+|\d+(?:\.\d+)?)\s*(?P<scale>thousand|million|billion|mn|bn|[kmb]\b)?"
+# A number starts where no digit precedes it, and the spaces before a scale word are taken
+# only with the word: each run of digits or spaces is then tried once (both were rescanned
+# from every position, quadratic: 1,000 characters of "0" or " " took 0.1 s).
+_NUMBER = r"(?<![\d,.])(?P<num>\d{1,3}(?:,\d{3})+|\d+(?:\.\d+)?)(?:\s*(?P<scale>thousand|million|billion|mn|bn|[kmb]\b))?"
 _COUNT = re.compile(
     rf"(?:more than |over |nearly |almost |about |around |up to |at least |some |roughly |approximately )?{_NUMBER}\s+"
     r"(?:(?:of\s+)?(?:its\s+|their\s+|the\s+)?)?(?P<noun>(?:(?!(?:and|or|were|was|from|to|in|on|at|by|with|of|gigabytes?|terabytes?|megabytes?|gb|tb|mb)\b)\w+[- ]|(?:current|former|past) and (?=\w)){0,3}?(?:records|accounts|customers|users|patients|people|individuals|persons|"

@@ -15,6 +15,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date
 
+from ..limits import no_check
 from ..records import Actor, Attribution, DateValue, Evidence, Impact, Incident, Response, Victim
 from .analyze import SentenceFacts, VictimCandidate
 from .dates import date_range, resolve, to_date
@@ -115,10 +116,11 @@ def _sentence_date(f: SentenceFacts, published: date | None, anchor: DateValue |
     return best if best else (None, None)
 
 
-def group_frames(facts: list[SentenceFacts], published: date | None, kb) -> list[Frame]:
+def group_frames(facts: list[SentenceFacts], published: date | None, kb, check=no_check) -> list[Frame]:
     frames: list[Frame] = []
     cur: Frame | None = None
     for f in facts:
+        check()
         if f.generic and not f.responses:
             continue  # advice, statistics, habits: not facts of an incident
         opener = f.has_trigger and not f.generic
@@ -215,13 +217,14 @@ def _settle_year(frame: Frame, published: date | None, kb) -> None:
 # ----------------------------------------------------------------- frame -> incident
 
 def frame_to_incident(frame: Frame, index: int, article_id: str, body: str, published: date | None,
-                      context_country: str | None, gaz) -> Incident | None:
+                      context_country: str | None, gaz, check=no_check) -> Incident | None:
     ev: list[Evidence] = []
+    ev_seen: set[tuple[str, int]] = set()
 
     def evidence(field_name: str, f: SentenceFacts) -> None:
-        e = Evidence(field_name, f.sent.start, f.sent.end, f.sent.text, article_id)
-        if not any(x.field == e.field and x.start == e.start for x in ev):
-            ev.append(e)
+        if (field_name, f.sent.start) not in ev_seen:
+            ev_seen.add((field_name, f.sent.start))
+            ev.append(Evidence(field_name, f.sent.start, f.sent.end, f.sent.text, article_id))
 
     # attackers: one per name; a state is folded into a group linked to it
     attackers: list[Actor] = []
@@ -258,6 +261,7 @@ def frame_to_incident(frame: Frame, index: int, article_id: str, body: str, publ
     victim_sent: list[SentenceFacts] = []
     heads: dict[int, str] = {}
     for f in frame.facts:
+        check()
         sent_countries = {m.key for m in f.countries}
         for c in f.victims:
             if c.is_state and c.country in attacker_states:
@@ -279,6 +283,7 @@ def frame_to_incident(frame: Frame, index: int, article_id: str, body: str, publ
     for i, f in enumerate(victim_sent):
         evidence(f"victims[{i}]", f)
     for f in frame.facts:
+        check()
         for c in f.victims:
             i = next((k for k, v in enumerate(victims) if v.name == c.name or _same_victim(v, c, heads)), None)
             if i is not None:

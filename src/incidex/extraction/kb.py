@@ -44,6 +44,7 @@ from pathlib import Path
 from typing import Any, Iterable, Iterator
 
 from incidex.records import Actor, IncidexError
+from incidex.textfold import fold, fold_key, fold_string, is_invisible, lower_same_length
 
 DATA_DIR = Path(__file__).resolve().parents[1] / "data"
 KB_PATH = DATA_DIR / "kb.json.gz"
@@ -53,6 +54,9 @@ CASE_SENSITIVE_PATH = LEXICON_DIR / "kb_case_sensitive.txt"
 ENV_EXTRA = "INCIDEX_KB_EXTRA"
 ENV_EXCLUDE = "INCIDEX_KB_EXCLUDE"
 MIN_MATCH_LEN = 3
+# No KB name is longer than ~90 characters; longer "names" (a REST query, a runaway
+# mention) are not looked up, which also bounds the suffix patterns run on them.
+MAX_NAME_LEN = 200
 # Fallback phrases offered for a name that is too ambiguous alone ("Tick" -> "Tick group").
 ACTOR_FALLBACKS = ("group", "Group", "hackers", "gang", "APT", "threat actor", "threat group")
 MALWARE_FALLBACKS = {"ransomware": ("ransomware", "Ransomware", "ransomware gang", "ransomware group"),
@@ -65,29 +69,24 @@ _ACTOR_SUFFIX = re.compile(r"\s+(?:hacker group|hacking group|threat actors?|thr
 
 # ----------------------------------------------------------------- normalisation
 
-_INVISIBLE = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u200e\u200f\u2060\u2061\u2062\u2063\u2064\ufeff\u00ad\u180e"), None)
-_QUOTES = str.maketrans({"\u2019": "'", "\u2018": "'", "\u02bc": "'", "\u201c": '"', "\u201d": '"',
-                         "\u2010": "-", "\u2011": "-", "\u2012": "-", "\u2013": "-", "\u2014": "-"})
-
-
 def _strip_invisible(s: str) -> str:
-    s = s.translate(_INVISIBLE)
-    if any(unicodedata.category(ch) == "Cf" for ch in s):
-        s = "".join(ch for ch in s if unicodedata.category(ch) != "Cf")
-    return s
+    if s.isascii():
+        return s
+    return "".join(ch for ch in s if not is_invisible(ch))
 
 
 def clean_surface(s: str) -> str:
-    """A display/matching form: NFKC, no invisible characters, straight quotes, single spaces."""
-    s = _strip_invisible(unicodedata.normalize("NFKC", s or "")).translate(_QUOTES)
-    return re.sub(r"\s+", " ", s).strip()
+    """A display form: NFKC, no invisible characters, straight quotes, single spaces
+    (look-alike letters are kept: this is what is shown, not what is matched)."""
+    return fold_string(s or "", look_alikes=False).strip()
 
 
 def norm_key(s: str) -> str:
     """The lookup key of a name: NFKC, invisible characters removed, case-folded,
-    letters and digits only ("Fancy-Bear " and "fancy bear" share one key)."""
+    letters and digits only, look-alike letters folded ("Fancy-Bear ", "fancy bear"
+    and "Fаncy Bear" with a Cyrillic а share one key)."""
     s = _strip_invisible(unicodedata.normalize("NFKC", s or "")).casefold()
-    return "".join(ch for ch in s if ch.isalnum())
+    return fold_key("".join(ch for ch in s if ch.isalnum()))
 
 
 def _read_list(path: Path) -> list[str]:
@@ -286,6 +285,8 @@ class KnowledgeBase:
         entry of its own (a campaign, a persona) and an alias of another entry,
         the entry of its own wins and lists the other in ``related``.
         """
+        if len(surface or "") > MAX_NAME_LEN:
+            return None
         k = self._key(surface)
         if not k or k in self._exclude:
             return None
@@ -358,6 +359,8 @@ class KnowledgeBase:
     def resolve_malware(self, surface: str) -> MalwareInfo | None:
         """The malware family, tool or ransomware a name refers to, or ``None``.
         "LockBit ransomware" and "LockBit 3.0" style variants are tried too."""
+        if len(surface or "") > MAX_NAME_LEN:
+            return None
         for cand in (surface, _strip_possessive(surface)):
             k = self._key(cand)
             if not k or k in self._exclude:
@@ -639,10 +642,10 @@ class _Automaton:
         self._cs = ahocorasick.Automaton()
         table: dict[tuple[bool, str], list[tuple[str, str]]] = {}
         for surface, kind, key, cs in entries:
-            s = clean_surface(surface)
+            s = fold_string(surface).strip()
             if not s:
                 continue
-            k = (cs, s if cs else _lower(s))
+            k = (cs, s if cs else lower_same_length(s))
             vals = table.setdefault(k, [])
             if (kind, key) not in vals:
                 vals.append((kind, key))
@@ -655,8 +658,9 @@ class _Automaton:
 
     def find(self, text: str, kinds: Iterable[str] | None = None) -> list[Match]:
         kinds = set(kinds) if kinds else None
-        norm, offsets = _normalise_for_match(text)
-        low = _lower(norm)
+        folded = fold(text)
+        norm = folded.text
+        low = lower_same_length(norm)
         found = []
         for auto, hay in ((self._ci, low), (self._cs, norm)):
             for end, (n, vals) in auto.iter(hay):
@@ -667,7 +671,7 @@ class _Automaton:
                     continue
                 for kind, key in vals:
                     if kinds is None or kind in kinds:
-                        s0, e0 = offsets[start], offsets[end] + 1
+                        s0, e0 = folded.span(start, end + 1)
                         found.append(Match(s0, e0, text[s0:e0], kind, key))
         found.sort(key=lambda m: (m.start, -(m.end - m.start), self.ORDER.get(m.kind, 9)))
         kept, taken = [], -1
@@ -676,36 +680,6 @@ class _Automaton:
                 kept.append(m)
                 taken = m.end
         return kept
-
-
-def _lower(s: str) -> str:
-    """Lower-case without changing the length (e.g. for 'İ')."""
-    out = s.lower()
-    if len(out) == len(s):
-        return out
-    return "".join(c.lower() if len(c.lower()) == 1 else c for c in s)
-
-
-def _normalise_for_match(text: str) -> tuple[str, list[int]]:
-    """Text with invisible characters dropped, whitespace runs as one space,
-    NFKC per character and straight quotes, plus the original offset of each character."""
-    chars, offsets = [], []
-    prev_space = False
-    for i, ch in enumerate(text):
-        if ord(ch) in _INVISIBLE or unicodedata.category(ch) == "Cf":
-            continue
-        if ch.isspace():
-            if prev_space:
-                continue
-            ch, prev_space = " ", True
-        else:
-            prev_space = False
-            n = unicodedata.normalize("NFKC", ch)
-            ch = n if len(n) == 1 else ch
-            ch = ch.translate(_QUOTES)
-        chars.append(ch)
-        offsets.append(i)
-    return "".join(chars), offsets
 
 
 # ----------------------------------------------------------------- loading

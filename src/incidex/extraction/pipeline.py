@@ -7,13 +7,15 @@ only sentences with an attack, attribution or response cue are parsed.
 """
 from __future__ import annotations
 
+import time
 from collections import Counter
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import date
 from functools import lru_cache
 
 import spacy
 
+from ..limits import Budget, BudgetExceeded, hard_time_limit, limits, no_check
 from ..records import Article, Evidence, ExtractionResult
 from ..settings import load_settings
 from .analyze import FOCUS, cheap_facts, parsed_facts
@@ -53,6 +55,15 @@ def _nlp(model: str = SPACY_MODEL):
     return spacy.load(model, exclude=DISABLED)
 
 
+@dataclass
+class ExtractionFailure:
+    """An article extraction gave up on: over its budget, or an internal error."""
+
+    article: Article
+    reason: str
+    error: Exception
+
+
 class Extractor:
     """Holds the loaded models and lexicons; reuse one per process."""
 
@@ -72,28 +83,69 @@ class Extractor:
         self.model = load_model() if use_model else None
         self.roles = load_role_classifier() if use_model else None
         self.o_weight = float(self.settings["extract"].get("model_o_weight", 1.0))
+        self.limits = limits(self.settings)
 
     def extract_article(self, article: Article) -> ExtractionResult:
         return self.extract_many([article])[0]
 
     def extract_many(self, articles: list[Article]) -> list[ExtractionResult]:
+        """Extract several articles; the first failure is raised (``extract_each`` goes on)."""
+        out = self.extract_each(articles)
+        for r in out:
+            if isinstance(r, ExtractionFailure):
+                raise r.error
+        return out  # type: ignore[return-value]
+
+    def extract_each(self, articles: list[Article]) -> list[ExtractionResult | ExtractionFailure]:
         """Extract several articles, parsing all their cue sentences in one batch.
 
         spaCy's cost per sentence falls with the batch size (one matrix product
         for many sentences), so callers with many articles pass them together.
+        Each article has its own time and memory budget (``[limits]``): an
+        article over it, or one that trips a bug, comes back as an
+        ``ExtractionFailure`` and the others are extracted as usual.
         """
-        facts_of = [self._cheap(a) for a in articles]
-        cand = [(n, f) for n, facts in enumerate(facts_of) for f in facts if f.is_candidate and not f.generic]
+        budgets = [Budget(self.limits.time_budget_seconds, self.limits.memory_budget_mb) for _ in articles]
+        failed: dict[int, Exception] = {}
+        facts_of: list[list] = [[] for _ in articles]
+        for i, a in enumerate(articles):
+            facts_of[i] = _guarded(i, budgets[i], failed, lambda: self._cheap(a, budgets[i].check)) or []
+        cand = [(i, f) for i, facts in enumerate(facts_of) for f in facts if f.is_candidate and not f.generic]
         parsed: list[dict] = [{} for _ in articles]  # per article: sentence index -> parse, reused by the model
-        for (n, f), doc in zip(cand, self.nlp.pipe([f.sent.text for _, f in cand], batch_size=128)):
+        self._parse(cand, parsed, budgets, failed)
+        out: list[ExtractionResult | ExtractionFailure] = []
+        for i, a in enumerate(articles):
+            res = _guarded(i, budgets[i], failed, lambda: self._assemble(a, facts_of[i], budgets[i].check))
+            if self.model is not None and facts_of[i]:
+                _guarded(i, budgets[i], failed, lambda: self._mentions(res, [f.sent for f in facts_of[i]], parsed[i]))
+            out.append(res if i not in failed else ExtractionFailure(a, _reason(failed[i]), failed[i]))
+        return out
+
+    def _parse(self, cand: list, parsed: list[dict], budgets: list[Budget], failed: dict[int, Exception]) -> None:
+        """Parse the candidate sentences in batches; an article over its budget feeds no
+        more sentences to the parser. If the parser itself fails, the sentences not yet
+        done are parsed one at a time so that only the article with the bad one fails."""
+        done: set[int] = set()
+
+        def use(k: int, doc) -> None:
+            i, f = cand[k]
+            done.add(k)
             parsed_facts(f, doc, self.cues, self.gaz)
-            parsed[n][f.sent.index] = doc
-        results = [self._assemble(a, facts) for a, facts in zip(articles, facts_of)]
-        if self.model is not None:
-            for res, facts, docs in zip(results, facts_of, parsed):
-                if facts:
-                    self._mentions(res, [f.sent for f in facts], docs)
-        return results
+            parsed[i][f.sent.index] = doc
+
+        items = ((f.sent.text, k) for k, (i, f) in enumerate(cand) if i not in failed)
+        try:
+            t = time.monotonic()
+            for doc, k in self.nlp.pipe(items, as_tuples=True, batch_size=128):
+                i = cand[k][0]
+                budgets[i].charge(time.monotonic() - t)
+                # one sentence of our own rules: bounded, checked between sentences (no timer to arm)
+                _guarded(i, budgets[i], failed, lambda: use(k, doc), hard=False)
+                t = time.monotonic()
+        except Exception:
+            for k, (i, f) in enumerate(cand):
+                if k not in done:
+                    _guarded(i, budgets[i], failed, lambda: use(k, self.nlp(f.sent.text)))
 
     def _mentions(self, res: ExtractionResult, sentences: list, parsed: dict) -> None:
         """Run the trained model over an English article and fold its events into the incidents."""
@@ -102,13 +154,18 @@ class Extractor:
         res.events, res.arguments = mentions_from_tagged(tagged, self.roles)
         apply_mentions(res, sentences)
 
-    def _cheap(self, article: Article) -> list:
+    def _cheap(self, article: Article, check=no_check) -> list:
         if article.language not in (None, "en"):
             return []  # other languages are reported, not misread as English
-        sents = split_sentences(article.body, self.max_chars)
-        return [cheap_facts(s, self.cues, self.gaz) for s in sents]
+        sents = split_sentences(article.body, self.max_chars, max_sentence_chars=self.limits.max_sentence_chars,
+                                max_sentences=self.limits.max_sentences)
+        out = []
+        for s in sents:
+            check()
+            out.append(cheap_facts(s, self.cues, self.gaz))
+        return out
 
-    def _assemble(self, article: Article, facts: list) -> ExtractionResult:
+    def _assemble(self, article: Article, facts: list, check=no_check) -> ExtractionResult:
         published = _pub_date(article.published)
         focus = None
         for f in facts:
@@ -116,17 +173,39 @@ class Extractor:
                 break
             focus = focus or next((v for v in f.victims if v.named and v.name != FOCUS and not v.is_state), None)
         _resolve_focus(facts, focus)
-        frames = group_frames(facts, published, self.kb)
+        frames = group_frames(facts, published, self.kb, check)
         ctx = _article_country(facts)
         incidents, built = [], []
         for frame in frames:
-            inc = frame_to_incident(frame, len(incidents), article.id, article.body, published, ctx, self.gaz)
+            check()
+            inc = frame_to_incident(frame, len(incidents), article.id, article.body, published, ctx, self.gaz, check)
             if inc is not None:
                 incidents.append(inc)
                 built.append((frame, inc))
         _attach_orphans(facts, frames, incidents, self.gaz)
         _attach_iocs(article, built, incidents)
         return ExtractionResult(article, incidents)
+
+
+def _guarded(i: int, budget: Budget, failed: dict[int, Exception], step, hard: bool = True):
+    """Run one step of article ``i`` on its budget; a failure marks the article. ``hard``:
+    also interrupt the step when the budget runs out inside it (see incidex.limits)."""
+    if i in failed:
+        return None
+    try:
+        with budget:
+            budget.check()
+            with hard_time_limit(budget.remaining() if hard else None):
+                return step()
+    except Exception as exc:  # over budget, or a bug: this article fails, the others go on
+        failed[i] = exc
+        return None
+
+
+def _reason(exc: Exception) -> str:
+    if isinstance(exc, BudgetExceeded):
+        return exc.reason
+    return f"extraction failed: {type(exc).__name__}: {exc}"
 
 
 def _resolve_focus(facts, focus) -> None:

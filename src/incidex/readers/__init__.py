@@ -190,7 +190,7 @@ def read_bytes(data: bytes, origin: str, *, hint: Format | None = None, url: str
     hints = {"url": url, "fetched_at": fetched_at}
     if fmt == "feed":
         yield from read_feed(data, origin, url=url, content_type=content_type, fetch_pages=fetch_pages,
-                             settings=settings, fetched_at=fetched_at)
+                             settings=settings, fetched_at=fetched_at, text=text)
     elif fmt == "html":
         try:
             yield read_html(text, origin, settings=settings, **hints)

@@ -1,7 +1,10 @@
 """Bytes -> text: refuse binary and oversized input, strip BOMs, find the encoding.
 
-UTF-8 is tried first (it is what almost every input is); anything else goes to
-charset-normalizer. NUL bytes and lone surrogates never reach the text.
+UTF-8 is tried first (it is what almost every input is); UTF-8 with stray
+legacy bytes is read as UTF-8 with those bytes as Windows-1252 (``mixed_utf8``);
+anything else goes to charset-normalizer. NUL bytes and other control
+characters, lone surrogates and stray byte-order marks never reach the text
+(``clean_text``, which the cleaner applies to documents from anywhere).
 """
 from __future__ import annotations
 
@@ -52,7 +55,10 @@ BOMS: tuple[tuple[bytes, str], ...] = (
 
 # C0 controls other than tab, newline, vertical tab, form feed, carriage return, escape; plus DEL.
 _CONTROL = frozenset(set(range(0, 9)) | {14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 28, 29, 30, 31, 127})
-_BAD_CHARS = re.compile("[\x00\ud800-\udfff]")
+# Never text: NUL and the other C0 controls but tab and line ends, DEL, lone surrogates, stray
+# byte-order marks, the non-characters U+FFFE/U+FFFF (lxml refuses a tree holding any of them).
+_BAD_CHARS = re.compile("[\x00-\x08\x0e-\x1f\x7f\ud800-\udfff\ufeff\ufffe\uffff]")
+_LINE_ENDS = str.maketrans({"\x0b": "\n", "\x0c": "\n"})  # vertical tab, form feed: a line break
 
 
 def human_size(n: int) -> str:
@@ -124,14 +130,37 @@ def decode_bytes(data: bytes, origin: str, settings: dict[str, Any] | None = Non
         try:
             text = data.decode("utf-8")
         except UnicodeDecodeError:
-            text = _detect(data)
+            text = mixed_utf8(data) or _detect(data)
             if text is None:
                 raise InputError(origin, "could not detect the text encoding (not UTF-8, and charset detection failed)") from None
-    text = _BAD_CHARS.sub("", text)
-    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    text = clean_text(text)
     if not text.strip():
         raise InputError(origin, f"empty {what} (only whitespace)")
     return text
+
+
+_ESCAPED = re.compile("[\udc80-\udcff]")
+# A byte that is not UTF-8, read as Windows-1252 (Latin-1 where 1252 has a hole).
+_LEGACY = {0xDC00 + b: bytes([b]).decode("cp1252", errors="ignore") or chr(b) for b in range(0x80, 0x100)}
+
+
+def mixed_utf8(data: bytes) -> str | None:
+    """UTF-8 text with stray legacy bytes (a Windows-1252 quote pasted into a UTF-8
+    page), or None when the bytes are mostly another encoding.
+
+    Mixed when there are valid multi-byte UTF-8 characters and at least one for
+    every 20 invalid bytes (in text of a legacy encoding, valid UTF-8 sequences
+    occur by accident about once in thousands of bytes): the invalid bytes are
+    then read as Windows-1252, one by one, and the UTF-8 text around them is kept
+    as it is (charset detection on the whole would turn every UTF-8 character
+    into two or three wrong ones).
+    """
+    s = data.decode("utf-8", errors="surrogateescape")
+    invalid = len(_ESCAPED.findall(s))
+    valid = len(s) - len(s.encode("ascii", errors="ignore")) - invalid
+    if valid == 0 or valid * 20 < invalid:
+        return None
+    return _ESCAPED.sub(lambda m: _LEGACY[ord(m.group())], s)
 
 
 def _detect(data: bytes) -> str | None:
@@ -153,4 +182,15 @@ def _detect(data: bytes) -> str | None:
 
 def clean_text(text: str) -> str:
     """Apply the same character hygiene to text that did not come from bytes (JSON strings)."""
-    return _BAD_CHARS.sub("", text).replace("\r\n", "\n").replace("\r", "\n")
+    return _BAD_CHARS.sub("", text).replace("\r\n", "\n").replace("\r", "\n").translate(_LINE_ENDS)
+
+
+def printable(s: str | None) -> str | None:
+    """An identifier (a file name, an id) that can be stored and printed: undecodable
+    bytes of a file name and lone surrogates become U+FFFD."""
+    if s is None or s.isascii():
+        return s
+    try:  # a file name's undecodable bytes (U+DC80-U+DCFF) become one U+FFFD each
+        return s.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+    except UnicodeEncodeError:
+        return s.encode("utf-8", "surrogatepass").decode("utf-8", "replace")

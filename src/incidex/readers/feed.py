@@ -7,9 +7,11 @@ reported and the entry text is used.
 
 Entity expansion: feedparser's strict parser is expat through SAX, which
 expands entities declared in an internal DOCTYPE subset (the "billion
-laughs"); feedparser only filters such declarations near the top of the
-document. So a feed whose DOCTYPE declares entities is refused outright,
-checked with a pattern and with defusedxml.
+laughs"); feedparser removes only declarations that start a line, and keeps
+some it deems safe. So a feed that declares entities is refused outright
+(defusedxml decides). External entities and DTDs are never fetched (expat
+does not load them; tests/test_hostile.py checks both with a local server).
+Parsing runs under ``read_time_budget_seconds``; see ``tame`` for the prolog.
 """
 from __future__ import annotations
 
@@ -21,31 +23,60 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from incidex.cleaning.dates import normalize_date
+from incidex.limits import BudgetExceeded, hard_time_limit, limits
+from incidex.readers.decode import clean_text
 from incidex.readers.html import fragment_to_text, read_html
 from incidex.records import InputError, RawDocument, ReadFailure
 
 log = logging.getLogger(__name__)
 
-_DOCTYPE_SUBSET = re.compile(rb"<!DOCTYPE[^>\[]*\[(.*?)\]\s*>", re.S | re.I)
 ENTITY_REFUSAL = "feed declares XML entities in its DOCTYPE (refused: entity expansion is unsafe)"
+_ROOT = re.compile(rb"<[A-Za-z_]")
+_NEWLINE_RUN = re.compile(rb"\n[ \t\r\n]*")
 
 
 def entity_refusal(data: bytes) -> str | None:
-    """A reason to refuse a feed whose DOCTYPE declares entities, or None."""
-    for m in _DOCTYPE_SUBSET.finditer(data[:1_000_000]):
-        if b"<!ENTITY" in m.group(1).upper():
-            return ENTITY_REFUSAL
-    if b"<!ENTITY" in data.upper():
-        import defusedxml.ElementTree as DET
-        from defusedxml import DefusedXmlException
+    """A reason to refuse a feed that declares entities, or None.
 
-        try:
-            DET.fromstring(data, forbid_dtd=False, forbid_entities=True, forbid_external=True)
-        except DefusedXmlException:
-            return ENTITY_REFUSAL
-        except Exception:  # not well-formed: feedparser reports that as bozo
-            pass
+    Any ``<!ENTITY`` sends the document to defusedxml, which refuses entity
+    declarations (and external references) wherever they are; text that merely
+    shows one (in CDATA, escaped) parses and is not refused. Linear in the size.
+    """
+    if b"<!ENTITY" not in data.upper():
+        return None
+    import defusedxml.ElementTree as DET
+    from defusedxml import DefusedXmlException
+
+    try:
+        DET.fromstring(data, forbid_dtd=False, forbid_entities=True, forbid_external=True)
+    except DefusedXmlException:
+        return ENTITY_REFUSAL
+    except Exception:  # not well-formed: feedparser reports that as bozo
+        pass
     return None
+
+
+def tame(data: bytes, text: str | None, max_prolog: int) -> bytes:
+    """The feed as feedparser should see it; ValueError (with the reason) when its prolog is too big.
+
+    feedparser looks for DOCTYPE and ENTITY declarations before the root element
+    with patterns that cost time quadratic in the number of blank lines there
+    (20,000 newlines: 3 s; 200,000: minutes) or of unclosed declarations. So
+    what comes before the root is capped (``max_feed_prolog_bytes``), its
+    blank-line runs are folded to one newline and a second DOCTYPE is refused. UTF-16/32 feeds (NUL bytes) are first re-encoded as UTF-8 from
+    ``text``, the decoded document, so the fold sees the characters.
+    """
+    if b"\x00" in data[:4096] and text is not None:
+        data = re.sub(r"^(<\?xml[^>]*?encoding=)([\"'])[^\"']*\2", r"\1\2utf-8\2", text.lstrip("\ufeff"),
+                      count=1).encode("utf-8")
+    m = _ROOT.search(data)
+    end = m.start() if m else len(data)
+    head = _NEWLINE_RUN.sub(b"\n", data[:end])
+    if len(head) > max_prolog:
+        raise ValueError(f"more than {max_prolog} bytes before the feed's root element (max_feed_prolog_bytes)")
+    if head.upper().count(b"<!DOCTYPE") > 1:  # each unclosed one costs feedparser a scan to the root
+        raise ValueError("more than one DOCTYPE declaration (not XML)")
+    return head + data[end:]
 
 
 def _text_of(detail: Any, value: str | None) -> str:
@@ -89,15 +120,24 @@ def entry_hints(entry: Any, fetched_at: str | None) -> dict[str, str | None]:
     author = (entry.get("author_detail") or {}).get("name") or entry.get("author")
     src = entry.get("source") or {}
     source = urlsplit(src.get("href") or "").hostname if isinstance(src, dict) else None
-    return {"title": title or None, "author": author or None, "published": entry_published(entry),
-            "external_id": entry.get("id") or None, "source": source, "fetched_at": fetched_at}
+    hints = {"title": title or None, "author": author or None, "published": entry_published(entry),
+             "external_id": entry.get("id") or None, "source": source, "fetched_at": fetched_at}
+    # character references in the feed ("&#0;", "&#x1;") bring what decoding removed back
+    return {k: clean_text(v) if isinstance(v, str) else None for k, v in hints.items()}
 
 
-def parse_feed(data: bytes, origin: str, *, url: str | None = None,
-               content_type: str | None = None) -> list[Any] | ReadFailure:
-    """The feed's entries (feedparser dicts), or one failure for the whole feed."""
+def parse_feed(data: bytes, origin: str, *, url: str | None = None, content_type: str | None = None,
+               settings: dict[str, Any] | None = None, text: str | None = None) -> list[Any] | ReadFailure:
+    """The feed's entries (feedparser dicts), or one failure for the whole feed.
+
+    ``text`` is the decoded document when the caller has it (needed for UTF-16/32 feeds)."""
     import feedparser
 
+    lim = limits(settings)
+    try:
+        data = tame(data, text, lim.max_feed_prolog_bytes)
+    except ValueError as exc:
+        return ReadFailure(origin, str(exc))
     refusal = entity_refusal(data)
     if refusal:
         return ReadFailure(origin, refusal)
@@ -106,7 +146,13 @@ def parse_feed(data: bytes, origin: str, *, url: str | None = None,
         headers["content-location"] = url
     if content_type:
         headers["content-type"] = content_type
-    parsed = feedparser.parse(io.BytesIO(data), response_headers=headers)
+    try:
+        with hard_time_limit(lim.read_time_budget_seconds):
+            parsed = feedparser.parse(io.BytesIO(data), response_headers=headers)
+    except BudgetExceeded as exc:
+        return ReadFailure(origin, f"{exc.reason} parsing the feed (read_time_budget_seconds)")
+    except Exception as exc:  # feedparser itself fails on some broken input (a cut XML declaration)
+        return ReadFailure(origin, f"malformed feed: feedparser failed ({type(exc).__name__}: {exc})")
     entries = parsed.get("entries") or []
     if not entries:
         if parsed.get("bozo"):
@@ -122,9 +168,9 @@ def parse_feed(data: bytes, origin: str, *, url: str | None = None,
 
 def read_feed(data: bytes, origin: str, *, url: str | None = None, content_type: str | None = None,
               fetch_pages: bool = False, settings: dict[str, Any] | None = None,
-              fetched_at: str | None = None) -> Iterator[RawDocument | ReadFailure]:
+              fetched_at: str | None = None, text: str | None = None) -> Iterator[RawDocument | ReadFailure]:
     """Parse feed bytes; yield a document (or failure) per entry, or one failure for the feed."""
-    entries = parse_feed(data, origin, url=url, content_type=content_type)
+    entries = parse_feed(data, origin, url=url, content_type=content_type, settings=settings, text=text)
     if isinstance(entries, ReadFailure):
         yield entries
         return
@@ -143,8 +189,8 @@ def read_entry(entry: Any, here: str, *, fetch_pages: bool = False, settings: di
     ``InputError`` (the watcher's adds robots.txt and politeness).
     """
     hints = entry_hints(entry, fetched_at)
-    text = entry_text(entry)
-    link = entry.get("link")
+    text = clean_text(entry_text(entry))
+    link = clean_text(entry.get("link") or "") or None
     if fetch_pages and link:
         page = _read_linked_page(link, here, hints, settings, fetcher)
         if isinstance(page, RawDocument):

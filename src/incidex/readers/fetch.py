@@ -11,7 +11,8 @@
 * redirects are followed by hand (``max_redirects``, default 5), each target
   checked again before any connection is made;
 * a timeout for each step and for the whole download, and the body is streamed and
-  cut off past ``max_input_bytes``;
+  cut off past ``max_input_bytes``; a gzip/deflate body is inflated here, never
+  past ``max_decompressed_bytes`` ([limits]);
 * extra request headers (a User-Agent of the caller's, ``If-None-Match`` /
   ``If-Modified-Since`` for conditional GET): a 304 answer to a conditional
   request comes back as a result with ``status`` 304 and no content; an HTTP
@@ -24,13 +25,14 @@ import ipaddress
 import socket
 import ssl
 import time
+import zlib
 from functools import lru_cache
 from typing import Any, NamedTuple
 from urllib.parse import urljoin, urlsplit, urlunsplit
 
 import httpx
 
-from incidex.readers.decode import too_large
+from incidex.readers.decode import human_size, too_large
 from incidex.records import InputError
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
@@ -163,6 +165,83 @@ def _pinned(url: str, host: str, addr: IPAddress) -> tuple[str, dict[str, str], 
     return urlunsplit((parts.scheme, netloc, parts.path or "/", parts.query, "")), {"Host": host_header}, ext
 
 
+def _max_inflated(settings: dict[str, Any] | None) -> int:
+    from incidex.limits import limits
+    from incidex.readers.util import resolve_settings
+
+    return limits(resolve_settings(settings)).max_decompressed_bytes
+
+
+class _Inflater:
+    """Undo one Content-Encoding (gzip or deflate) without ever producing more than a cap.
+
+    httpx's own decoders inflate each network chunk whole: 64 kB of a gzip bomb
+    become ~64 MB in one call. Here each call is given ``max_length``, so a body
+    that would inflate past the cap is refused having produced at most the cap.
+    """
+
+    def __init__(self, encoding: str):
+        self.encoding = encoding
+        self.raw_deflate = False
+        self.started = False
+        wbits = zlib.MAX_WBITS | 16 if encoding in ("gzip", "x-gzip") else zlib.MAX_WBITS
+        self.obj = zlib.decompressobj(wbits)
+
+    def feed(self, data: bytes, cap: int) -> bytes:
+        try:
+            out = self.obj.decompress(data, cap + 1)
+        except zlib.error:
+            if self.encoding != "deflate" or self.started:
+                raise
+            self.obj, self.raw_deflate = zlib.decompressobj(-zlib.MAX_WBITS), True  # deflate without zlib header
+            out = self.obj.decompress(data, cap + 1)
+        self.started = True
+        return out
+
+    def flush(self) -> bytes:
+        return self.obj.flush()
+
+
+def read_body(resp: httpx.Response, url: str, max_bytes: int, max_inflated: int, deadline: float,
+              limit_seconds: float) -> bytes:
+    """The response body: at most ``max_bytes`` on the wire and ``max_inflated`` after
+    gzip/deflate decoding (``max_decompressed_bytes``), before ``deadline``."""
+    encodings = [e.strip().lower() for e in resp.headers.get("content-encoding", "").split(",")]
+    encodings = [e for e in encodings if e and e != "identity"]
+    for e in encodings:
+        if e not in ("gzip", "x-gzip", "deflate"):
+            raise InputError(url, f"unsupported Content-Encoding {e!r} (only gzip and deflate are asked for)")
+    if len(encodings) > 2:
+        raise InputError(url, f"{len(encodings)} layers of Content-Encoding (at most 2 are read)")
+    layers = [_Inflater(e) for e in reversed(encodings)]  # the last encoding applied is undone first
+    chunks: list[bytes] = []
+    size = inflated = 0
+
+    def add(data: bytes, final: bool = False) -> None:
+        nonlocal inflated
+        for layer in layers:
+            data = layer.feed(data, max_inflated - inflated) if data else b""
+            if final:
+                data += layer.flush()
+        inflated += len(data)
+        if inflated > max_inflated:
+            raise InputError(url, f"response inflates past the {human_size(max_inflated)} limit (max_decompressed_bytes)")
+        chunks.append(data)
+
+    try:
+        for raw in resp.iter_raw():
+            size += len(raw)
+            if size > max_bytes:
+                raise InputError(url, "response " + too_large(max_bytes))
+            if time.monotonic() > deadline:
+                raise InputError(url, f"download took longer than {limit_seconds:g} s (timeout_seconds x 3)")
+            add(raw)
+        add(b"", final=True)
+    except zlib.error as exc:
+        raise InputError(url, f"response is not valid {'/'.join(encodings)} data ({exc})") from None
+    return b"".join(chunks)
+
+
 def fetch(url: str, settings: dict[str, Any] | None = None, *, accept: str | None = None,
           headers: dict[str, str] | None = None) -> FetchResult:
     """GET ``url`` under the rules above; raise ``InputError(url, reason)`` on any refusal or failure.
@@ -209,17 +288,8 @@ def fetch(url: str, settings: dict[str, Any] | None = None, *, accept: str | Non
                     length = resp.headers.get("content-length")
                     if length and length.isdigit() and int(length) > max_bytes:
                         raise InputError(url, "response " + too_large(max_bytes))
-                    chunks: list[bytes] = []
-                    size = 0
-                    for chunk in resp.iter_bytes():
-                        size += len(chunk)
-                        if size > max_bytes:
-                            raise InputError(url, "response " + too_large(max_bytes))
-                        if time.monotonic() > deadline:
-                            raise InputError(url, f"download took longer than {timeout * 3:g} s (timeout_seconds x 3)")
-                        chunks.append(chunk)
-                    return FetchResult(current, b"".join(chunks), resp.headers.get("content-type"),
-                                       dict(resp.headers))
+                    body = read_body(resp, url, max_bytes, _max_inflated(settings), deadline, timeout * 3)
+                    return FetchResult(current, body, resp.headers.get("content-type"), dict(resp.headers))
             except httpx.TimeoutException:
                 raise InputError(url, f"timed out after {timeout:g} s (timeout_seconds) fetching {current}") from None
             except httpx.HTTPError as exc:

@@ -14,6 +14,7 @@ import re
 from functools import lru_cache
 from typing import Any
 
+from incidex.limits import BudgetExceeded, hard_time_limit, limits
 from incidex.readers.decode import clean_text, too_large
 from incidex.records import InputError, RawDocument
 
@@ -81,13 +82,29 @@ def _line(text: str) -> str:
     return _WS.sub(" ", text).strip()
 
 
+def _drop(el) -> None:
+    """lxml's ``drop_tree`` (the element goes, its tail text stays), with the joined text
+    cleaned: a character reference such as "&#1;" puts a control character in the
+    tree, and lxml refuses to set text that holds one (ValueError)."""
+    parent = el.getparent()
+    if parent is None:
+        return
+    tail = clean_text(el.tail or "")
+    prev = el.getprevious()
+    if prev is None:
+        parent.text = clean_text(parent.text or "") + tail
+    else:
+        prev.tail = clean_text(prev.tail or "") + tail
+    parent.remove(el)
+
+
 def fallback_text(tree) -> str:
     """Text of the ``<p>`` elements (inside ``<article>`` when present), one per line."""
     tree = copy.deepcopy(tree)
     for el in tree.xpath("|".join(f"//{t}" for t in _DROP_TAGS)):
-        el.drop_tree()
+        _drop(el)
     for el in tree.xpath('//*[@role="navigation" or @role="banner" or @role="contentinfo" or @aria-hidden="true"]'):
-        el.drop_tree()
+        _drop(el)
     scope = tree.xpath("//article") or tree.xpath("//main") or [tree]
     lines: list[str] = []
     for root in scope:
@@ -180,6 +197,36 @@ def page_metadata(tree) -> dict[str, str]:
     return out
 
 
+def within(tree, max_elements: int) -> bool:
+    """Whether the page has at most ``max_elements`` elements. (Nesting needs no
+    check of ours: libxml2 stops at 256 levels, and what is deeper is dropped.)"""
+    for n, _ in enumerate(tree.iter(), 1):
+        if n > max_elements:
+            return False
+    return True
+
+
+def _main_text(html: str, origin: str, url: str | None, min_chars: int,
+               max_elements: int) -> tuple[dict[str, str], str]:
+    """(metadata, main text): trafilatura's reading when the page is of a size it
+    handles in good time (``max_html_elements``), else the linear ``<p>`` reader."""
+    tree = _parse(html)
+    if tree is None:
+        raise InputError(origin, NO_TEXT + " (could not parse the HTML)")
+    page = page_metadata(tree)
+    found = _trafilatura(html, url) if within(tree, max_elements) else None
+    if found and len(found["text"].strip()) < min_chars:
+        found = None  # a stray menu item or caption, not the story: try the fallback
+    if not found:
+        return page, fallback_text(tree)
+    for key, src in (("title", "title"), ("author", "author"), ("source", "sitename"), ("url", "url")):
+        if found.get(src):
+            page[key] = found[src]
+    if found.get("date") and "published" not in page:
+        page["published"] = found["date"]
+    return page, found["text"]
+
+
 def read_html(html: str, origin: str, *, url: str | None = None, settings: dict[str, Any] | None = None,
               **hints: str | None) -> RawDocument:
     """One web page -> RawDocument with the main text; ``InputError`` when there is none.
@@ -191,27 +238,18 @@ def read_html(html: str, origin: str, *, url: str | None = None, settings: dict[
     if len(html) > max_bytes or len(html.encode("utf-8", "surrogatepass")) > max_bytes:
         raise InputError(origin, too_large(max_bytes))
     html = clean_text(html)
-    tree = _parse(html)
-    if tree is None:
-        raise InputError(origin, NO_TEXT + " (could not parse the HTML)")
-    page = page_metadata(tree)
+    lim = limits(settings)
     min_chars = int((settings or {}).get("ingest", {}).get("min_body_chars", 40))
-    found = _trafilatura(html, url)
-    if found and len(found["text"].strip()) < min_chars:
-        found = None  # a stray menu item or caption, not the story: try the fallback
-    if found:
-        text = found["text"]
-        for key, src in (("title", "title"), ("author", "author"), ("source", "sitename"), ("url", "url")):
-            if found.get(src):
-                page[key] = found[src]
-        if found.get("date") and "published" not in page:
-            page["published"] = found["date"]
-    else:
-        text = fallback_text(tree)
-    text = "\n".join(x for x in (_line(s) for s in text.split("\n")) if x)
+    try:
+        with hard_time_limit(lim.read_time_budget_seconds):
+            page, text = _main_text(html, origin, url, min_chars, lim.max_html_elements)
+    except BudgetExceeded as exc:
+        raise InputError(origin, f"{exc.reason} reading the HTML page (read_time_budget_seconds)") from None
+    # character references ("&#1;") bring back what decoding removed
+    text = "\n".join(x for x in (_line(s) for s in clean_text(text).split("\n")) if x)
     if len(text) < min_chars:
         raise InputError(origin, NO_TEXT)
-    meta = {k: v for k, v in page.items() if v}
+    meta = {k: clean_text(v) for k, v in page.items() if isinstance(v, str) and v}
     meta.update({k: v for k, v in hints.items() if v})
     return RawDocument(
         origin=origin, content=text, kind="text",

@@ -18,6 +18,7 @@ from typing import Any
 from incidex.readers.decode import clean_text, decode_bytes, too_large
 from incidex.readers.html import read_html
 from incidex.readers.text import read_text
+from incidex.readers.util import json_loads
 from incidex.records import InputError, RawDocument, ReadFailure
 
 TEXT_KEYS = ("text", "body", "content")
@@ -97,7 +98,7 @@ def read_jsonl(lines: Iterable[bytes], origin: str, settings: dict[str, Any] | N
             yield ReadFailure(here, f"{where}: {exc.reason}")
             continue
         try:
-            obj = json.loads(line.rstrip("\r\n"))
+            obj = json_loads(line.rstrip("\r\n"))
         except json.JSONDecodeError as exc:
             yield ReadFailure(here, f"invalid JSON on {where}: {exc.msg} (column {exc.colno})")
             continue
@@ -113,7 +114,7 @@ def read_json(text: str, origin: str, settings: dict[str, Any] | None = None,
     Text that is not one JSON value but several lines of objects is read as JSONL.
     """
     try:
-        data = json.loads(text)
+        data = json_loads(text)
     except json.JSONDecodeError as exc:
         if exc.msg == "Extra data" and text.lstrip().startswith("{"):
             yield from read_jsonl((ln.encode("utf-8") for ln in text.split("\n")), origin, settings, fetched_at)

@@ -5,6 +5,8 @@ import json
 import re
 from typing import Literal
 
+from incidex.readers.util import json_loads
+
 Format = Literal["text", "html", "jsonl", "json", "feed"]
 
 EXTENSIONS: dict[str, Format] = {
@@ -24,7 +26,7 @@ BINARY_EXTENSIONS = frozenset(
 _XML_PROLOG = re.compile(r"^\s*(?:<\?[^>]*\?>\s*|<!--.*?-->\s*)*", re.S)  # declaration, PIs, comments
 _FEED_ROOT = re.compile(r"<(?:[\w-]+:)?(rss|feed|RDF)\b", re.I)
 _HTML_START = re.compile(r"<(!doctype\s+html|html|head|body)\b", re.I)
-_HTML_TAGS = re.compile(r"</?(p|div|article|span|a|br|h[1-6]|section|main|ul|li|table)\b[^>]*>", re.I)
+_HTML_TAGS = re.compile(r"</?(p|div|article|span|a|br|h[1-6]|section|main|ul|li|table)\b[^<>]*>", re.I)
 
 
 def by_extension(name: str) -> Format | None:
@@ -57,19 +59,19 @@ def by_content(text: str) -> Format:
     head = text[:4096].lstrip("\ufeff \t\n")
     if head.startswith("{"):
         try:
-            obj = json.loads(head.split("\n", 1)[0])
+            obj = json_loads(head.split("\n", 1)[0])
         except ValueError:
             obj = None
         if obj is None:
             try:  # one pretty-printed object
-                if isinstance(json.loads(text), dict):
+                if isinstance(json_loads(text), dict):
                     return "json"
             except ValueError:
                 pass
         return "jsonl"
     if head.startswith("["):
         try:
-            json.loads(text)
+            json_loads(text)
             return "json"
         except ValueError:
             pass

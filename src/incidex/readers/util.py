@@ -1,6 +1,7 @@
 """Small helpers shared by the readers."""
 from __future__ import annotations
 
+import json
 from datetime import datetime, timezone
 from typing import Any
 
@@ -25,3 +26,12 @@ def resolve_settings(settings: dict[str, Any] | None) -> dict[str, Any]:
     if settings is None or settings is defaults:
         return defaults
     return _merge(defaults, settings)
+
+
+def json_loads(text: str) -> Any:
+    """``json.loads`` where a value nested deeper than the interpreter's recursion
+    limit (``[[[[...``) is a ``JSONDecodeError`` like any other bad JSON, not a crash."""
+    try:
+        return json.loads(text)
+    except RecursionError:
+        raise json.JSONDecodeError("nested too deeply", text, 0) from None

@@ -469,7 +469,7 @@ def reprocess_all(store, extractor=None, on_article=None, settings: dict | None 
     (merges, splits) put them back where the analyst said; mentions an article
     no longer reports are removed and their incidents rebuilt.
     """
-    from ..extraction.pipeline import default_extractor
+    from ..extraction.pipeline import ExtractionFailure, default_extractor
 
     ex = extractor or default_extractor()
     n, offset = 0, 0
@@ -480,7 +480,10 @@ def reprocess_all(store, extractor=None, on_article=None, settings: dict | None 
         offset += len(page)
         batch = [a for a in page if not a.duplicate_of]
         full = [store.get_article(a.id) for a in batch]
-        for art, res in zip(full, ex.extract_many(full)):
+        for art, res in zip(full, ex.extract_each(full)):
+            if isinstance(res, ExtractionFailure):  # over its budget or a bug: reported, its incidents kept as they are
+                store.record_failure(art.origin or art.id, res.reason, "extract")
+                continue
             with store.transaction():
                 old = {m.id: m.incident_id for m in store.mentions_for_article(art.id)}
                 seen = set()

@@ -16,6 +16,8 @@ from importlib import resources
 
 import yaml
 
+from incidex.textfold import fold_string
+
 STOP = {"the", "of", "and", "for", "inc", "ltd", "llc", "plc", "corp", "corporation", "co", "sa", "ag", "gmbh", "nv",
         "bv", "srl", "spa", "ab", "oy", "as", "its", "a", "an", "republic", "&", "de", "la", "el", "del", "der", "die"}
 
@@ -40,7 +42,8 @@ def _country_words() -> dict[str, str]:
 
 
 def _fold(s: str) -> str:
-    s = unicodedata.normalize("NFKD", s).encode("ascii", "ignore").decode()
+    # look-alike letters first ("Vаlemont" with a Cyrillic а), then accents go
+    s = unicodedata.normalize("NFKD", fold_string(s)).encode("ascii", "ignore").decode()
     return s.lower()
 
 

@@ -1,0 +1,87 @@
+"""Run every fuzz target for a bounded time; exit non-zero on a crash or a hang.
+
+    python fuzz/run.py                       # each target 60 s (what CI runs)
+    python fuzz/run.py --seconds 600 feed    # one target, longer
+    python fuzz/run.py --json fuzz-stats.json
+
+Each target runs in its own process (fuzz.py under libFuzzer) starting from its
+seed corpus (fuzz/corpus/<target>, left unchanged: new inputs go to a temporary
+directory). An input slower than ``--timeout`` seconds counts as a hang. A
+crashing or hanging input is saved under ``--artifacts`` (default
+fuzz/artifacts/) for a regression test. The closing line says how many targets
+passed and failed.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+TARGETS = ["text", "html", "jsonl", "feed", "extract"]
+
+
+def run_target(name: str, seconds: int, timeout: int, artifacts: Path, rss_mb: int) -> dict:
+    artifacts.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix=f"fuzz-{name}-") as work:
+        cmd = [sys.executable, str(HERE / "fuzz.py"), name, work, str(HERE / "corpus" / name),
+               f"-max_total_time={seconds}", f"-timeout={timeout}", f"-rss_limit_mb={rss_mb}",
+               "-print_final_stats=1", f"-artifact_prefix={artifacts}/{name}-"]
+        t0 = time.time()
+        # the hard cap covers loading the models and a hang that libFuzzer's own timer misses
+        try:
+            proc = subprocess.run(cmd, capture_output=True, text=True, timeout=seconds + timeout + 300)
+            out, code = proc.stderr + proc.stdout, proc.returncode
+        except subprocess.TimeoutExpired as exc:
+            out, code = (exc.stderr or b"").decode(errors="replace") if isinstance(exc.stderr, bytes) else (exc.stderr or ""), -9
+        elapsed = time.time() - t0
+    stat = dict(re.findall(r"stat::(\w+):\s*(\d+)", out))
+    execs = int(stat.get("number_of_executed_units", 0))
+    if not execs:
+        m = re.findall(r"#(\d+)\s+(?:pulse|NEW|REDUCE|DONE|INITED)", out)
+        execs = int(m[-1]) if m else 0
+    kind = None
+    if code != 0:
+        kind = "hang" if ("timeout" in out.lower() and "ERROR: libFuzzer: timeout" in out) or code == -9 else "crash"
+    artifact = re.findall(r"Test unit written to (\S+)", out)
+    return {"target": name, "seconds": round(elapsed, 1), "executions": execs,
+            "exec_per_s": round(execs / max(elapsed, 1e-9), 1), "cov": int(stat.get("new_units_added", 0)),
+            "failure": kind, "artifact": artifact[-1] if artifact else None, "exit": code,
+            "log_tail": "\n".join(out.strip().splitlines()[-40:]) if code != 0 else ""}
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("targets", nargs="*", metavar="TARGET", help=f"some of {', '.join(TARGETS)} (default: all)")
+    ap.add_argument("--seconds", type=int, default=60, help="fuzzing time per target")
+    ap.add_argument("--timeout", type=int, default=30, help="seconds one input may take before it is a hang")
+    ap.add_argument("--rss-mb", type=int, default=6144, help="memory one target may use")
+    ap.add_argument("--artifacts", type=Path, default=HERE / "artifacts")
+    ap.add_argument("--json", type=Path, help="write the statistics here")
+    args = ap.parse_args()
+    unknown = set(args.targets) - set(TARGETS)
+    if unknown:
+        ap.error(f"unknown target(s) {', '.join(sorted(unknown))}; choose from {', '.join(TARGETS)}")
+    results = []
+    for name in args.targets or TARGETS:
+        r = run_target(name, args.seconds, args.timeout, args.artifacts, args.rss_mb)
+        results.append(r)
+        status = "ok" if r["failure"] is None else f"FAILED ({r['failure']}: {r['artifact']})"
+        print(f"fuzz {name:8} {r['executions']:>9} executions in {r['seconds']:>6} s "
+              f"({r['exec_per_s']} /s) {status}", flush=True)
+        if r["failure"]:
+            print(r["log_tail"], flush=True)
+    if args.json:
+        args.json.write_text(json.dumps(results, indent=1))
+    failed = sum(r["failure"] is not None for r in results)
+    print(f"fuzz: {len(results) - failed} passed, {failed} failed")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
