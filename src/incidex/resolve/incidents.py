@@ -38,8 +38,9 @@ from __future__ import annotations
 
 import hashlib
 import re
+from functools import lru_cache
 from collections import Counter, defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import Any
 
@@ -75,11 +76,15 @@ class Candidate:
 # ----------------------------------------------------------------- matching
 
 def _range(d: DateValue | None) -> tuple[date, date] | None:
+    return None if d is None else _span(d.value, d.precision)
+
+
+@lru_cache(maxsize=4096)
+def _span(value: str, precision: str) -> tuple[date, date] | None:
+    # every score compares two dates; the same few hundred come back all the time
     from ..extraction.dates import date_range, to_date
 
-    if d is None:
-        return None
-    lo, hi = date_range(d)
+    lo, hi = date_range(DateValue(value, precision))
     return (to_date(lo), to_date(hi)) if lo and hi else None
 
 
@@ -103,8 +108,8 @@ def _actor_keys(a: Actor) -> set[str]:
     return keys
 
 
-def score(new: Incident, cand: Incident) -> Candidate:
-    """How likely ``cand`` (stored) is the incident ``new`` reports."""
+def score(new: Incident, cand: Incident, new_names: frozenset[str] | None = None) -> Candidate:
+    """How likely ``cand`` (stored) is the incident ``new`` reports (``new_names``: its ``keywords``)."""
     s, why = 0.0, []
     best = 0.0
     for v in new.victims:
@@ -148,7 +153,7 @@ def score(new: Incident, cand: Incident) -> Candidate:
     to = set(cand.attack_types) - {"other"}
     if tn and to:
         s += 0.1 if tn & to else -0.1
-    kn, ko = keywords(new), keywords(cand)
+    kn, ko = keywords(new) if new_names is None else new_names, keywords(cand)
     if kn and ko:
         overlap = len(kn & ko) / min(len(kn), len(ko))
         s += 0.3 * overlap
@@ -167,7 +172,12 @@ _NOT_NAMES = {"Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday"
 def keywords(inc: Incident) -> frozenset[str]:
     """Proper names in an incident's evidence sentences: a cheap text similarity
     (the words two reports of one incident share are its names, not its verbs)."""
-    text = " ".join(e.text for e in inc.evidence if "." not in e.field)
+    return _names_in(" ".join(e.text for e in inc.evidence if "." not in e.field))
+
+
+@lru_cache(maxsize=20_000)
+def _names_in(text: str) -> frozenset[str]:
+    # every new incident is scored against dozens of stored ones, the same ones again and again
     return frozenset(w.strip("'") for w in _CAPS.findall(text) if w not in _NOT_NAMES)
 
 
@@ -199,7 +209,8 @@ def candidates(new: Incident, store, settings: dict) -> list[Incident]:
 def best_match(new: Incident, store, settings: dict | None = None, exclude: set[str] = frozenset()) -> Candidate | None:
     settings = settings or load_settings()
     threshold = float(settings["resolve"]["background_threshold" if new.background else "merge_threshold"])
-    scored = [score(new, c) for c in candidates(new, store, settings) if c.id not in exclude]
+    kn = keywords(new)
+    scored = [score(new, c, kn) for c in candidates(new, store, settings) if c.id not in exclude]
     scored = [c for c in scored if c.score >= threshold]
     return max(scored, key=lambda c: c.score) if scored else None
 
@@ -314,8 +325,7 @@ def merge(mentions: list[tuple[Incident, Source, str]], incident_id: str, settin
             k = (e.article_id or src.article_id, e.field, e.start, e.end)
             if k not in seen_ev:
                 seen_ev.add(k)
-                e.article_id = e.article_id or src.article_id
-                evidence.append(e)
+                evidence.append(e if e.article_id else replace(e, article_id=src.article_id))
 
     conflicts = sorted(f for f, vals in prov.items()
                        if f in ("date", "outcome", "attribution", "records_affected", "people_affected", "ransom_usd")
@@ -346,32 +356,32 @@ def mention_id(article_id: str, incident: Incident) -> str:
     return f"{article_id}:{incident.id.rsplit('-', 1)[-1]}"
 
 
-def _source(store, article_id: str, cache: dict) -> Source:
-    if article_id not in cache:
-        a = store.get_article(article_id)
-        cache[article_id] = Source(article_id, a.source if a else None, a.url if a else None,
-                                   a.published if a else None)
-    return cache[article_id]
-
-
 def rebuild(store, incident_id: str, settings: dict | None = None) -> Incident | None:
     """Recompute a resolved incident from its mentions and store it (or drop it if none is left)."""
     rows = store.mentions_for_incident(incident_id)
     if not rows:
         store.delete_incident(incident_id)
         return None
-    cache: dict = {}
-    merged = merge([(r.incident, _source(store, r.article_id, cache), r.role) for r in rows], incident_id, settings)
-    _attach_entities(store, merged)
     keep_links = [(a, r) for a, r in store.articles_for_incident(incident_id) if r == "syndicated"]
-    store.add_incident(merged, rows[0].article_id, rows[0].role)
-    links = {}
-    for r in rows:
-        if links.get(r.article_id) != "primary":
-            links[r.article_id] = r.role
+    return _store_merged(store, incident_id, [(r.incident, r.article_id, r.role) for r in rows], keep_links, settings,
+                         new=False)
+
+
+def _store_merged(store, incident_id: str, mentions: list[tuple[Incident, str, str]],
+                  keep_links: list[tuple[str, str]], settings: dict | None, new: bool) -> Incident:
+    """Merge mentions (incident, article id, role) into incident ``incident_id``, store it, link its articles."""
+    meta = store.article_sources([a for _, a, _ in mentions])
+    merged = merge([(inc, Source(a, *meta.get(a, (None, None, None))), role) for inc, a, role in mentions],
+                   incident_id, settings)
+    _attach_entities(store, merged)
+    store.put_incident(merged, new=new)  # its links are set below
+    links: dict[str, str] = {}
+    for _, a, role in mentions:
+        if links.get(a) != "primary":
+            links[a] = role
     for a, r in keep_links:
         links.setdefault(a, r)
-    store.relink_articles(incident_id, list(links.items()))
+    store.relink_articles(incident_id, list(links.items()), new=new)
     return merged
 
 
@@ -403,9 +413,11 @@ def resolve_incident(incident: Incident, article_id: str, store, role: str,
     """
     settings = settings or load_settings()
     mid = mention_id(article_id, incident)
-    existing = store.get_mention(mid)
-    pins = [d["target"] for d in store.decisions("pin", mid)]
-    apart = {d["target"] for d in store.decisions("apart", mid)}
+    of_article = store.mentions_for_article(article_id)
+    existing = next((r for r in of_article if r.id == mid), None)
+    decided = store.decisions(subject=mid)
+    pins = [d["target"] for d in decided if d["kind"] == "pin"]
+    apart = {d["target"] for d in decided if d["kind"] == "apart"}
     target, merged_into = None, False
     if pins:
         target = pins[-1]
@@ -413,17 +425,18 @@ def resolve_incident(incident: Incident, article_id: str, store, role: str,
         target = existing.incident_id
     else:
         # two incidents of one article are two incidents: never merge them with each other
-        same_article = {r.incident_id for r in store.mentions_for_article(article_id)}
+        same_article = {r.incident_id for r in of_article}
         m = best_match(incident, store, settings, exclude=apart | same_article)
         if m is not None:
             target, merged_into = m.incident_id, True
     if target is None:
         target = incident.id
-    if store.get_incident(target) is None:
-        # a placeholder row, so the mention's foreign key holds; rebuild fills it
-        store.add_incident(Incident(id=target, summary=incident.summary), article_id, role)
-    store.add_mention(mid, target, article_id, role, incident)
-    rebuild(store, target, settings)
+    if store.has_incident(target):
+        store.add_mention(mid, target, article_id, role, incident)
+        rebuild(store, target, settings)
+    else:  # a new incident: this mention is all it has (what rebuild would find), stored before the mention's key
+        _store_merged(store, target, [(incident, article_id, role)], [], settings, new=True)
+        store.add_mention(mid, target, article_id, role, incident)
     return target, merged_into
 
 

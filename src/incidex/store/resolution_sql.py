@@ -11,12 +11,13 @@ one on SQLite (0.34 vs 0.10 ms measured), see docs/scaling.md.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from typing import Any, Sequence
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
 
 from incidex.records import Incident
 from incidex.store import codec
@@ -33,28 +34,38 @@ def _keys(name: str) -> sa.BindParameter:
     return sa.bindparam(name, expanding=True)
 
 
+def _mention_upsert(dialect: Any) -> sa.Insert:
+    """Insert a mention, or update the one with its id (its created_at stays)."""
+    ins = dialect.insert(incident_mentions)
+    return ins.on_conflict_do_update(index_elements=[incident_mentions.c.id], set_={
+        c: ins.excluded[c] for c in ("incident_id", "article_id", "role", "doc")})
+
+
 class _S:
     """Prebuilt statements (bound parameters in ``_p(...)``)."""
 
     m = incident_mentions
-    mention_update = m.update().where(m.c.id == _p("b_id"))
-    mention_insert = m.insert()
+    mention_upsert = {"sqlite": _mention_upsert(sqlite), "postgresql": _mention_upsert(postgresql)}
     mentions_by = {col: sa.select(m.c.id, m.c.incident_id, m.c.article_id, m.c.role, m.c.doc)
                    .where(m.c[col] == _p("v")).order_by(m.c.created_at, m.c.id)
                    for m, col in ((incident_mentions, c) for c in ("id", "incident_id", "article_id"))}
     links_delete = incident_articles.delete().where(incident_articles.c.incident_id == _p("iid"))
     links_insert = incident_articles.insert()
-    incidents_in = sa.select(incidents.c.id, incidents.c.doc).where(incidents.c.id.in_(_keys("ids")))
+    incidents_in = sa.select(incidents.c.id, incidents.c.doc, incidents.c.updated_at).where(
+        incidents.c.id.in_(_keys("ids")))
+    versions_in = sa.select(incidents.c.id, incidents.c.updated_at).where(incidents.c.id.in_(_keys("ids")))
+    incident_exists = sa.select(incidents.c.seq).where(incidents.c.id == _p("iid"))
     d = resolution_decisions
     decisions_of = sa.select(d.c.kind, d.c.subject, d.c.target, d.c.note).where(
-        d.c.kind == _p("kind"), d.c.subject == _p("subject")).order_by(d.c.id)
+        d.c.subject == _p("subject")).order_by(d.c.id)
     a, e = entity_aliases, entities
     entity_by_alias = (sa.select(e.c.id, e.c.kind, e.c.name, e.c.country).join(a, a.c.entity_id == e.c.id)
                        .where(a.c.alias_key == _p("key"), a.c.country_key.in_([_p("ckey"), ""])).limit(1))
-    entity_exists = sa.select(e.c.id).where(e.c.id == _p("eid"))
-    entity_insert = e.insert()
-    alias_owner = sa.select(a.c.entity_id).where(a.c.alias == _p("alias"), a.c.country_key == _p("ckey"))
-    alias_insert = a.insert()
+    # insert unless present (one statement instead of a lookup and an insert), per dialect
+    entity_insert_new = {"sqlite": sqlite.insert(e).on_conflict_do_nothing(),
+                         "postgresql": postgresql.insert(e).on_conflict_do_nothing()}
+    alias_insert_new = {"sqlite": sqlite.insert(a).on_conflict_do_nothing(),
+                        "postgresql": postgresql.insert(a).on_conflict_do_nothing()}
     entity_row = sa.select(e).where(e.c.id == _p("eid"))
     entity_aliases = sa.select(a.c.alias).where(a.c.entity_id == _p("eid")).order_by(a.c.alias)
 
@@ -92,27 +103,34 @@ def _candidate_arms(victims: bool, actors: bool, kbs: bool, countries: bool, lo:
     return tuple(arm.subquery().select() for arm in arms)
 
 
+_DECODED_MAX = 20_000  # decoded incident records kept for resolution (a few KB each)
+
+
 @dataclass
 class MentionRow:
-    """One article's account of one incident."""
+    """One article's account of one incident (its record decoded when first asked for:
+    resolution often needs only which incident a mention belongs to)."""
 
     id: str
     incident_id: str
     article_id: str
     role: str
-    incident: Incident
+    doc: dict = field(repr=False)
+
+    @cached_property
+    def incident(self) -> Incident:
+        return codec.incident_from_dict(self.doc)
 
 
 class ResolutionStoreMixin:
     # -- mentions --------------------------------------------------------------
 
     def add_mention(self, mention_id: str, incident_id: str, article_id: str, role: str, incident: Incident) -> None:
-        """Insert or replace the mention ``mention_id`` (idempotent on re-processing)."""
-        row = {"incident_id": incident_id, "article_id": article_id, "role": role, "doc": incident.to_dict()}
-        with self._savepoint_or_transaction() as conn:
-            done = conn.execute(_S.mention_update, {**row, "b_id": mention_id})
-            if not done.rowcount:
-                conn.execute(_S.mention_insert, {**row, "id": mention_id, "created_at": self._ts(codec.now_utc())})
+        """Insert or replace the mention ``mention_id`` (idempotent on re-processing; keeps its first created_at)."""
+        row = {"id": mention_id, "incident_id": incident_id, "article_id": article_id, "role": role,
+               "doc": incident.to_dict(), "created_at": self._ts(codec.now_utc())}
+        with self._connection(write=True) as conn:
+            conn.execute(_S.mention_upsert[conn.dialect.name], row)
 
     def mentions_for_incident(self, incident_id: str) -> list[MentionRow]:
         return self._mentions("incident_id", incident_id)
@@ -126,27 +144,29 @@ class ResolutionStoreMixin:
 
     def _mentions(self, column: str, value: str) -> list[MentionRow]:
         with self._connection(write=False) as conn:
-            return [MentionRow(r.id, r.incident_id, r.article_id, r.role, codec.incident_from_dict(r.doc))
+            return [MentionRow(r.id, r.incident_id, r.article_id, r.role, r.doc)
                     for r in conn.execute(_S.mentions_by[column], {"v": value})]
 
     def delete_mention(self, mention_id: str) -> None:
-        with self._savepoint_or_transaction() as conn:
+        with self._connection(write=True) as conn:
             conn.execute(incident_mentions.delete().where(incident_mentions.c.id == mention_id))
 
     def move_mentions(self, mention_ids: Sequence[str], incident_id: str) -> None:
-        with self._savepoint_or_transaction() as conn:
+        with self._connection(write=True) as conn:
             conn.execute(incident_mentions.update().where(incident_mentions.c.id.in_(list(mention_ids)))
                          .values(incident_id=incident_id))
 
-    def relink_articles(self, incident_id: str, links: Sequence[tuple[str, str]]) -> None:
-        """Make ``incident_articles`` of one incident exactly ``links`` (article_id, role)."""
-        with self._savepoint_or_transaction() as conn:
-            conn.execute(_S.links_delete, {"iid": incident_id})
+    def relink_articles(self, incident_id: str, links: Sequence[tuple[str, str]], *, new: bool = False) -> None:
+        """Make ``incident_articles`` of one incident exactly ``links`` (article_id, role);
+        ``new``: the incident has no links yet."""
+        with self._connection(write=True) as conn:
+            if not new:
+                conn.execute(_S.links_delete, {"iid": incident_id})
             if links:
                 conn.execute(_S.links_insert, [{"incident_id": incident_id, "article_id": a, "role": r} for a, r in links])
 
     def delete_incident(self, incident_id: str) -> None:
-        with self._savepoint_or_transaction() as conn:
+        with self._connection(write=True) as conn:
             for t in (incident_mentions, incident_articles, incident_actors, incident_victims):
                 conn.execute(t.delete().where(t.c.incident_id == incident_id))
             from incidex.store.tables import incident_attack_types
@@ -178,24 +198,49 @@ class ResolutionStoreMixin:
         return out[: limit * 3]
 
     def get_incidents(self, incident_ids: Sequence[str]) -> list[Incident]:
-        """Several incidents in one query (candidate scoring)."""
+        """Several incidents in one query, as shared read-only records (candidate scoring).
+
+        Resolution scores the same stored incidents again and again, and
+        decoding their records cost more than the rest of the lookup, so the
+        decoded records are kept and reused while their ``updated_at`` is
+        unchanged: a cheap version query decides, whoever wrote the row
+        (another process included). Callers must not modify what they get.
+        """
         if not incident_ids:
             return []
+        ids = list(incident_ids)
+        cache = self._decoded
         with self._connection(write=False) as conn:
-            docs = {r.id: r.doc for r in conn.execute(_S.incidents_in, {"ids": list(incident_ids)})}
-        return [codec.incident_from_dict(docs[i]) for i in incident_ids if i in docs]
+            versions = dict(conn.execute(_S.versions_in, {"ids": ids}).all())
+            found = {i: cache.get(i) for i in versions}
+            stale = [i for i, v in versions.items() if found[i] is None or found[i][0] != v]
+            for start in range(0, len(stale), 500):  # under SQLite's bound-parameter limit
+                for r in conn.execute(_S.incidents_in, {"ids": stale[start:start + 500]}):
+                    found[r.id] = (r.updated_at, codec.incident_from_dict(r.doc))
+        with self._decoded_lock:
+            for i in stale:
+                cache.pop(i, None)
+                if found[i] is not None:
+                    cache[i] = found[i]
+            while len(cache) > _DECODED_MAX:
+                del cache[next(iter(cache))]
+        return [found[i][1] for i in ids if found.get(i) is not None]
+
+    def has_incident(self, incident_id: str) -> bool:
+        with self._connection(write=False) as conn:
+            return conn.execute(_S.incident_exists, {"iid": incident_id}).first() is not None
 
     # -- decisions ---------------------------------------------------------------
 
     def add_decision(self, kind: str, subject: str, target: str | None = None, note: str | None = None) -> None:
-        with self._savepoint_or_transaction() as conn:
+        with self._connection(write=True) as conn:
             conn.execute(resolution_decisions.insert().values(kind=kind, subject=subject, target=target, note=note,
                                                               at=self._ts(codec.now_utc())))
 
     def decisions(self, kind: str | None = None, subject: str | None = None) -> list[dict[str, Any]]:
-        if kind and subject:  # resolution asks this for every incident: the prebuilt statement
+        if subject and not kind:  # resolution asks this for every mention: the prebuilt statement
             with self._connection(write=False) as conn:
-                return [dict(r._mapping) for r in conn.execute(_S.decisions_of, {"kind": kind, "subject": subject})]
+                return [dict(r._mapping) for r in conn.execute(_S.decisions_of, {"subject": subject})]
         d = resolution_decisions
         stmt = sa.select(d.c.kind, d.c.subject, d.c.target, d.c.note).order_by(d.c.id)
         if kind:
@@ -213,22 +258,22 @@ class ResolutionStoreMixin:
         return dict(row._mapping) if row else None
 
     def add_entity(self, entity_id: str, kind: str, name: str, country: str | None) -> None:
-        with self._savepoint_or_transaction() as conn:
-            if not conn.execute(_S.entity_exists, {"eid": entity_id}).first():
-                conn.execute(_S.entity_insert, {"id": entity_id, "kind": kind, "name": name, "country": country,
-                                                "created_at": self._ts(codec.now_utc())})
+        """Create the entity unless it exists (then it is kept as it is)."""
+        with self._connection(write=True) as conn:
+            conn.execute(_S.entity_insert_new[conn.dialect.name],
+                         {"id": entity_id, "kind": kind, "name": name, "country": country,
+                          "created_at": self._ts(codec.now_utc())})
 
     def add_alias(self, entity_id: str, alias: str, alias_key: str, country_key: str = "") -> bool:
         """Attach an alias; False when the alias already names an entity (kept as it is)."""
-        with self._savepoint_or_transaction() as conn:
-            if conn.execute(_S.alias_owner, {"alias": alias, "ckey": country_key}).first():
-                return False
-            conn.execute(_S.alias_insert, {"entity_id": entity_id, "alias": alias, "alias_key": alias_key,
-                                           "country_key": country_key})
-            return True
+        with self._connection(write=True) as conn:
+            done = conn.execute(_S.alias_insert_new[conn.dialect.name],
+                                {"entity_id": entity_id, "alias": alias, "alias_key": alias_key,
+                                 "country_key": country_key})
+            return done.rowcount == 1
 
     def move_aliases(self, from_entity: str, to_entity: str, alias_keys: Sequence[str] | None = None) -> None:
-        with self._savepoint_or_transaction() as conn:
+        with self._connection(write=True) as conn:
             stmt = entity_aliases.update().where(entity_aliases.c.entity_id == from_entity)
             if alias_keys is not None:
                 stmt = stmt.where(entity_aliases.c.alias_key.in_(list(alias_keys)))

@@ -177,6 +177,8 @@ def upgrade(engine: Engine) -> None:
 _ARTICLE_SEQ = sa.select(articles.c.seq).where(articles.c.id == sa.bindparam("article_id"))
 _ARTICLE = sa.select(articles).where(articles.c.id == sa.bindparam("article_id"))
 _ARTICLE_INSERT = articles.insert()
+_ARTICLE_SOURCES = (sa.select(articles.c.id, articles.c.source, articles.c.url, articles.c.published)
+                    .where(articles.c.id.in_(sa.bindparam("ids", expanding=True))))
 _BANDS_INSERT = article_bands.insert()
 _DEDUP_INFO = (sa.select(articles.c.id, articles.c.signature, articles.c.duplicate_of)
                .where(articles.c.id.in_(sa.bindparam("ids", expanding=True))))
@@ -230,6 +232,8 @@ class SqlStore(ResolutionStoreMixin, WatchStoreMixin, ApiStoreMixin):
         self._engine = engine
         self._settings = settings or load_settings()
         self._local = threading.local()
+        self._decoded: dict[str, tuple[Any, Incident]] = {}  # get_incidents' reuse of decoded records
+        self._decoded_lock = threading.Lock()
         self._text = fts.for_dialect(engine.dialect.name)
         self._sqlite = engine.dialect.name == "sqlite"
         self.url = engine.url.render_as_string(hide_password=True)
@@ -356,6 +360,17 @@ class SqlStore(ResolutionStoreMixin, WatchStoreMixin, ApiStoreMixin):
             row = conn.execute(_ARTICLE, {"article_id": article_id}).mappings().first()
         return self._article(row) if row else None
 
+    def article_sources(self, article_ids: Sequence[str]) -> dict[str, tuple[str | None, str | None, str | None]]:
+        """(source, url, published) of stored articles: what resolution credits a fact to,
+        without reading their bodies."""
+        ids = list(dict.fromkeys(article_ids))
+        out = {}
+        with self._connection(write=False) as conn:
+            for start in range(0, len(ids), 500):
+                out.update({r.id: (r.source, r.url, r.published)
+                            for r in conn.execute(_ARTICLE_SOURCES, {"ids": ids[start:start + 500]})})
+        return out
+
     def list_articles(self, query: str | None = None, source: str | None = None,
                       since: datetime | date | str | None = None, until: datetime | date | str | None = None,
                       limit: int = 50, offset: int = 0, include_duplicates: bool = True) -> list[Article]:
@@ -453,6 +468,28 @@ class SqlStore(ResolutionStoreMixin, WatchStoreMixin, ApiStoreMixin):
         role = role or ("background" if incident.background else "primary")
         if role not in ("primary", "background", "syndicated"):
             raise IncidexError(f"incident {incident.id}: role must be 'primary', 'background' or 'syndicated', not {role!r}")
+        with self._connection(write=True) as conn:
+            if not conn.execute(_ARTICLE_SEQ, {"article_id": article_id}).first():
+                raise IncidexError(f"incident {incident.id}: article {article_id} is not stored")
+            created = self._put_incident(conn, incident)
+            link = conn.execute(_LINK_ROLE, {"iid": incident.id, "aid": article_id}).first()
+            if link is None:
+                conn.execute(_LINK_INSERT, {"incident_id": incident.id, "article_id": article_id, "role": role})
+            elif link.role != role and role == "primary":  # an article that reports it first-hand wins
+                conn.execute(_LINK_UPDATE, {"role": role, "b_iid": incident.id, "b_aid": article_id})
+        return created
+
+    def put_incident(self, incident: Incident, *, new: bool | None = None) -> bool:
+        """Write an incident's record and index rows, its article links left as they are.
+
+        Resolution rewrites an incident after every mention and sets its links
+        itself (``relink_articles``), so it skips ``add_incident``'s link checks;
+        it also knows whether the incident is ``new`` (None: look it up).
+        """
+        with self._connection(write=True) as conn:
+            return self._put_incident(conn, incident, new)
+
+    def _put_incident(self, conn: Connection, incident: Incident, new: bool | None = None) -> bool:
         doc = incident.to_dict()
         d_from, d_to = codec.date_range(incident.date)
         now = self._ts(codec.now_utc())
@@ -466,22 +503,14 @@ class SqlStore(ResolutionStoreMixin, WatchStoreMixin, ApiStoreMixin):
             "attack_types": attack_types, "confidence": incident.confidence,
             "background": bool(incident.background), "updated_at": now,
         }
-        with self._savepoint_or_transaction() as conn:
-            if not conn.execute(_ARTICLE_SEQ, {"article_id": article_id}).first():
-                raise IncidexError(f"incident {incident.id}: article {article_id} is not stored")
-            exists = conn.execute(_INCIDENT_SEQ, {"iid": incident.id}).first()
-            if exists:
-                conn.execute(_INCIDENT_UPDATE, {**values, "b_id": incident.id})
-                for child in _CHILDREN:
-                    conn.execute(_CHILD_DELETE[child], {"iid": incident.id})
-            else:
-                conn.execute(_INCIDENT_INSERT, {**values, "id": incident.id, "created_at": now})
-            self._insert_children(conn, incident, attack_types)
-            link = conn.execute(_LINK_ROLE, {"iid": incident.id, "aid": article_id}).first()
-            if link is None:
-                conn.execute(_LINK_INSERT, {"incident_id": incident.id, "article_id": article_id, "role": role})
-            elif link.role != role and role == "primary":  # an article that reports it first-hand wins
-                conn.execute(_LINK_UPDATE, {"role": role, "b_iid": incident.id, "b_aid": article_id})
+        exists = not new if new is not None else conn.execute(_INCIDENT_SEQ, {"iid": incident.id}).first()
+        if exists:
+            conn.execute(_INCIDENT_UPDATE, {**values, "b_id": incident.id})
+            for child in _CHILDREN:
+                conn.execute(_CHILD_DELETE[child], {"iid": incident.id})
+        else:
+            conn.execute(_INCIDENT_INSERT, {**values, "id": incident.id, "created_at": now})
+        self._insert_children(conn, incident, attack_types)
         return not exists
 
     @staticmethod
