@@ -253,9 +253,14 @@ class ResolutionStoreMixin:
     # -- entities ----------------------------------------------------------------
 
     def entity_by_alias(self, alias_key: str, country_key: str = "") -> dict[str, Any] | None:
-        with self._connection(write=False) as conn:
-            row = conn.execute(_S.entity_by_alias, {"key": alias_key, "ckey": country_key}).first()
-        return dict(row._mapping) if row else None
+        memo = self._memo()
+        known = memo.setdefault("alias", {}).setdefault(alias_key, {}) if memo is not None else {}
+        if country_key not in known:
+            with self._connection(write=False) as conn:
+                row = conn.execute(_S.entity_by_alias, {"key": alias_key, "ckey": country_key}).first()
+            known[country_key] = dict(row._mapping) if row else None
+        found = known[country_key]
+        return dict(found) if found else None
 
     def add_entity(self, entity_id: str, kind: str, name: str, country: str | None) -> None:
         """Create the entity unless it exists (then it is kept as it is)."""
@@ -263,6 +268,8 @@ class ResolutionStoreMixin:
             conn.execute(_S.entity_insert_new[conn.dialect.name],
                          {"id": entity_id, "kind": kind, "name": name, "country": country,
                           "created_at": self._ts(codec.now_utc())})
+        if memo := self._memo():
+            memo.get("entity", {}).pop(entity_id, None)
 
     def add_alias(self, entity_id: str, alias: str, alias_key: str, country_key: str = "") -> bool:
         """Attach an alias; False when the alias already names an entity (kept as it is)."""
@@ -270,7 +277,10 @@ class ResolutionStoreMixin:
             done = conn.execute(_S.alias_insert_new[conn.dialect.name],
                                 {"entity_id": entity_id, "alias": alias, "alias_key": alias_key,
                                  "country_key": country_key})
-            return done.rowcount == 1
+        if done.rowcount == 1 and (memo := self._memo()):
+            memo.get("alias", {}).pop(alias_key, None)
+            memo.get("entity", {}).pop(entity_id, None)
+        return done.rowcount == 1
 
     def move_aliases(self, from_entity: str, to_entity: str, alias_keys: Sequence[str] | None = None) -> None:
         with self._connection(write=True) as conn:
@@ -278,8 +288,17 @@ class ResolutionStoreMixin:
             if alias_keys is not None:
                 stmt = stmt.where(entity_aliases.c.alias_key.in_(list(alias_keys)))
             conn.execute(stmt.values(entity_id=to_entity))
+        self._forget()
 
     def get_entity(self, entity_id: str) -> dict[str, Any] | None:
+        memo = self._memo()
+        known = memo.setdefault("entity", {}) if memo is not None else {}
+        if entity_id not in known:
+            known[entity_id] = self._read_entity(entity_id)
+        found = known[entity_id]
+        return {**found, "aliases": list(found["aliases"])} if found else None
+
+    def _read_entity(self, entity_id: str) -> dict[str, Any] | None:
         with self._connection(write=False) as conn:
             row = conn.execute(_S.entity_row, {"eid": entity_id}).first()
             if row is None:

@@ -283,10 +283,11 @@ class SqlStore(ResolutionStoreMixin, WatchStoreMixin, ApiStoreMixin):
                 conn.execution_options(**{_WRITE: True})
             with conn.begin():
                 self._local.conn, self._local.write = conn, write
+                self._local.memo = {} if write else None
                 try:
                     yield conn
                 finally:
-                    self._local.conn, self._local.write = None, False
+                    self._local.conn, self._local.write, self._local.memo = None, False, None
 
     @contextmanager
     def _savepoint_or_transaction(self) -> Iterator[Connection]:
@@ -295,8 +296,27 @@ class SqlStore(ResolutionStoreMixin, WatchStoreMixin, ApiStoreMixin):
             with self._connection(write=True) as conn:
                 yield conn
         else:
-            with current.begin_nested():
-                yield current
+            try:
+                with current.begin_nested():
+                    yield current
+            except BaseException:
+                self._forget()  # what the savepoint wrote is gone
+                raise
+
+    def _memo(self) -> dict | None:
+        """Lookups remembered for the rest of the current write transaction.
+
+        Only a write transaction holds the database's write lock, so only
+        there can nobody else change what was read; a rolled back savepoint
+        forgets everything (``_forget``). Resolution asks for the same
+        entities and article sources many times in one chunk.
+        """
+        return getattr(self._local, "memo", None)
+
+    def _forget(self) -> None:
+        memo = self._memo()
+        if memo:
+            memo.clear()
 
     def _ts(self, dt: datetime | None) -> datetime | None:
         # SQLite's DATETIME storage has no offset: store UTC wall time so text
@@ -364,11 +384,16 @@ class SqlStore(ResolutionStoreMixin, WatchStoreMixin, ApiStoreMixin):
         """(source, url, published) of stored articles: what resolution credits a fact to,
         without reading their bodies."""
         ids = list(dict.fromkeys(article_ids))
-        out = {}
+        memo = self._memo()
+        known = memo.setdefault("sources", {}) if memo is not None else {}
+        out = {i: known[i] for i in ids if i in known}
+        ids = [i for i in ids if i not in known]
         with self._connection(write=False) as conn:
             for start in range(0, len(ids), 500):
-                out.update({r.id: (r.source, r.url, r.published)
-                            for r in conn.execute(_ARTICLE_SOURCES, {"ids": ids[start:start + 500]})})
+                found = {r.id: (r.source, r.url, r.published)
+                         for r in conn.execute(_ARTICLE_SOURCES, {"ids": ids[start:start + 500]})}
+                out.update(found)
+                known.update(found)  # stored articles' metadata never changes
         return out
 
     def list_articles(self, query: str | None = None, source: str | None = None,
