@@ -8,7 +8,8 @@ gives the shape of ``shared/schema/incident.schema.json``.
 """
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields, is_dataclass
+from functools import lru_cache
 from typing import Any, Literal
 
 DocKind = Literal["text", "html"]
@@ -41,6 +42,25 @@ class InputError(IncidexError):
         super().__init__(f"{origin}: {reason}")
         self.origin = origin
         self.reason = reason
+
+
+@lru_cache(maxsize=None)
+def _field_names(cls: type) -> tuple[str, ...]:
+    return tuple(f.name for f in fields(cls))
+
+
+def _plain(value: Any) -> Any:
+    """``dataclasses.asdict`` without its deep copy of every leaf value: records are
+    serialised for every stored incident and mention, and the copy was most of the cost."""
+    if is_dataclass(value) and not isinstance(value, type):
+        return {name: _plain(getattr(value, name)) for name in _field_names(type(value))}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    if isinstance(value, tuple):
+        return tuple(_plain(v) for v in value)
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    return value
 
 
 @dataclass
@@ -96,7 +116,7 @@ class Article:
     removed: list[str] = field(default_factory=list)
 
     def to_dict(self, *, raw: bool = False) -> dict[str, Any]:
-        d = asdict(self)
+        d = _plain(self)
         d["body_chars"] = len(self.body)
         if not raw:
             d.pop("raw", None)
@@ -151,7 +171,7 @@ class Actor:
     kb_id: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        return _plain(self)
 
 
 @dataclass
@@ -165,7 +185,7 @@ class Victim:
     entity_id: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        return _plain(self)
 
 
 @dataclass
@@ -192,7 +212,7 @@ class Impact:
     facts: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        return _plain(self)
 
 
 @dataclass
@@ -201,7 +221,7 @@ class Attribution:
     by: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        return _plain(self)
 
 
 @dataclass
