@@ -11,6 +11,7 @@ adds nothing.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from typing import Any
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
@@ -21,7 +22,7 @@ from .readers import read
 from .records import Article, ExtractionResult, IncidexError, InputError, RawDocument, ReadFailure
 from .settings import load_settings
 from .resolve.duplicates import bands as lsh_bands
-from .resolve.duplicates import find_duplicate, signature
+from .resolve.duplicates import ChunkCandidates, find_duplicate, signature
 from .resolve.incidents import resolve_incident
 
 
@@ -171,7 +172,7 @@ def prepare(docs: Iterable[RawDocument | ReadFailure], extractor: Extractor, sto
     how the input was cut into batches.
     """
     items: list[Prepared] = []
-    seen: set[str] = set()
+    cleaned: list[tuple[Prepared, Article]] = []
     clean_seconds = limits().read_time_budget_seconds
     for doc in docs:
         if isinstance(doc, ReadFailure):
@@ -183,19 +184,36 @@ def prepare(docs: Iterable[RawDocument | ReadFailure], extractor: Extractor, sto
             with hard_time_limit(clean_seconds, f"time budget exceeded ({clean_seconds:g}s) while cleaning"):
                 art = clean(doc)
             item.article_id = art.id
-            if art.id in seen or (store is not None and store.has_article(art.id)):
+            cleaned.append((item, art))
+        except Exception as e:  # one bad item never stops the batch
+            item.failure = _failure(doc.origin, e)
+    # the store is asked once for the whole batch: which are stored, then their LSH candidates
+    stored = _lookup(lambda: set(store.dedup_info([art.id for _, art in cleaned]))) if store is not None else set()
+    seen: set[str] = set()
+    signed: list[tuple[Prepared, Article]] = []
+    for item, art in cleaned:
+        try:
+            if art.id in seen or (store is not None and (art.id in stored if stored is not None
+                                                         else store.has_article(art.id))):
                 item.unchanged = True
                 continue
             seen.add(art.id)
             art.signature = signature(art.body)
-            earlier = [i.article for i in items[:-1]]
-            art.duplicate_of = ((find_duplicate(art, store, check_exact=False) if store is not None else None)
+            signed.append((item, art))
+        except Exception as e:
+            item.failure = _failure(item.origin, e)
+    index = _lookup(lambda: ChunkCandidates(store, [art.signature for _, art in signed])) if store is not None else None
+    earlier: list[Article] = []
+    for k, (item, art) in enumerate(signed):
+        try:
+            art.duplicate_of = ((find_duplicate(art, store, check_exact=False,
+                                                candidates=index.candidates(k) if index else None)
+                                 if store is not None else None)
                                 or _duplicate_in_chunk(art, earlier))
             item.article = art
-        except IncidexError as e:
-            item.failure = ReadFailure(doc.origin, getattr(e, "reason", str(e)))
-        except Exception as e:  # one bad item never stops the batch
-            item.failure = ReadFailure(doc.origin, f"internal error: {type(e).__name__}: {e}")
+            earlier.append(art)
+        except Exception as e:
+            item.failure = _failure(item.origin, e)
     fresh = [i for i in items if i.article is not None and not i.article.duplicate_of]
     for item, outcome in zip(fresh, _extract_isolated([i.article for i in fresh], extractor)):
         if isinstance(outcome, ExtractionResult):
@@ -205,6 +223,21 @@ def prepare(docs: Iterable[RawDocument | ReadFailure], extractor: Extractor, sto
             item.stage = "extract"
             item.article = None
     return items
+
+
+def _failure(origin: str, e: Exception) -> ReadFailure:
+    if isinstance(e, IncidexError):
+        return ReadFailure(origin, getattr(e, "reason", str(e)))
+    return ReadFailure(origin, f"internal error: {type(e).__name__}: {e}")
+
+
+def _lookup(ask: Callable[[], Any]) -> Any:
+    """A batch lookup of the pre-check, or None when it fails: each item then asks
+    (and fails) alone, so one bad answer never takes the batch down."""
+    try:
+        return ask()
+    except Exception:
+        return None
 
 
 def commit_prepared(items: Sequence[Prepared], store, report: IngestReport | None = None,
@@ -226,6 +259,13 @@ def commit_prepared(items: Sequence[Prepared], store, report: IngestReport | Non
     outcomes: list[str] = []
     first: dict[str, int] = {}  # article id -> position of its first item here
     with store.transaction():
+        # under the write lock: one lookup for the chunk, then kept up to date as articles are stored
+        todo = [i.article if i.failure is None and not i.unchanged else None for i in items]
+        for art in todo:
+            if art is not None and art.signature is None:
+                art.signature = signature(art.body)
+        stored = set(store.dedup_info([art.id for art in todo if art is not None]))
+        index = ChunkCandidates(store, [art.signature if art is not None else None for art in todo])
         for n, item in enumerate(items):
             earlier = first.get(item.article_id) if item.article_id else None
             if item.failure is not None:
@@ -240,7 +280,10 @@ def commit_prepared(items: Sequence[Prepared], store, report: IngestReport | Non
             else:
                 try:
                     with store.transaction():  # a savepoint: this article commits whole or not at all
-                        outcome = _store_article(item, store, report, extractor)
+                        outcome = _store_article(item, store, report, extractor, stored, index.candidates(n))
+                    if outcome != "unchanged":
+                        stored.add(item.article.id)
+                        index.stored(n, item.article.id)
                 except Exception as e:
                     item.failure = ReadFailure(item.origin, f"could not store: {type(e).__name__}: {e}")
                     outcome = "failed"
@@ -273,12 +316,14 @@ def ingest_documents(docs: list[RawDocument], store, extractor: Extractor, repor
     return commit_prepared(prepare(docs, extractor, store), store, report, on_item, extractor, on_commit)
 
 
-def _store_article(item: Prepared, store, report: IngestReport, extractor: Extractor | None) -> str:
+def _store_article(item: Prepared, store, report: IngestReport, extractor: Extractor | None,
+                   stored: set[str], candidates: list[str]) -> str:
+    """``stored``: the ids stored now; ``candidates``: the article's LSH candidates now."""
     art = item.article
-    if store.has_article(art.id):  # stored since the pre-check (earlier in this batch, or by another writer)
+    if art.id in stored:  # stored since the pre-check (earlier in this batch, or by another writer)
         return "unchanged"
     art.ingested_at = datetime.now(timezone.utc).isoformat(timespec="seconds")
-    art.duplicate_of = find_duplicate(art, store, check_exact=False)
+    art.duplicate_of = find_duplicate(art, store, check_exact=False, candidates=candidates)
     if art.duplicate_of:
         # a syndicated copy: stored as a source of the original's incidents, not extracted again
         store.add_article(art, lsh_bands(art.signature))

@@ -32,7 +32,6 @@ __all__ = ["clean", "article_id", "normalize_body", "domain_of", "detect_languag
 
 NO_TEXT = "no article text after cleaning"
 _DOMAIN = re.compile(r"(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,24}")
-_WS = re.compile(r"\s+")
 
 
 def _settings(settings: dict[str, Any] | None) -> dict[str, Any]:
@@ -52,7 +51,9 @@ def _limit(settings: dict[str, Any], key: str, default: int) -> int:
 
 def normalize_body(body: str) -> str:
     """NFKC, whitespace collapsed, lowercased: what the article id is computed from."""
-    return _WS.sub(" ", unicodedata.normalize("NFKC", body)).strip().lower()
+    # str.split() splits on exactly the characters ``\s`` matches (both use
+    # Py_UNICODE_ISSPACE) and drops the ends: the same as sub(r"\s+", " ").strip(), faster
+    return " ".join(unicodedata.normalize("NFKC", body).split()).lower()
 
 
 def article_id(body: str) -> str:
@@ -93,7 +94,7 @@ def _looks_english(text: str) -> bool:
     words = re.findall(r"[A-Za-z]+", text[:3000].lower())
     if len(words) < 40:
         return False
-    return sum(w in _EN_FUNCTION_WORDS for w in words) / len(words) >= 0.25
+    return sum(map(_EN_FUNCTION_WORDS.__contains__, words)) / len(words) >= 0.25
 
 
 def detect_language(text: str, min_chars: int = 50) -> str | None:
@@ -120,12 +121,16 @@ def _words(line: str) -> int:
     return len(line.split())
 
 
-def _same_title(line: str, title: str | None) -> bool:
-    if not title:
-        return False
-    def norm(s: str) -> str:
-        return re.sub(r"[\W_]+", " ", s).strip().casefold()
-    return norm(line) == norm(title)
+_NOT_WORD = re.compile(r"[\W_]+")
+
+
+def _title_key(s: str | None) -> str | None:
+    """A title compared without punctuation, case or spacing; None for no title."""
+    return _NOT_WORD.sub(" ", s).strip().casefold() if s else None
+
+
+def _same_title(line: str, title_key: str | None) -> bool:
+    return title_key is not None and _title_key(line) == title_key
 
 
 class _Lines:
@@ -210,11 +215,12 @@ def _strip_top(lines: _Lines, rules: Rules, meta: dict[str, str], title: str | N
     not use up a place, so cleaning the result again finds the same first lines
     and drops nothing more (the cleaner is idempotent)."""
     stayed = 0
+    title_key = _title_key(title)
     for i in lines.kept():
         if stayed >= rules.top_lines:
             break
         line = lines.text[i]
-        if _same_title(line, title):
+        if _same_title(line, title_key):
             lines.drop(i)
             continue
         if _words(line) <= 12:

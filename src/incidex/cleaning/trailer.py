@@ -22,6 +22,7 @@ auxiliaries, quotes, names shared with the story above).
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from incidex.cleaning.rules import Rules
@@ -51,7 +52,10 @@ def names_in(lines: list[str]) -> set[str]:
     """Capitalised words (candidate names) used in ``lines``."""
     out: set[str] = set()
     for line in lines:
-        for w in _words(line):
+        for w in line.split():
+            if w[0].islower():  # not punctuation, so still the first letter once stripped: no name
+                continue
+            w = w.strip(_PUNCT)
             if len(w) >= 3 and w[0].isupper() and w not in _NOT_NAMES:
                 out.add(w)
     return out
@@ -124,8 +128,15 @@ def headline_score(line: str, rules: Rules, story_names: set[str] | None = None)
     return score
 
 
-def is_headline(line: str, rules: Rules, story_names: set[str] | None = None) -> bool:
-    return headline_score(line, rules, story_names) >= float(rules.trailer.get("threshold", 1.0))
+def is_headline(line: str, rules: Rules, story_names: "set[str] | Callable[[], set[str]] | None" = None) -> bool:
+    """``story_names`` may be a function giving them, called only when they can change the answer."""
+    threshold = float(rules.trailer.get("threshold", 1.0))
+    if callable(story_names):
+        # shared names only lower the score (overlap <= 0): a line already below does not need them
+        if float(rules.weights.get("overlap", -0.5)) <= 0 and headline_score(line, rules) < threshold:
+            return False
+        story_names = story_names()
+    return headline_score(line, rules, story_names) >= threshold
 
 
 def bio_start(line: str, rules: Rules, author: str | None = None) -> tuple[bool, str | None]:
@@ -158,7 +169,7 @@ class TrailerScan:
     author: str | None = None      # name from the bio
 
 
-def scan(lines: list[str], rules: Rules, story_names: set[str] | None = None,
+def scan(lines: list[str], rules: Rules, story_names: "set[str] | Callable[[], set[str]] | None" = None,
          author: str | None = None) -> TrailerScan:
     """Scan up from the end of ``lines`` (the kept, non-empty lines of the text)."""
     bio: list[int] = []
@@ -203,5 +214,11 @@ def find_trailer(lines: list[str], rules: Rules, author: str | None = None) -> T
     first = scan(lines, rules, author=author)
     if first.story_end < 0:
         return first
-    names = names_in(lines[: first.story_end + 1])
-    return scan(lines, rules, names, author=author)
+    names: list[set[str]] = []
+
+    def story_names() -> set[str]:  # most texts never need them: computed on first use
+        if not names:
+            names.append(names_in(lines[: first.story_end + 1]))
+        return names[0]
+
+    return scan(lines, rules, story_names, author=author)

@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+import operator
 import re
 import struct
 import zlib
@@ -49,7 +50,8 @@ if TYPE_CHECKING:  # pragma: no cover
     from incidex.records import Article
     from incidex.store.base import Store
 
-__all__ = ["signature", "bands", "lsh_params", "jaccard", "find_duplicate", "params_fingerprint"]
+__all__ = ["signature", "bands", "lsh_params", "jaccard", "find_duplicate", "params_fingerprint",
+           "ChunkCandidates"]
 
 _WORD = re.compile(r"\w+", re.UNICODE)
 # MinHash scheme pinned so signatures stored today stay comparable when
@@ -112,11 +114,57 @@ def signature(body: str, settings: dict[str, Any] | None = None) -> list[int]:
     changes made by different publishers do not change the signature.
     """
     cfg = _dedup(settings)
-    m = _minhash(int(cfg["num_perm"]))
-    shingles = _shingles(body, int(cfg["shingle_words"]))
+    num_perm, size = int(cfg["num_perm"]), int(cfg["shingle_words"])
+    perms = _permutations(num_perm)
+    if perms is not None and _SCHEME == "affine32":
+        return _affine32_signature(_shingle_hashes(body, size), perms)
+    m = _minhash(num_perm)
+    shingles = _shingles(body, size)
     if shingles:
         m.update_batch(shingles)
     return [int(v) for v in m.hashvalues]
+
+
+_WORD_ASCII = re.compile(rb"\w+")
+
+
+def _shingle_hashes(body: str, size: int) -> Any:
+    """CRC-32 of every shingle of ``_shingles(body, size)``, as a uint32 array.
+
+    The same bytes as ``_shingles`` hashes, built without a Python loop: the
+    words as UTF-8 bytes (an ASCII body is matched as bytes directly, where
+    ``\\w`` means the same), then shingles joined from shifted word lists.
+    """
+    import numpy as np
+
+    if body.isascii():
+        words = _WORD_ASCII.findall(body.lower().encode("ascii"))
+    else:
+        words = " ".join(_words(body)).encode("utf-8").split(b" ")
+        if words == [b""]:
+            words = []
+    if len(words) <= size:
+        shingles: Any = [b" ".join(words)] if words else []
+    else:
+        shingles = map(b" ".join, zip(*(words[i:] for i in range(size))))
+    return np.fromiter(map(zlib.crc32, shingles), dtype=np.uint32)
+
+
+def _affine32_signature(hv: Any, perms: Any) -> list[int]:
+    """datasketch's "affine32" MinHash of the hashes ``hv`` (``MinHash.update_batch``),
+    computed in one matrix step: murmur3's finalizer, then ``a * h + b`` mod 2^32
+    per permutation, minimum per permutation (2^32 - 1 when there is nothing)."""
+    import numpy as np
+
+    a, b = perms
+    if not len(hv):
+        return [0xFFFFFFFF] * len(a)
+    hv = hv ^ (hv >> np.uint32(16))
+    hv = hv * np.uint32(0x85EBCA6B)
+    hv = hv ^ (hv >> np.uint32(13))
+    hv = hv * np.uint32(0xC2B2AE35)
+    hv = hv ^ (hv >> np.uint32(16))
+    return (hv[:, None] * a + b).min(axis=0).tolist()
 
 
 def _fp(threshold: float, b: int, r: int) -> float:
@@ -199,11 +247,11 @@ def jaccard(a: Sequence[int], b: Sequence[int]) -> float:
     """Estimated Jaccard similarity of two signatures: the share of equal values."""
     if not a or len(a) != len(b):
         return 0.0
-    return sum(1 for x, y in zip(a, b) if x == y) / len(a)
+    return sum(map(operator.eq, a, b)) / len(a)
 
 
 def find_duplicate(article: "Article", store: "Store", settings: dict[str, Any] | None = None,
-                   *, check_exact: bool = True) -> str | None:
+                   *, check_exact: bool = True, candidates: list[str] | None = None) -> str | None:
     """Id of the first stored copy of ``article``, or None if it is new.
 
     * Same id already stored: that article (or, if it is itself a copy, the
@@ -212,12 +260,16 @@ def find_duplicate(article: "Article", store: "Store", settings: dict[str, Any] 
       Jaccard >= ``jaccard_duplicate``; the best match wins and is followed
       along ``duplicate_of`` to the original, so every copy points at the
       first stored article of its story, never at another copy.
+
+    ``candidates``: the LSH candidates when already known (``ChunkCandidates``),
+    exactly what ``store.near_duplicate_candidates`` would answer now.
     """
     if check_exact and store.has_article(article.id):
         return _root(store, article.id)
     cfg = _dedup(settings)
     sig = article.signature or signature(article.body, settings)
-    candidates = store.near_duplicate_candidates(bands(sig, settings))
+    if candidates is None:
+        candidates = store.near_duplicate_candidates(bands(sig, settings))
     if not candidates:
         return None
     info = store.dedup_info(candidates)
@@ -231,6 +283,43 @@ def find_duplicate(article: "Article", store: "Store", settings: dict[str, Any] 
         if score >= threshold and score > best_score:
             best_id, best_score = cid, score
     return _root(store, best_id) if best_id else None
+
+
+class ChunkCandidates:
+    """LSH candidates for articles checked one after another, from one store lookup.
+
+    ``candidates(k)`` is what ``store.near_duplicate_candidates`` answers for
+    the ``k``-th signature at the moment it is asked, as long as every article
+    stored since the lookup is reported with ``stored(k, id)``: the store's
+    candidates at lookup time, merged with the articles stored since that
+    share a band (newer than every stored one, so after them among equal
+    counts, in the order they were stored). ``commit_prepared`` makes the
+    lookup inside its transaction, after taking the write lock, so nothing
+    else is stored meanwhile; ``prepare`` uses it without ``stored``, as a
+    pre-check. One query per chunk instead of one per article.
+    """
+
+    def __init__(self, store: "Store", signatures: Sequence[Sequence[int] | None],
+                 settings: dict[str, Any] | None = None):
+        self._bands = [frozenset(bands(sig, settings)) if sig else frozenset() for sig in signatures]
+        asked = [k for k, sig in enumerate(signatures) if sig]
+        found = store.near_duplicate_candidates_many([self._bands[k] for k in asked]) if asked else []
+        self._found = dict(zip(asked, found))
+        self._since: list[tuple[str, frozenset]] = []  # (id, bands) of the articles stored since the lookup
+        self._limit = int(_dedup(settings).get("max_candidates", 100))
+
+    def candidates(self, k: int) -> list[str]:
+        mine = self._bands[k]
+        found = self._found.get(k, [])
+        if self._since:
+            since = [(aid, len(mine & other)) for aid, other in self._since]
+            # a stable sort keeps the store's order and puts the newer articles after equal counts
+            found = sorted(found + [hit for hit in since if hit[1]], key=lambda hit: -hit[1])[:self._limit]
+        return [aid for aid, _ in found]
+
+    def stored(self, k: int, article_id: str) -> None:
+        """The ``k``-th article was stored (committed in the transaction of the lookup)."""
+        self._since.append((article_id, self._bands[k]))
 
 
 def is_near_duplicate(a: list[int] | None, b: list[int] | None, settings: dict[str, Any] | None = None) -> bool:

@@ -111,6 +111,12 @@ class Store(Protocol):
         """
         ...
 
+    def near_duplicate_candidates_many(self, bands_list: Sequence[Bands]) -> list[list[tuple[str, int]]]:
+        """``near_duplicate_candidates`` for several articles in one lookup, with the
+        number of bands each candidate shares: ``(id, shared)`` pairs, most shared
+        first, then oldest first (the order ``near_duplicate_candidates`` gives)."""
+        ...
+
     def dedup_info(self, article_ids: Sequence[str]) -> dict[str, tuple[list[int] | None, str | None]]:
         """``id -> (signature, duplicate_of)`` without loading bodies, for verification."""
         ...
