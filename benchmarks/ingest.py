@@ -319,13 +319,14 @@ class NoopExtractor:
 # Steps timed by --breakdown: (module, attribute, label). Patched by name, so a step
 # that moves is simply left out of the breakdown.
 _STEPS = [
-    ("incidex.api", "ingest_document", "per-article pipeline after reading"),
+    ("incidex.api", "ingest_documents", "per-article pipeline after reading"),
     ("incidex.api", "clean", "clean (whole)"),
     ("incidex.cleaning", "detect_language", "  of which language id"),
     ("incidex.api", "signature", "MinHash signature"),
-    ("incidex.api", "find_duplicate", "find_duplicate (whole)"),
-    ("incidex.store.sql:SqlStore", "near_duplicate_candidates", "  of which LSH candidate query"),
-    ("incidex.store.sql:SqlStore", "has_article", "has_article, 2 calls (counted above)"),
+    ("incidex.store.sql:SqlStore", "near_duplicate_candidates_many", "LSH candidate lookups (2 a chunk)"),
+    ("incidex.store.sql:SqlStore", "dedup_info", "stored-ids lookups (2 a chunk)"),
+    ("incidex.api", "find_duplicate", "find_duplicate (verification)"),
+    ("incidex.resolve.duplicates:ChunkCopies", "first", "copies within the chunk (pre-check)"),
     ("incidex.store.sql:SqlStore", "add_article", "add_article (insert + FTS + bands)"),
     ("incidex.api", "lsh_bands", "LSH bands"),
 ]
@@ -392,8 +393,8 @@ def run_child(kind: str, extraction: bool, inputs: list[str], warm: list[str], p
             doc = acc.pop("per-article pipeline after reading", dt)
             rows = [("read + decode (+ HTML text extraction)", dt - doc)]
             rows += [(label, acc[label]) for _, _, label in _STEPS if label in acc]
-            named = sum(v for k, v in acc.items() if not k.startswith(" ") and not k.startswith("has_article"))
-            rows.append(("commit + has_article (api) + glue", doc - named))
+            named = sum(v for k, v in acc.items() if not k.startswith(" "))
+            rows.append(("savepoints, commit, glue", doc - named))
             for label, v in rows:
                 print(f"  {label:<40} {v * 1000 / n:6.2f} ms  {v / dt:4.0%}", file=sys.stderr)
         if prof:

@@ -22,7 +22,7 @@ from .readers import read
 from .records import Article, ExtractionResult, IncidexError, InputError, RawDocument, ReadFailure
 from .settings import load_settings
 from .resolve.duplicates import bands as lsh_bands
-from .resolve.duplicates import ChunkCandidates, find_duplicate, signature
+from .resolve.duplicates import ChunkCandidates, ChunkCopies, find_duplicate, signature
 from .resolve.incidents import resolve_incident
 
 
@@ -203,15 +203,17 @@ def prepare(docs: Iterable[RawDocument | ReadFailure], extractor: Extractor, sto
         except Exception as e:
             item.failure = _failure(item.origin, e)
     index = _lookup(lambda: ChunkCandidates(store, [art.signature for _, art in signed])) if store is not None else None
-    earlier: list[Article] = []
+    copies = ChunkCopies([art.signature for _, art in signed])  # syndicated copies arriving in the same batch
     for k, (item, art) in enumerate(signed):
         try:
-            art.duplicate_of = ((find_duplicate(art, store, check_exact=False,
-                                                candidates=index.candidates(k) if index else None)
-                                 if store is not None else None)
-                                or _duplicate_in_chunk(art, earlier))
+            dup = (find_duplicate(art, store, check_exact=False, candidates=index.candidates(k) if index else None)
+                   if store is not None else None)
+            if not dup:
+                j = copies.first(k)
+                dup = (signed[j][1].duplicate_of or signed[j][1].id) if j is not None else None
+            art.duplicate_of = dup
             item.article = art
-            earlier.append(art)
+            copies.keep(k)
         except Exception as e:
             item.failure = _failure(item.origin, e)
     fresh = [i for i in items if i.article is not None and not i.article.duplicate_of]
@@ -371,16 +373,6 @@ def _extract_isolated(articles: list[Article], extractor: Extractor) -> list[Ext
     if not hasattr(extractor, "extract_each"):  # a stand-in (the benchmarks' no-op extractors)
         return [extractor.extract_article(a) for a in articles]
     return [r.reason if isinstance(r, ExtractionFailure) else r for r in extractor.extract_each(articles)]
-
-
-def _duplicate_in_chunk(art: Article, earlier: list[Article | None]) -> str | None:
-    """Syndicated copies arriving in the same chunk as their original."""
-    from .resolve.duplicates import is_near_duplicate
-
-    for other in earlier:
-        if other is not None and is_near_duplicate(art.signature, other.signature):
-            return other.duplicate_of or other.id
-    return None
 
 
 def _fail(report: IngestReport, store, failure: ReadFailure, on_item=None, stage: str = "ingest") -> None:

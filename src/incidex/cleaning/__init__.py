@@ -117,8 +117,10 @@ def detect_language(text: str, min_chars: int = 50) -> str | None:
     return lang or None
 
 
-def _words(line: str) -> int:
-    return len(line.split())
+def _at_most_words(line: str, limit: int) -> bool:
+    """``len(line.split()) <= limit`` without splitting all of a long paragraph."""
+    limit = int(limit)
+    return limit >= 0 and len(line.split(None, limit)) <= limit
 
 
 _NOT_WORD = re.compile(r"[\W_]+")
@@ -130,7 +132,13 @@ def _title_key(s: str | None) -> str | None:
 
 
 def _same_title(line: str, title_key: str | None) -> bool:
-    return title_key is not None and _title_key(line) == title_key
+    if title_key is None:
+        return False
+    # quick no: the title's first word, casefolded, is in the casefolded line if the keys are equal
+    first = title_key.split(" ", 1)[0]
+    if first and first not in line.casefold():
+        return False
+    return _title_key(line) == title_key
 
 
 class _Lines:
@@ -191,7 +199,7 @@ def _strip_everywhere(lines: _Lines, rules: Rules, meta: dict[str, str]) -> None
     for i in lines.kept():
         line = lines.text[i]
         footer = None
-        for pat in rules.footers if _words(line) <= rules.footer_max_words else ():
+        for pat in rules.footers if _at_most_words(line, rules.footer_max_words) else ():
             m = pat.fullmatch(line)
             if m:
                 footer = _footer_meta(m)
@@ -202,7 +210,7 @@ def _strip_everywhere(lines: _Lines, rules: Rules, meta: dict[str, str]) -> None
                 meta.setdefault(k, v)
             lines.drop(i)
             continue
-        if _words(line) <= rules.boilerplate_max_words and (
+        if _at_most_words(line, rules.boilerplate_max_words) and (
                 any(p.fullmatch(line) for p in rules.boilerplate)
                 or any(p.fullmatch(line) for p in rules.related_inline)):
             lines.drop(i)
@@ -223,7 +231,7 @@ def _strip_top(lines: _Lines, rules: Rules, meta: dict[str, str], title: str | N
         if _same_title(line, title_key):
             lines.drop(i)
             continue
-        if _words(line) <= 12:
+        if _at_most_words(line, 12):
             m = rules.byline.fullmatch(line)
             if m:
                 meta.setdefault("byline", m.group("author").strip())
@@ -246,7 +254,7 @@ def _strip_related_block(lines: _Lines, rules: Rules) -> None:
     for n, i in enumerate(kept):
         if before >= 200 and any(p.fullmatch(lines.text[i]) for p in rules.related_headings):
             rest = kept[n + 1:]
-            if all(_words(lines.text[j]) <= rules.related_max_words for j in rest):
+            if all(_at_most_words(lines.text[j], rules.related_max_words) for j in rest):
                 for j in [i] + rest:
                     lines.drop(j)
                 return

@@ -51,7 +51,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from incidex.store.base import Store
 
 __all__ = ["signature", "bands", "lsh_params", "jaccard", "find_duplicate", "params_fingerprint",
-           "ChunkCandidates"]
+           "ChunkCandidates", "ChunkCopies"]
 
 _WORD = re.compile(r"\w+", re.UNICODE)
 # MinHash scheme pinned so signatures stored today stay comparable when
@@ -230,7 +230,7 @@ def bands(sig: Sequence[int], settings: dict[str, Any] | None = None) -> list[tu
     if len(sig) < b * r:
         raise ValueError(f"signature has {len(sig)} values, LSH needs {b * r}")
     # cached: ingest asks for the bands of one signature twice (lookup, then store)
-    return list(_band_hashes(tuple(int(v) for v in sig[:b * r]), b, r))
+    return list(_band_hashes(tuple(map(int, sig[:b * r])), b, r))
 
 
 @lru_cache(maxsize=64)
@@ -320,6 +320,38 @@ class ChunkCandidates:
     def stored(self, k: int, article_id: str) -> None:
         """The ``k``-th article was stored (committed in the transaction of the lookup)."""
         self._since.append((article_id, self._bands[k]))
+
+
+class ChunkCopies:
+    """Copies within a batch: ``first(k)`` is the first earlier signature, among
+    those marked with ``keep``, that ``is_near_duplicate`` pairs with the
+    ``k``-th -- the same answer as asking pair by pair, from one comparison of
+    the signature with all earlier ones at once."""
+
+    def __init__(self, signatures: Sequence[Sequence[int] | None], settings: dict[str, Any] | None = None):
+        import numpy as np
+
+        self._sigs = list(signatures)
+        self._settings = settings
+        self._threshold = float(_dedup(settings)["jaccard_duplicate"])
+        widths = {len(sig) if sig else 0 for sig in self._sigs}
+        # one width and no empty signature: a matrix (otherwise pair by pair, as is_near_duplicate)
+        self._matrix = (np.array(self._sigs, dtype=np.uint64) if self._sigs and len(widths) == 1 and 0 not in widths
+                        else None)
+        self._kept: list[int] = []
+
+    def keep(self, k: int) -> None:
+        self._kept.append(k)
+
+    def first(self, k: int) -> int | None:
+        earlier = [j for j in self._kept if j < k]
+        if not earlier:
+            return None
+        if self._matrix is None:
+            return next((j for j in earlier if is_near_duplicate(self._sigs[k], self._sigs[j], self._settings)), None)
+        equal = (self._matrix[earlier] == self._matrix[k]).sum(axis=1).tolist()
+        width = self._matrix.shape[1]
+        return next((j for j, same in zip(earlier, equal) if same / width >= self._threshold), None)
 
 
 def is_near_duplicate(a: list[int] | None, b: list[int] | None, settings: dict[str, Any] | None = None) -> bool:
