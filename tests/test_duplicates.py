@@ -165,3 +165,62 @@ def test_store_candidates_equal_in_memory_minhashlsh(store):
         sig = signature(body)
         expected = set(lsh.query(MinHash(num_perm=cfg["num_perm"], hashvalues=sig, scheme="affine32")))
         assert set(store.near_duplicate_candidates(bands(sig))) == expected
+
+
+def test_signature_equals_datasketch_minhash_of_the_shingles():
+    """The vectorised signature is datasketch's affine32 MinHash of the CRC-32 of each shingle, value for value."""
+    import zlib
+
+    cfg = load_settings()["dedup"]
+    texts = [ORIGINAL, SYNDICATED, SAME_ACTOR_OTHER_STORY, "", "  ...  ", "one", "four words only here",
+             "five words exactly right here", "Größere Störung im Straßenbahnnetz: ΣΊΣΥΦΟΣ meldet İzmir-Ausfall",
+             "snake_case words_and 42 numbers, ½ and ﬁ ligatures\u200b joined"]
+    for body in texts:
+        m = MinHash(num_perm=cfg["num_perm"], seed=1, scheme="affine32", hashfunc=zlib.crc32)
+        shingles = duplicates._shingles(body, cfg["shingle_words"])
+        if shingles:
+            m.update_batch(shingles)
+        assert signature(body) == [int(v) for v in m.hashvalues], body
+
+
+def _overlapping_docs() -> dict[str, str]:
+    """Windows of 5 sentences moved by one: neighbours share most of their shingles."""
+    sentences = [s.strip() for s in (ORIGINAL + SAME_ACTOR_OTHER_STORY).split(".") if s.strip()]
+    return {f"d{i}": ". ".join(sentences[i:i + 5]) for i in range(0, len(sentences) - 5)}
+
+
+def test_chunk_candidates_answer_as_the_store_does_while_a_chunk_is_stored(store):
+    """One lookup for the chunk, then the articles stored since merged in: at every step the
+    same candidates, in the same order, as asking the store."""
+    docs = list(_overlapping_docs().items())
+    for aid, body in docs[:4]:  # some stored before the chunk
+        store.add_article(_article(aid, body, signature=signature(body)))
+    chunk = docs[4:]
+    sigs = [signature(body) for _, body in chunk]
+    with store.transaction():
+        index = duplicates.ChunkCandidates(store, sigs)
+        asked = 0
+        for k, ((aid, body), sig) in enumerate(zip(chunk, sigs)):
+            want = store.near_duplicate_candidates(bands(sig))
+            assert index.candidates(k) == want
+            asked += bool(want)
+            with store.transaction():
+                store.add_article(_article(aid, body, signature=sig))
+            index.stored(k, aid)
+    assert asked > len(chunk) // 2  # the documents overlap: most of them have candidates
+
+
+def test_chunk_copies_answer_as_pairwise_checks():
+    bodies = list(_overlapping_docs().values())
+    sigs = [signature(b) for b in bodies] + [signature(bodies[0] + " One more closing line."), []]
+    copies = duplicates.ChunkCopies(sigs)
+    kept: list[int] = []
+    found = []
+    for k, sig in enumerate(sigs):
+        want = next((j for j in kept if duplicates.is_near_duplicate(sig, sigs[j])), None)
+        assert copies.first(k) == want
+        found.append(want)
+        if k % 3 != 2:  # some are not kept (failed items): never an answer
+            copies.keep(k)
+            kept.append(k)
+    assert found[-2] == 0  # the copy with a closing line found its original
