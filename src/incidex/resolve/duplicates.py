@@ -8,10 +8,11 @@ shingles rather than whole texts.
 
 How it works, and why these numbers (all in ``settings.toml`` ``[dedup]``):
 
-* ``signature(body)``: a datasketch MinHash with ``num_perm`` (128)
+* ``signature(body)``: a datasketch ("affine32") MinHash with ``num_perm`` (128)
   permutations over ``shingle_words`` (5) word shingles of the lowercased
-  words of the body. Seeded and hashed with SHA-1, so the same body gives the
-  same signature in every process; the store keeps it with the article.
+  words of the body, computed here in one numpy step with the same values.
+  Seeded and hashed with CRC-32, so the same body gives the same signature in
+  every process; the store keeps it with the article.
 * ``bands(signature)``: LSH banding. The signature is cut into ``b`` bands of
   ``r`` rows with datasketch's optimal ``(b, r)`` for ``lsh_threshold`` (0.5)
   and ``num_perm`` -- (25, 5) for 128 permutations -- and each band is hashed
