@@ -25,7 +25,9 @@ Reported per run:
 * ``store s``: time this process spent in the ordered store phase, which is
   serial and bounds the speed-up of full runs (see docs/scaling.md);
 * CPU time: ``worker cpu ms/article`` (all workers' CPU time on partitions over
-  N) and ``store cpu ms/article`` (this process in the store phase), and
+  N), ``store cpu ms/article`` (this process in the store phase),
+  ``driver cpu ms/article`` (this process in all, i.e. the store phase plus
+  the Dask scheduler and client receiving the partitions), and
   ``busy cores`` = workers' CPU time / wall time. On a machine shared with
   other jobs the wall-clock rates fall with the load; the CPU figures do
   not, and ``busy cores`` shows how much of the requested parallelism the
@@ -79,6 +81,7 @@ def run_once(archive: Path, workers: int, partition_size: int, db: str | None, o
 
     def on_cluster(info: dict) -> None:
         marks["warm"] = time.perf_counter()
+        marks["warm_cpu"] = time.process_time()
 
     try:
         report = run_batch([str(archive)], store=store, out_dir=out, map_only=store is None, engine="dask",
@@ -87,7 +90,7 @@ def run_once(archive: Path, workers: int, partition_size: int, db: str | None, o
     finally:
         if store:
             store.close()
-    end = time.perf_counter()
+    end, end_cpu = time.perf_counter(), time.process_time()
     n = report.extracted if store is None else report.new + report.duplicate
     busy = end - marks["warm"]
     return {
@@ -96,6 +99,7 @@ def run_once(archive: Path, workers: int, partition_size: int, db: str | None, o
         "startup_s": round(marks["warm"] - marks["start"], 2), "seconds": round(busy, 2),
         "worker_cpu_ms_per_article": round(1000 * sum(w["cpu_seconds"] for w in report.workers.values()) / n, 1),
         "store_cpu_ms_per_article": round(1000 * report.store_cpu_seconds / n, 1),
+        "driver_cpu_ms_per_article": round(1000 * (end_cpu - marks["warm_cpu"]) / n, 1),
         "busy_cores": round(sum(w["cpu_seconds"] for w in report.workers.values()) / busy, 2),
         "articles_per_s": round(n / busy, 2), "store_s": round(report.store_seconds, 2),
         "worker_peak_rss_mb": sorted(w["peak_rss_mb"] for w in report.workers.values()),
@@ -163,11 +167,12 @@ def main() -> int:
     print(f"{args.n} articles (~{words} words), partitions of {args.partition_size}, store {result['store']}, "
           f"{os.cpu_count()} cores, best of {args.repeat}")
     print("| run | workers | articles/s | seconds | startup s | store s | worker cpu ms/article | store cpu ms/article "
-          "| busy cores | worker peak RSS MB | driver peak RSS MB | load before |")
-    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|---|")
+          "| driver cpu ms/article | busy cores | worker peak RSS MB | driver peak RSS MB | load before |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|---|")
     for r in runs:
         print(f"| {r['mode']} | {r['workers']} | {r['articles_per_s']} | {r['seconds']} | {r['startup_s']} | "
               f"{r['store_s']} | {r['worker_cpu_ms_per_article']} | {r['store_cpu_ms_per_article']} | "
+              f"{r['driver_cpu_ms_per_article']} | "
               f"{r['busy_cores']} | {', '.join(str(x) for x in r['worker_peak_rss_mb'])} | {r['driver_peak_rss_mb']} | "
               f"{', '.join(str(x) for x in r['load_before'])} |")
     for mode in ("map", "full"):

@@ -518,3 +518,54 @@ def test_concurrent_writers_on_a_new_database_do_not_fail(empty_db_url):
         assert out.strip() == "done"
     with open_store(db_path) as s:
         assert s.count_articles() == 60
+
+
+# -- what resolution reuses must never be stale ------------------------------------------
+
+def test_candidate_records_follow_writes_from_another_connection(store, db_url):
+    store.add_article(art("a1"))
+    store.add_incident(incident("inc-x", summary="first account"), "a1")
+    assert [i.summary for i in store.get_incidents(["inc-x"])] == ["first account"]
+    with open_store(db_url) as other:  # another process's writer, as far as this store can tell
+        other.add_incident(incident("inc-x", summary="second account"), "a1")
+    assert [i.summary for i in store.get_incidents(["inc-x"])] == ["second account"]
+    with open_store(db_url) as other:
+        other.delete_incident("inc-x")
+    assert store.get_incidents(["inc-x"]) == []
+
+
+def test_a_rolled_back_savepoint_leaves_no_remembered_lookups(store):
+    store.add_entity("org:test1", "organization", "Quillmark Dairy", "NZ")
+    with store.transaction():
+        assert store.entity_by_alias("quillmark dairy", "nz") is None  # remembered: no such alias yet
+        with pytest.raises(RuntimeError):
+            with store.transaction():  # a savepoint
+                assert store.add_alias("org:test1", "Quillmark Dairy", "quillmark dairy", "nz") is True
+                assert store.entity_by_alias("quillmark dairy", "nz")["id"] == "org:test1"
+                raise RuntimeError("the article failed")
+        assert store.entity_by_alias("quillmark dairy", "nz") is None
+        assert store.get_entity("org:test1")["aliases"] == []
+    assert store.entity_by_alias("quillmark dairy", "nz") is None
+
+
+def test_entities_and_aliases_are_added_once(store):
+    store.add_entity("org:test2", "organization", "Brightfern Clinic", "IE")
+    store.add_entity("org:test2", "organization", "Another name", None)  # exists: kept as it is
+    assert store.get_entity("org:test2")["name"] == "Brightfern Clinic"
+    assert store.add_alias("org:test2", "Brightfern", "brightfern", "ie") is True
+    assert store.add_alias("org:test2", "Brightfern", "brightfern", "ie") is False
+    store.add_entity("org:test3", "organization", "Brightfern Ltd", "IE")
+    assert store.add_alias("org:test3", "Brightfern", "brightfern", "ie") is False  # names org:test2 already
+    assert store.entity_by_alias("brightfern", "ie")["id"] == "org:test2"
+
+
+def test_a_mention_is_replaced_in_place(store):
+    store.add_article(art("a2"))
+    store.add_incident(incident("inc-1", summary="one"), "a2")
+    store.add_incident(incident("inc-2", summary="two"), "a2")
+    store.add_mention("a2:0", "inc-1", "a2", "primary", incident("m", summary="as first reported"))
+    store.add_mention("a2:0", "inc-2", "a2", "background", incident("m", summary="as re-read"))
+    rows = store.mentions_for_article("a2")
+    assert [(r.id, r.incident_id, r.role, r.incident.summary) for r in rows] == [
+        ("a2:0", "inc-2", "background", "as re-read")]
+    assert store.mentions_for_incident("inc-1") == []

@@ -64,8 +64,9 @@ class _S:
     # insert unless present (one statement instead of a lookup and an insert), per dialect
     entity_insert_new = {"sqlite": sqlite.insert(e).on_conflict_do_nothing(),
                          "postgresql": postgresql.insert(e).on_conflict_do_nothing()}
-    alias_insert_new = {"sqlite": sqlite.insert(a).on_conflict_do_nothing(),
-                        "postgresql": postgresql.insert(a).on_conflict_do_nothing()}
+    # (RETURNING says whether it was added: psycopg reports no rowcount for a skipped-or-not insert)
+    alias_insert_new = {"sqlite": sqlite.insert(a).on_conflict_do_nothing().returning(a.c.alias),
+                        "postgresql": postgresql.insert(a).on_conflict_do_nothing().returning(a.c.alias)}
     entity_row = sa.select(e).where(e.c.id == _p("eid"))
     entity_aliases = sa.select(a.c.alias).where(a.c.entity_id == _p("eid")).order_by(a.c.alias)
 
@@ -274,13 +275,13 @@ class ResolutionStoreMixin:
     def add_alias(self, entity_id: str, alias: str, alias_key: str, country_key: str = "") -> bool:
         """Attach an alias; False when the alias already names an entity (kept as it is)."""
         with self._connection(write=True) as conn:
-            done = conn.execute(_S.alias_insert_new[conn.dialect.name],
-                                {"entity_id": entity_id, "alias": alias, "alias_key": alias_key,
-                                 "country_key": country_key})
-        if done.rowcount == 1 and (memo := self._memo()):
+            added = conn.execute(_S.alias_insert_new[conn.dialect.name],
+                                 {"entity_id": entity_id, "alias": alias, "alias_key": alias_key,
+                                  "country_key": country_key}).first() is not None
+        if added and (memo := self._memo()):
             memo.get("alias", {}).pop(alias_key, None)
             memo.get("entity", {}).pop(entity_id, None)
-        return done.rowcount == 1
+        return added
 
     def move_aliases(self, from_entity: str, to_entity: str, alias_keys: Sequence[str] | None = None) -> None:
         with self._connection(write=True) as conn:
