@@ -21,6 +21,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from incidex.records import Incident
 from incidex.store import codec
+from incidex.store.driver import run as _driver_run
 from incidex.store.tables import (
     entities, entity_aliases, incident_actors, incident_articles, incident_mentions, incident_victims, incidents,
     resolution_decisions,
@@ -50,7 +51,8 @@ class _S:
                    .where(m.c[col] == _p("v")).order_by(m.c.created_at, m.c.id)
                    for m, col in ((incident_mentions, c) for c in ("id", "incident_id", "article_id"))}
     links_delete = incident_articles.delete().where(incident_articles.c.incident_id == _p("iid"))
-    links_insert = incident_articles.insert()
+    links_insert = incident_articles.insert().values(
+        {c: _p(c) for c in ("incident_id", "article_id", "role")})
     incidents_in = sa.select(incidents.c.id, incidents.c.doc, incidents.c.updated_at).where(
         incidents.c.id.in_(_keys("ids")))
     versions_in = sa.select(incidents.c.id, incidents.c.updated_at).where(incidents.c.id.in_(_keys("ids")))
@@ -160,11 +162,12 @@ class ResolutionStoreMixin:
     def relink_articles(self, incident_id: str, links: Sequence[tuple[str, str]], *, new: bool = False) -> None:
         """Make ``incident_articles`` of one incident exactly ``links`` (article_id, role);
         ``new``: the incident has no links yet."""
-        with self._connection(write=True) as conn:
+        with self._connection(write=True) as conn:  # plain strings: straight to the driver
             if not new:
-                conn.execute(_S.links_delete, {"iid": incident_id})
+                _driver_run(conn, _S.links_delete, {"iid": incident_id}).close()
             if links:
-                conn.execute(_S.links_insert, [{"incident_id": incident_id, "article_id": a, "role": r} for a, r in links])
+                _driver_run(conn, _S.links_insert,
+                            [{"incident_id": incident_id, "article_id": a, "role": r} for a, r in links]).close()
 
     def delete_incident(self, incident_id: str) -> None:
         with self._connection(write=True) as conn:
@@ -187,16 +190,14 @@ class ResolutionStoreMixin:
                                date_from is not None, date_to is not None, int(limit))
         params = {"victim_keys": list(victim_keys), "actor_keys": list(actor_keys), "kb_ids": list(kb_ids),
                   "country_keys": list(country_keys), "date_from": date_from, "date_to": date_to}
-        out: list[str] = []
+        found: dict[str, None] = {}  # insertion-ordered set
         with self._connection(write=False) as conn:
             by_words = self._text.match_victim_words(list(victim_tokens), limit)
             if by_words is not None:  # distinctive words of victim names ("Valemont"), full-text indexed
-                out.extend(r[0] for r in conn.execute(by_words))
+                found.update((r[0], None) for r in conn.execute(by_words))
             for arm in arms:
-                for (iid,) in conn.execute(arm, params):
-                    if iid not in out:
-                        out.append(iid)
-        return out[: limit * 3]
+                found.update((iid, None) for (iid,) in conn.execute(arm, params))
+        return list(found)[: limit * 3]
 
     def get_incidents(self, incident_ids: Sequence[str]) -> list[Incident]:
         """Several incidents in one query, as shared read-only records (candidate scoring).
@@ -229,7 +230,11 @@ class ResolutionStoreMixin:
 
     def has_incident(self, incident_id: str) -> bool:
         with self._connection(write=False) as conn:
-            return conn.execute(_S.incident_exists, {"iid": incident_id}).first() is not None
+            cur = _driver_run(conn, _S.incident_exists, {"iid": incident_id})
+            try:
+                return cur.fetchone() is not None
+            finally:
+                cur.close()
 
     # -- decisions ---------------------------------------------------------------
 
@@ -239,9 +244,13 @@ class ResolutionStoreMixin:
                                                               at=self._ts(codec.now_utc())))
 
     def decisions(self, kind: str | None = None, subject: str | None = None) -> list[dict[str, Any]]:
-        if subject and not kind:  # resolution asks this for every mention: the prebuilt statement
+        if subject and not kind:  # resolution asks this for every mention: the prebuilt statement, on the driver
             with self._connection(write=False) as conn:
-                return [dict(r._mapping) for r in conn.execute(_S.decisions_of, {"subject": subject})]
+                cur = _driver_run(conn, _S.decisions_of, {"subject": subject})
+                try:
+                    return [dict(zip(("kind", "subject", "target", "note"), r)) for r in cur.fetchall()]
+                finally:
+                    cur.close()
         d = resolution_decisions
         stmt = sa.select(d.c.kind, d.c.subject, d.c.target, d.c.note).order_by(d.c.id)
         if kind:

@@ -48,6 +48,7 @@ from incidex.settings import load_settings
 from incidex.store import codec, fts
 from incidex.store.api_sql import ApiStoreMixin
 from incidex.store.base import Bands, Role
+from incidex.store.driver import run as _driver_run
 from incidex.store.resolution_sql import ResolutionStoreMixin
 from incidex.store.watch_sql import WatchStoreMixin
 from incidex.store.tables import (
@@ -188,7 +189,9 @@ _INCIDENT_UPDATE = incidents.update().where(incidents.c.id == sa.bindparam("b_id
 _INCIDENT_INSERT = incidents.insert()
 _CHILDREN = (incident_actors, incident_victims, incident_attack_types)
 _CHILD_DELETE = {t: t.delete().where(t.c.incident_id == sa.bindparam("iid")) for t in _CHILDREN}
-_CHILD_INSERT = {t: t.insert() for t in _CHILDREN}
+# the columns given, so the driver's SQL needs no default for the serial ids
+_CHILD_INSERT = {t: t.insert().values({c.name: sa.bindparam(c.name) for c in t.c if c.name != "id"})
+                 for t in _CHILDREN}
 _LINK_ROLE = sa.select(incident_articles.c.role).where(incident_articles.c.incident_id == sa.bindparam("iid"),
                                                        incident_articles.c.article_id == sa.bindparam("aid"))
 _LINK_INSERT = incident_articles.insert()
@@ -223,28 +226,6 @@ def _candidate_rows_sql(n_pairs: int, paramstyle: str) -> str:
             "SELECT b.band, b.hash, b.article_id, a.seq FROM q "
             "JOIN article_bands b ON b.band = q.band AND b.hash = q.hash "
             "JOIN articles a ON a.id = b.article_id")
-
-
-@lru_cache(maxsize=64)
-def _driver_sql(stmt: Any, dialect: Any) -> tuple[str, tuple[str, ...] | None]:
-    """A prebuilt statement as the driver's SQL, with the parameter order for positional drivers."""
-    compiled = stmt.compile(dialect=dialect)
-    return compiled.string, tuple(compiled.positiontup) if dialect.positional else None
-
-
-def _driver_run(conn: Connection, stmt: Any, params: dict[str, Any] | list[dict[str, Any]]) -> Any:
-    """Run a prebuilt statement of plain values (ints, strings) on the driver's cursor; returns the cursor.
-
-    For the per-article hot path only: no SQLAlchemy type processing, so the
-    statement's values must need none.
-    """
-    sql, order = _driver_sql(stmt, conn.dialect)
-    cur = conn.connection.driver_connection.cursor()
-    if isinstance(params, list):
-        cur.executemany(sql, [tuple(p[k] for k in order) for p in params] if order else params)
-    else:
-        cur.execute(sql, tuple(params[k] for k in order) if order else params)
-    return cur
 
 
 def _article_stored(conn: Connection, article_id: str) -> bool:
@@ -607,7 +588,7 @@ class SqlStore(ResolutionStoreMixin, WatchStoreMixin, ApiStoreMixin):
         if exists:
             conn.execute(_INCIDENT_UPDATE, {**values, "b_id": incident.id})
             for child in _CHILDREN:
-                conn.execute(_CHILD_DELETE[child], {"iid": incident.id})
+                _driver_run(conn, _CHILD_DELETE[child], {"iid": incident.id}).close()
         else:
             conn.execute(_INCIDENT_INSERT, {**values, "id": incident.id, "created_at": now})
         self._insert_children(conn, incident, attack_types)
@@ -631,13 +612,14 @@ class SqlStore(ResolutionStoreMixin, WatchStoreMixin, ApiStoreMixin):
                 vseen.add(ident)
                 victims.append({"incident_id": incident.id, "name": v.name.strip(), "name_key": key,
                                 "country": v.country, "country_key": codec.name_key(v.country), "sector": sector})
+        # plain strings: straight to the driver (resolution rewrites these rows after every mention)
         if actors:
-            conn.execute(_CHILD_INSERT[incident_actors], actors)
+            _driver_run(conn, _CHILD_INSERT[incident_actors], actors).close()
         if victims:
-            conn.execute(_CHILD_INSERT[incident_victims], victims)
+            _driver_run(conn, _CHILD_INSERT[incident_victims], victims).close()
         if attack_types:
-            conn.execute(_CHILD_INSERT[incident_attack_types],
-                         [{"incident_id": incident.id, "attack_type": t} for t in attack_types])
+            _driver_run(conn, _CHILD_INSERT[incident_attack_types],
+                        [{"incident_id": incident.id, "attack_type": t} for t in attack_types]).close()
 
     def get_incident(self, incident_id: str) -> Incident | None:
         with self._connection(write=False) as conn:
