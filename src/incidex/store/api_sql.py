@@ -360,11 +360,11 @@ class ApiStoreMixin:
         ids = list(dict.fromkeys(incident_ids))
         out: dict[str, list[dict[str, Any]]] = {i: [] for i in ids}
         a, l = articles, incident_articles
-        for start in range(0, len(ids), 500):  # stay under SQLite's bound-parameter limit
+        for batch in codec.in_batches(ids):
             stmt = (sa.select(l.c.incident_id, l.c.article_id, l.c.role, a.c.url, a.c.source, a.c.title,
                               a.c.published, a.c.language, a.c.ingested_at)
                     .join(a, a.c.id == l.c.article_id)
-                    .where(l.c.incident_id.in_(ids[start:start + 500]))
+                    .where(l.c.incident_id.in_(batch))
                     .order_by(l.c.incident_id, a.c.seq))
             with self._connection(write=False) as conn:
                 for r in conn.execute(stmt):

@@ -12,13 +12,22 @@ import struct
 from dataclasses import fields
 from functools import lru_cache
 from datetime import date, datetime, time, timedelta, timezone
-from typing import Any, Sequence
+from typing import Any, Iterator, Sequence
 
 from incidex.records import (
     Actor, Attribution, DateValue, Evidence, Impact, IncidexError, Incident, Response, Victim,
 )
 
 UTC = timezone.utc
+
+
+IN_BATCH = 500  # values per IN (...) list: under SQLite's bound-parameter limit
+
+
+def in_batches(values: Sequence[Any], size: int = IN_BATCH) -> Iterator[Sequence[Any]]:
+    """``values`` in slices small enough for one IN (...) list."""
+    for start in range(0, len(values), size):
+        yield values[start:start + size]
 
 
 def now_utc() -> datetime:

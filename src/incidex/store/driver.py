@@ -34,3 +34,26 @@ def run(conn: Connection, stmt: Any, params: dict[str, Any] | list[dict[str, Any
     else:
         cur.execute(sql, tuple(params[k] for k in order) if order else params)
     return cur
+
+
+def rows(conn: Connection, stmt: Any, params: dict[str, Any]) -> list[tuple]:
+    """All rows of a prebuilt query run on the driver's cursor, as tuples."""
+    cur = run(conn, stmt, params)
+    try:
+        return cur.fetchall()
+    finally:
+        cur.close()
+
+
+def exists(conn: Connection, stmt: Any, params: dict[str, Any]) -> bool:
+    """Whether a prebuilt query run on the driver's cursor finds a row."""
+    cur = run(conn, stmt, params)
+    try:
+        return cur.fetchone() is not None
+    finally:
+        cur.close()
+
+
+def execute(conn: Connection, stmt: Any, params: dict[str, Any] | list[dict[str, Any]]) -> None:
+    """Run a prebuilt write (one row or many) on the driver's cursor."""
+    run(conn, stmt, params).close()

@@ -21,7 +21,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from incidex.records import Incident
 from incidex.store import codec
-from incidex.store.driver import run as _driver_run
+from incidex.store import driver
 from incidex.store.tables import (
     entities, entity_aliases, incident_actors, incident_articles, incident_mentions, incident_victims, incidents,
     resolution_decisions,
@@ -35,6 +35,11 @@ def _keys(name: str) -> sa.BindParameter:
     return sa.bindparam(name, expanding=True)
 
 
+def _per_dialect(build: Any) -> dict[str, Any]:
+    """A statement in each dialect's own form (upserts), keyed by dialect name."""
+    return {"sqlite": build(sqlite), "postgresql": build(postgresql)}
+
+
 def _mention_upsert(dialect: Any) -> sa.Insert:
     """Insert a mention, or update the one with its id (its created_at stays)."""
     ins = dialect.insert(incident_mentions)
@@ -46,7 +51,7 @@ class _S:
     """Prebuilt statements (bound parameters in ``_p(...)``)."""
 
     m = incident_mentions
-    mention_upsert = {"sqlite": _mention_upsert(sqlite), "postgresql": _mention_upsert(postgresql)}
+    mention_upsert = _per_dialect(_mention_upsert)
     mentions_by = {col: sa.select(m.c.id, m.c.incident_id, m.c.article_id, m.c.role, m.c.doc)
                    .where(m.c[col] == _p("v")).order_by(m.c.created_at, m.c.id)
                    for m, col in ((incident_mentions, c) for c in ("id", "incident_id", "article_id"))}
@@ -63,12 +68,11 @@ class _S:
     a, e = entity_aliases, entities
     entity_by_alias = (sa.select(e.c.id, e.c.kind, e.c.name, e.c.country).join(a, a.c.entity_id == e.c.id)
                        .where(a.c.alias_key == _p("key"), a.c.country_key.in_([_p("ckey"), ""])).limit(1))
-    # insert unless present (one statement instead of a lookup and an insert), per dialect
-    entity_insert_new = {"sqlite": sqlite.insert(e).on_conflict_do_nothing(),
-                         "postgresql": postgresql.insert(e).on_conflict_do_nothing()}
-    # (RETURNING says whether it was added: psycopg reports no rowcount for a skipped-or-not insert)
-    alias_insert_new = {"sqlite": sqlite.insert(a).on_conflict_do_nothing().returning(a.c.alias),
-                        "postgresql": postgresql.insert(a).on_conflict_do_nothing().returning(a.c.alias)}
+    # insert unless present (one statement instead of a lookup and an insert); RETURNING says
+    # whether it was added (psycopg reports no rowcount for such an insert)
+    entity_insert_new = _per_dialect(lambda d: d.insert(entities).on_conflict_do_nothing())
+    alias_insert_new = _per_dialect(
+        lambda d: d.insert(entity_aliases).on_conflict_do_nothing().returning(entity_aliases.c.alias))
     entity_row = sa.select(e).where(e.c.id == _p("eid"))
     entity_aliases = sa.select(a.c.alias).where(a.c.entity_id == _p("eid")).order_by(a.c.alias)
 
@@ -164,10 +168,10 @@ class ResolutionStoreMixin:
         ``new``: the incident has no links yet."""
         with self._connection(write=True) as conn:  # plain strings: straight to the driver
             if not new:
-                _driver_run(conn, _S.links_delete, {"iid": incident_id}).close()
+                driver.execute(conn, _S.links_delete, {"iid": incident_id})
             if links:
-                _driver_run(conn, _S.links_insert,
-                            [{"incident_id": incident_id, "article_id": a, "role": r} for a, r in links]).close()
+                driver.execute(conn, _S.links_insert,
+                               [{"incident_id": incident_id, "article_id": a, "role": r} for a, r in links])
 
     def delete_incident(self, incident_id: str) -> None:
         with self._connection(write=True) as conn:
@@ -216,8 +220,8 @@ class ResolutionStoreMixin:
             versions = dict(conn.execute(_S.versions_in, {"ids": ids}).all())
             found = {i: cache.get(i) for i in versions}
             stale = [i for i, v in versions.items() if found[i] is None or found[i][0] != v]
-            for start in range(0, len(stale), 500):  # under SQLite's bound-parameter limit
-                for r in conn.execute(_S.incidents_in, {"ids": stale[start:start + 500]}):
+            for batch in codec.in_batches(stale):
+                for r in conn.execute(_S.incidents_in, {"ids": list(batch)}):
                     found[r.id] = (r.updated_at, codec.incident_from_dict(r.doc))
         with self._decoded_lock:
             for i in stale:
@@ -230,11 +234,7 @@ class ResolutionStoreMixin:
 
     def has_incident(self, incident_id: str) -> bool:
         with self._connection(write=False) as conn:
-            cur = _driver_run(conn, _S.incident_exists, {"iid": incident_id})
-            try:
-                return cur.fetchone() is not None
-            finally:
-                cur.close()
+            return driver.exists(conn, _S.incident_exists, {"iid": incident_id})
 
     # -- decisions ---------------------------------------------------------------
 
@@ -246,11 +246,8 @@ class ResolutionStoreMixin:
     def decisions(self, kind: str | None = None, subject: str | None = None) -> list[dict[str, Any]]:
         if subject and not kind:  # resolution asks this for every mention: the prebuilt statement, on the driver
             with self._connection(write=False) as conn:
-                cur = _driver_run(conn, _S.decisions_of, {"subject": subject})
-                try:
-                    return [dict(zip(("kind", "subject", "target", "note"), r)) for r in cur.fetchall()]
-                finally:
-                    cur.close()
+                return [dict(zip(("kind", "subject", "target", "note"), r))
+                        for r in driver.rows(conn, _S.decisions_of, {"subject": subject})]
         d = resolution_decisions
         stmt = sa.select(d.c.kind, d.c.subject, d.c.target, d.c.note).order_by(d.c.id)
         if kind:
@@ -263,8 +260,7 @@ class ResolutionStoreMixin:
     # -- entities ----------------------------------------------------------------
 
     def entity_by_alias(self, alias_key: str, country_key: str = "") -> dict[str, Any] | None:
-        memo = self._memo()
-        known = memo.setdefault("alias", {}).setdefault(alias_key, {}) if memo is not None else {}
+        known = self._memo_table("alias").setdefault(alias_key, {})
         if country_key not in known:
             with self._connection(write=False) as conn:
                 row = conn.execute(_S.entity_by_alias, {"key": alias_key, "ckey": country_key}).first()
@@ -278,8 +274,7 @@ class ResolutionStoreMixin:
             conn.execute(_S.entity_insert_new[conn.dialect.name],
                          {"id": entity_id, "kind": kind, "name": name, "country": country,
                           "created_at": self._ts(codec.now_utc())})
-        if memo := self._memo():
-            memo.get("entity", {}).pop(entity_id, None)
+        self._memo_table("entity").pop(entity_id, None)
 
     def add_alias(self, entity_id: str, alias: str, alias_key: str, country_key: str = "") -> bool:
         """Attach an alias; False when the alias already names an entity (kept as it is)."""
@@ -287,9 +282,9 @@ class ResolutionStoreMixin:
             added = conn.execute(_S.alias_insert_new[conn.dialect.name],
                                  {"entity_id": entity_id, "alias": alias, "alias_key": alias_key,
                                   "country_key": country_key}).first() is not None
-        if added and (memo := self._memo()):
-            memo.get("alias", {}).pop(alias_key, None)
-            memo.get("entity", {}).pop(entity_id, None)
+        if added:
+            self._memo_table("alias").pop(alias_key, None)
+            self._memo_table("entity").pop(entity_id, None)
         return added
 
     def move_aliases(self, from_entity: str, to_entity: str, alias_keys: Sequence[str] | None = None) -> None:
@@ -301,8 +296,7 @@ class ResolutionStoreMixin:
         self._forget()
 
     def get_entity(self, entity_id: str) -> dict[str, Any] | None:
-        memo = self._memo()
-        known = memo.setdefault("entity", {}) if memo is not None else {}
+        known = self._memo_table("entity")
         if entity_id not in known:
             known[entity_id] = self._read_entity(entity_id)
         found = known[entity_id]

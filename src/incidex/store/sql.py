@@ -48,7 +48,7 @@ from incidex.settings import load_settings
 from incidex.store import codec, fts
 from incidex.store.api_sql import ApiStoreMixin
 from incidex.store.base import Bands, Role
-from incidex.store.driver import run as _driver_run
+from incidex.store import driver
 from incidex.store.resolution_sql import ResolutionStoreMixin
 from incidex.store.watch_sql import WatchStoreMixin
 from incidex.store.tables import (
@@ -183,7 +183,6 @@ _ARTICLE_SOURCES = (sa.select(articles.c.id, articles.c.source, articles.c.url, 
 _BANDS_INSERT = article_bands.insert()
 _DEDUP_INFO = (sa.select(articles.c.id, articles.c.signature, articles.c.duplicate_of)
                .where(articles.c.id.in_(sa.bindparam("ids", expanding=True))))
-_INCIDENT_SEQ = sa.select(incidents.c.seq).where(incidents.c.id == sa.bindparam("iid"))
 _INCIDENT_DOC = sa.select(incidents.c.doc).where(incidents.c.id == sa.bindparam("iid"))
 _INCIDENT_UPDATE = incidents.update().where(incidents.c.id == sa.bindparam("b_id"))
 _INCIDENT_INSERT = incidents.insert()
@@ -229,11 +228,7 @@ def _candidate_rows_sql(n_pairs: int, paramstyle: str) -> str:
 
 
 def _article_stored(conn: Connection, article_id: str) -> bool:
-    cur = _driver_run(conn, _ARTICLE_SEQ, {"article_id": article_id})
-    try:
-        return cur.fetchone() is not None
-    finally:
-        cur.close()
+    return driver.exists(conn, _ARTICLE_SEQ, {"article_id": article_id})
 
 
 # -- the store -------------------------------------------------------------------
@@ -344,6 +339,11 @@ class SqlStore(ResolutionStoreMixin, WatchStoreMixin, ApiStoreMixin):
         """
         return getattr(self._local, "memo", None)
 
+    def _memo_table(self, name: str) -> dict:
+        """One kind of remembered lookup; outside a write transaction a dict nobody keeps."""
+        memo = self._memo()
+        return memo.setdefault(name, {}) if memo is not None else {}
+
     def _forget(self) -> None:
         memo = self._memo()
         if memo:
@@ -401,8 +401,8 @@ class SqlStore(ResolutionStoreMixin, WatchStoreMixin, ApiStoreMixin):
             conn.execute(_ARTICLE_INSERT, row)  # through SQLAlchemy: dates and JSON need its type handling
             unique_bands = sorted({(int(b), int(h)) for b, h in bands})
             if unique_bands:
-                _driver_run(conn, _BANDS_INSERT,
-                            [{"band": b, "hash": h, "article_id": article.id} for b, h in unique_bands]).close()
+                driver.execute(conn, _BANDS_INSERT,
+                               [{"band": b, "hash": h, "article_id": article.id} for b, h in unique_bands])
         return True
 
     def get_article(self, article_id: str) -> Article | None:
@@ -413,18 +413,14 @@ class SqlStore(ResolutionStoreMixin, WatchStoreMixin, ApiStoreMixin):
     def article_sources(self, article_ids: Sequence[str]) -> dict[str, tuple[str | None, str | None, str | None]]:
         """(source, url, published) of stored articles: what resolution credits a fact to,
         without reading their bodies."""
-        ids = list(dict.fromkeys(article_ids))
-        memo = self._memo()
-        known = memo.setdefault("sources", {}) if memo is not None else {}
-        out = {i: known[i] for i in ids if i in known}
-        ids = [i for i in ids if i not in known]
-        with self._connection(write=False) as conn:
-            for start in range(0, len(ids), 500):
-                found = {r.id: (r.source, r.url, r.published)
-                         for r in conn.execute(_ARTICLE_SOURCES, {"ids": ids[start:start + 500]})}
-                out.update(found)
-                known.update(found)  # stored articles' metadata never changes
-        return out
+        known = self._memo_table("sources")  # stored articles' metadata never changes
+        todo = [i for i in dict.fromkeys(article_ids) if i not in known]
+        if todo:
+            with self._connection(write=False) as conn:
+                for ids in codec.in_batches(todo):
+                    known.update((r.id, (r.source, r.url, r.published))
+                                 for r in conn.execute(_ARTICLE_SOURCES, {"ids": list(ids)}))
+        return {i: known[i] for i in article_ids if i in known}
 
     def list_articles(self, query: str | None = None, source: str | None = None,
                       since: datetime | date | str | None = None, until: datetime | date | str | None = None,
@@ -495,9 +491,9 @@ class SqlStore(ResolutionStoreMixin, WatchStoreMixin, ApiStoreMixin):
             return {}
         out: dict[str, tuple[list[int] | None, str | None]] = {}
         with self._connection(write=False) as conn:
-            for start in range(0, len(ids), 500):  # stay under SQLite's bound-parameter limit
+            for batch in codec.in_batches(ids):
                 out.update({r.id: (codec.unpack_signature(r.signature), r.duplicate_of)
-                            for r in conn.execute(_DEDUP_INFO, {"ids": ids[start:start + 500]})})
+                            for r in conn.execute(_DEDUP_INFO, {"ids": list(batch)})})
         return out
 
     def rebuild_dedup_index(self, batch: int = 500) -> int:
@@ -584,11 +580,11 @@ class SqlStore(ResolutionStoreMixin, WatchStoreMixin, ApiStoreMixin):
             "attack_types": attack_types, "confidence": incident.confidence,
             "background": bool(incident.background), "updated_at": now,
         }
-        exists = not new if new is not None else conn.execute(_INCIDENT_SEQ, {"iid": incident.id}).first()
+        exists = not new if new is not None else self.has_incident(incident.id)
         if exists:
             conn.execute(_INCIDENT_UPDATE, {**values, "b_id": incident.id})
             for child in _CHILDREN:
-                _driver_run(conn, _CHILD_DELETE[child], {"iid": incident.id}).close()
+                driver.execute(conn, _CHILD_DELETE[child], {"iid": incident.id})
         else:
             conn.execute(_INCIDENT_INSERT, {**values, "id": incident.id, "created_at": now})
         self._insert_children(conn, incident, attack_types)
@@ -614,12 +610,12 @@ class SqlStore(ResolutionStoreMixin, WatchStoreMixin, ApiStoreMixin):
                                 "country": v.country, "country_key": codec.name_key(v.country), "sector": sector})
         # plain strings: straight to the driver (resolution rewrites these rows after every mention)
         if actors:
-            _driver_run(conn, _CHILD_INSERT[incident_actors], actors).close()
+            driver.execute(conn, _CHILD_INSERT[incident_actors], actors)
         if victims:
-            _driver_run(conn, _CHILD_INSERT[incident_victims], victims).close()
+            driver.execute(conn, _CHILD_INSERT[incident_victims], victims)
         if attack_types:
-            _driver_run(conn, _CHILD_INSERT[incident_attack_types],
-                        [{"incident_id": incident.id, "attack_type": t} for t in attack_types]).close()
+            driver.execute(conn, _CHILD_INSERT[incident_attack_types],
+                           [{"incident_id": incident.id, "attack_type": t} for t in attack_types])
 
     def get_incident(self, incident_id: str) -> Incident | None:
         with self._connection(write=False) as conn:
@@ -652,9 +648,9 @@ class SqlStore(ResolutionStoreMixin, WatchStoreMixin, ApiStoreMixin):
     def incident_times(self, incident_ids: Sequence[str]) -> dict[str, tuple[datetime, datetime]]:
         ids = list(dict.fromkeys(incident_ids))
         out: dict[str, tuple[datetime, datetime]] = {}
-        for start in range(0, len(ids), 500):  # stay under SQLite's bound-parameter limit
+        for batch in codec.in_batches(ids):
             stmt = (sa.select(incidents.c.id, incidents.c.created_at, incidents.c.updated_at)
-                    .where(incidents.c.id.in_(ids[start:start + 500])))
+                    .where(incidents.c.id.in_(batch)))
             with self._connection(write=False) as conn:
                 out.update({r.id: (self._aware(r.created_at), self._aware(r.updated_at)) for r in conn.execute(stmt)})
         return out

@@ -20,7 +20,6 @@ from incidex.store.tables import incident_articles, watch_entries, watch_feeds
 _STATE_COLUMNS = ("name", "etag", "last_modified", "last_poll_at", "last_success_at", "last_error_at",
                   "last_error", "consecutive_errors", "next_poll_at")
 _TIME_COLUMNS = ("last_poll_at", "last_success_at", "last_error_at", "next_poll_at")
-_IN_BATCH = 500  # keys per IN (...) list: under SQLite's bound-parameter limit
 
 
 class WatchStoreMixin:
@@ -42,10 +41,10 @@ class WatchStoreMixin:
         keys = list(dict.fromkeys(keys))
         out: dict[str, tuple[EntryOutcome, int]] = {}
         with self._connection(write=False) as conn:
-            for start in range(0, len(keys), _IN_BATCH):
+            for batch in codec.in_batches(keys):
                 stmt = (sa.select(watch_entries.c.entry_key, watch_entries.c.outcome, watch_entries.c.attempts)
                         .where(watch_entries.c.feed_url == feed_url,
-                               watch_entries.c.entry_key.in_(keys[start:start + _IN_BATCH])))
+                               watch_entries.c.entry_key.in_(batch)))
                 out.update({r.entry_key: (r.outcome, int(r.attempts)) for r in conn.execute(stmt)})
         return out
 
