@@ -213,6 +213,7 @@ def test_html_kind_document_is_extracted_first():
     ("2024-03-05 14:20", "2024-03-05T14:20:00"),
     ("March 5, 2024 2:20 PM EST", "2024-03-05T14:20:00-05:00"),
     ("no date here", None),
+    ("Tue, 12 Mar 2024 09:03:00 +3000", None),  # an offset of 30 hours: no real zone
 ])
 def test_normalize_date(value, expected):
     assert normalize_date(value) == expected

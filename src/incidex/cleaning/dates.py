@@ -23,8 +23,13 @@ TZ_ABBREVIATIONS = {"UTC": 0, "GMT": 0, "Z": 0, "EST": -5, "EDT": -4, "CST": -6,
 _TZINFOS = {k: v * 3600 for k, v in TZ_ABBREVIATIONS.items()}
 
 
-def _iso(dt: datetime) -> str:
-    return dt.isoformat(timespec="seconds")
+def _iso(dt: datetime) -> str | None:
+    """None for an offset of a day or more (``+3000``): dateutil accepts it, but it is no
+    real zone and Python cannot write it, so the date is unknown rather than a crash."""
+    try:
+        return dt.isoformat(timespec="seconds")
+    except ValueError:
+        return None
 
 
 def normalize_date(value: str | datetime | date | time.struct_time | None) -> str | None:
