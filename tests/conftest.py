@@ -1,9 +1,19 @@
 """Shared test fixtures: paths to ../shared and the repo's example corpus."""
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
+from hypothesis import settings as hypothesis_settings
+
+# The property tests draw the same examples on every run, so a red test run means a
+# change broke something, not that the dice found something new (as fuzz/run.py's
+# fixed seed). INCIDEX_HYPOTHESIS=explore draws new ones, for hunting; what it finds
+# becomes an explicit example with its fix.
+hypothesis_settings.register_profile("fixed", derandomize=True, database=None)
+hypothesis_settings.register_profile("explore")
+hypothesis_settings.load_profile("explore" if os.environ.get("INCIDEX_HYPOTHESIS") == "explore" else "fixed")
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED = ROOT.parent / "shared"
@@ -33,8 +43,6 @@ BACKENDS = ["sqlite", "postgresql"]
 @pytest.fixture(scope="session")
 def pg_databases():
     """``pgcluster.Databases`` on the test PostgreSQL server (see tests/pgcluster.py)."""
-    import os
-
     from pgcluster import HOW_TO_ENABLE, Cluster, Databases, find_bindir
 
     cluster = None

@@ -214,6 +214,13 @@ def test_html_kind_document_is_extracted_first():
     ("March 5, 2024 2:20 PM EST", "2024-03-05T14:20:00-05:00"),
     ("no date here", None),
     ("Tue, 12 Mar 2024 09:03:00 +3000", None),  # an offset of 30 hours: no real zone
+    ("Tue, 12 Mar 99999999999999999999 09:03:00 +0000", None),  # a year too large for C
+    ("Tue, 99999999999999999999 Mar 2024 09:03:00 +0000", None),
+    ("Tue, 12 Mar 2024 09:03" + "4" * 80 + ":00 +0000", None),  # dateutil: decimal.InvalidOperation
+    ("0001-01-01T00:00:00+01:00", None),  # no UTC instant: the store could not order it
+    ("0001-01-01", None),
+    ("Jan 5, 2250", None),
+    ("Jan 5, 1901", "1901-01-05"),
 ])
 def test_normalize_date(value, expected):
     assert normalize_date(value) == expected

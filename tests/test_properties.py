@@ -12,6 +12,7 @@ from __future__ import annotations
 import html as htmllib
 import json
 import sys
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -21,7 +22,9 @@ from hypothesis import strategies as st
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "fuzz"))
 
 import targets  # noqa: E402
+from incidex.cleaning.dates import normalize_date  # noqa: E402
 from incidex.records import RawDocument  # noqa: E402
+from incidex.store.codec import parse_instant  # noqa: E402
 
 # feedparser warns about its own 'updated'/'published' fallback on every other generated feed
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
@@ -93,12 +96,29 @@ def pages(draw) -> bytes:
     return page.encode(enc, errors="replace")
 
 
+def dates():
+    """Publication dates as feeds and footers write them, well and badly."""
+    return st.one_of(
+        st.sampled_from(["Tue, 12 Mar 2024 09:30:00 +0000", "2024-03-12", "not a date", "",
+                         "0001-01-01T00:00:00+01:00", "Tue, 12 Mar 2024 09:30:00 +3000"]),
+        # any number in any field of an RFC 2822 date: years and hours too large for C,
+        # 80-digit minutes and seconds (dateutil divides them as decimals)
+        st.builds("{}, {} {} {} {}:{}:{} {}".format, st.sampled_from(["Tue", "Xyz"]),
+                  st.integers(0, 10**25), st.sampled_from(["Mar", "Foo"]), st.integers(0, 10**25),
+                  st.integers(0, 10**25), st.integers(0, 10**80), st.integers(0, 10**80),
+                  st.sampled_from(["+0000", "-9999", "GMT", "+99999999999", "EST", ""])),
+        st.builds("{}-{:02d}-{:02d}T{:02d}:{:02d}:00{}".format, st.integers(0, 99999), st.integers(0, 99),
+                  st.integers(0, 99), st.integers(0, 99), st.integers(0, 99),
+                  st.sampled_from(["", "Z", "+01:00", "-23:59", "+24:00"])),
+        st.text(max_size=40))
+
+
 @st.composite
 def feeds(draw) -> bytes:
     items = []
     for s in draw(st.lists(sentences(), min_size=0, max_size=6)):
         desc = htmllib.escape(s) if draw(st.booleans()) else f"<![CDATA[<p>{s}</p>]]>"
-        date = draw(st.sampled_from(["Tue, 12 Mar 2024 09:30:00 +0000", "2024-03-12", "not a date", ""]))
+        date = draw(dates())
         items.append(f"<item><title>{htmllib.escape(s[:40])}</title><link>https://news.example.org/a</link>"
                      f"<pubDate>{date}</pubDate><description>{desc}</description></item>")
     feed = (draw(st.sampled_from(['<?xml version="1.0"?>', '<?xml version="1.0" encoding="iso-8859-1"?>', ""]))
@@ -175,6 +195,18 @@ def test_sniffing_reader_on_anything(data):
 
 
 # --------------------------------------------------------------------------- cleaner
+
+@settings(max_examples=400, deadline=None)
+@given(dates())
+def test_any_publication_date_is_iso_or_unknown_and_storable(value):
+    """What normalize_date returns, the store can order (codec.parse_instant gives a UTC
+    instant); what it cannot read is None, never an exception."""
+    iso = normalize_date(value)
+    if iso is not None:
+        assert 1900 <= int(iso[:4]) <= 2199
+        instant = parse_instant(iso)
+        assert instant is not None and instant.utcoffset() == timedelta(0)
+
 
 @FAST
 @given(news_text(), st.one_of(st.none(), st.sampled_from(VICTIMS)), st.one_of(st.none(), st.just("Jane Roe")))

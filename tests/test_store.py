@@ -372,6 +372,12 @@ def test_date_ranges():
     assert codec.date_range(None) == (None, None)
 
 
+def test_instants_without_a_utc_value_are_unknown():
+    assert codec.parse_instant("2024-03-05T14:20:00+01:00") == datetime(2024, 3, 5, 13, 20, tzinfo=timezone.utc)
+    assert codec.parse_instant("0001-01-01T00:00:00+01:00") is None  # would fall before year 1
+    assert codec.parse_instant("9999-12-31T23:00:00-05:00") is None
+
+
 # -- transactions and failures ----------------------------------------------------------
 
 def test_transaction_rollback_leaves_nothing(store):

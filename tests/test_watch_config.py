@@ -160,6 +160,12 @@ def test_retry_after_forms():
     assert retry_after({"retry-after": "Sat, 01 Jun 2024 12:05:00 GMT"}, now) == 300
     assert retry_after({"Retry-After": "whenever"}, now) is None
     assert retry_after({}, now) is None
+    assert retry_after({"Retry-After": "Sat, 01 Jun 99999999999999999999 12:05:00 GMT"}, now) is None
+    assert backoff_delay(1, {}, retry_after({"Retry-After": "9" * 400}, now)) == 21_600  # inf, capped
+
+
+def test_backoff_of_a_feed_dead_for_years_is_the_cap():
+    assert backoff_delay(5_000, {}) == 21_600  # 2.0 ** 4999 would overflow
 
 
 # -- the state tables through the Store ------------------------------------------------------------

@@ -21,11 +21,26 @@ TZ_ABBREVIATIONS = {"UTC": 0, "GMT": 0, "Z": 0, "EST": -5, "EDT": -4, "CST": -6,
                     "PST": -8, "PDT": -7, "BST": 1, "CET": 1, "CEST": 2, "EET": 2, "EEST": 3, "MSK": 3, "JST": 9,
                     "KST": 9, "AEST": 10, "AEDT": 11}
 _TZINFOS = {k: v * 3600 for k, v in TZ_ABBREVIATIONS.items()}
+# What dateutil raises on text it cannot read: ParserError is a ValueError; ArithmeticError
+# covers OverflowError and decimal.InvalidOperation ("09:0344...4:00" as seconds)
+_DATEUTIL_ERRORS = (ValueError, ArithmeticError, TypeError)
+
+
+# A publication date outside these years is a typo or a hostile value, not a date the
+# store could order or convert (year 1 with an offset has no UTC instant).
+PLAUSIBLE_YEARS = (1900, 2199)
+
+
+def _plausible(d: date) -> bool:
+    return PLAUSIBLE_YEARS[0] <= d.year <= PLAUSIBLE_YEARS[1]
 
 
 def _iso(dt: datetime) -> str | None:
     """None for an offset of a day or more (``+3000``): dateutil accepts it, but it is no
-    real zone and Python cannot write it, so the date is unknown rather than a crash."""
+    real zone and Python cannot write it, so the date is unknown rather than a crash.
+    None too for an implausible year."""
+    if not _plausible(dt):
+        return None
     try:
         return dt.isoformat(timespec="seconds")
     except ValueError:
@@ -37,11 +52,14 @@ def normalize_date(value: str | datetime | date | time.struct_time | None) -> st
     if value is None:
         return None
     if isinstance(value, time.struct_time):
-        return datetime(*value[:6], tzinfo=timezone.utc).isoformat(timespec="seconds")
+        try:
+            return _iso(datetime(*value[:6], tzinfo=timezone.utc))
+        except (ValueError, OverflowError):
+            return None
     if isinstance(value, datetime):
         return _iso(value)
     if isinstance(value, date):
-        return value.isoformat()
+        return value.isoformat() if _plausible(value) else None
     s = str(value).strip().rstrip(".")
     if not s:
         return None
@@ -49,9 +67,10 @@ def normalize_date(value: str | datetime | date | time.struct_time | None) -> st
         return datetime.fromtimestamp(float(s), tz=timezone.utc).isoformat(timespec="seconds")
     if re.fullmatch(r"\d{4}-\d{2}-\d{2}", s):
         try:
-            return date.fromisoformat(s).isoformat()
+            d = date.fromisoformat(s)
         except ValueError:
             return None
+        return d.isoformat() if _plausible(d) else None
     try:
         return _iso(datetime.fromisoformat(s.replace("Z", "+00:00")))
     except ValueError:
@@ -61,7 +80,8 @@ def normalize_date(value: str | datetime | date | time.struct_time | None) -> st
             dt = parsedate_to_datetime(s)
             if dt is not None:
                 return _iso(dt)
-        except (TypeError, ValueError, IndexError):
+        except (TypeError, ValueError, IndexError, OverflowError):
+            # OverflowError: a field too large for C (a 20-digit year or hour)
             pass
     if not _HAS_YEAR.search(s):
         return None
@@ -71,11 +91,11 @@ def normalize_date(value: str | datetime | date | time.struct_time | None) -> st
         warnings.simplefilter("ignore")
         try:
             dt = du.parse(s, fuzzy=False, tzinfos=_TZINFOS)
-        except (ValueError, OverflowError, du.ParserError):
+        except _DATEUTIL_ERRORS:
             try:
                 dt = du.parse(s, fuzzy=True, tzinfos=_TZINFOS)
-            except (ValueError, OverflowError, du.ParserError):
+            except _DATEUTIL_ERRORS:
                 return None
     if not _HAS_TIME.search(s):
-        return dt.date().isoformat()
+        return dt.date().isoformat() if _plausible(dt) else None
     return _iso(dt)

@@ -77,11 +77,14 @@ def parse_instant(text: str | None) -> datetime | None:
         try:
             from dateutil import parser as dparser
             dt = dparser.parse(s)
-        except (ValueError, OverflowError, TypeError):
+        except (ValueError, ArithmeticError, TypeError):  # ArithmeticError: decimal.InvalidOperation, overflow
             return None
     if dt.tzinfo is None:
         dt = dt.replace(tzinfo=UTC)
-    return dt.astimezone(UTC)
+    try:
+        return dt.astimezone(UTC)
+    except OverflowError:  # year 1 with a positive offset has no UTC instant
+        return None
 
 
 def _partial_range(value: str) -> tuple[date, date] | None:

@@ -47,7 +47,9 @@ def backoff_delay(errors: int, watch: dict[str, Any], retry_after: float | None 
     initial = float(watch.get("backoff_initial_seconds", 60))
     factor = float(watch.get("backoff_factor", 2.0))
     cap = float(watch.get("backoff_max_seconds", 21_600))
-    delay = initial * factor ** max(0, errors - 1)
+    # the exponent is bounded: a feed dead for a year has over a thousand errors in a row,
+    # and 2.0 ** 1024 overflows a float
+    delay = initial * factor ** min(max(0, errors - 1), 60)
     if retry_after is not None:
         delay = max(delay, retry_after)
     return min(delay, cap)
@@ -60,14 +62,14 @@ def retry_after(headers: dict[str, str], now: float) -> float | None:
         return None
     value = value.strip()
     if value.isdigit():
-        return float(value)
+        return float(value)  # a 400-digit value is inf, which backoff_delay caps
     try:
         when = parsedate_to_datetime(value)
-    except (TypeError, ValueError):
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=timezone.utc)
+        return max(0.0, when.timestamp() - now)
+    except (TypeError, ValueError, OverflowError):  # OverflowError: a 20-digit year
         return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=timezone.utc)
-    return max(0.0, when.timestamp() - now)
 
 
 def utc(ts: float) -> datetime:
