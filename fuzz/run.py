@@ -13,7 +13,8 @@ passed and failed.
 
 By default the run is reproducible: seed 1, a fixed number of executions
 per target (RUNS, about a minute each on the 2-core machines), str hashing
-fixed (PYTHONHASHSEED=0) and no corpus reloads (``-reload=0``: libFuzzer
+fixed (PYTHONHASHSEED=0), address randomization off (``setarch -R``: object
+hashes are addresses) and no corpus reloads (``-reload=0``: libFuzzer
 otherwise re-reads its directory on a timer). Two such runs execute the
 same inputs in the same order, on any machine, so a red CI run means the
 change broke something, not that the dice found something new. A slower
@@ -39,6 +40,17 @@ TARGETS = ["text", "html", "jsonl", "feed", "extract"]
 RUNS = {"text": 100_000, "html": 10_000, "jsonl": 5_000, "feed": 10_000, "extract": 1_000}
 
 
+def _no_aslr() -> list[str]:
+    """``setarch -R`` where the kernel lets a process turn address randomization off, else nothing."""
+    try:
+        ok = subprocess.run(["setarch", "-R", "true"], capture_output=True, timeout=10).returncode == 0
+    except (OSError, subprocess.SubprocessError):
+        ok = False
+    if not ok:
+        print("fuzz: setarch -R is not available here; runs are reproducible only in part", flush=True)
+    return ["setarch", "-R"] if ok else []
+
+
 def run_target(name: str, seconds: int, timeout: int, artifacts: Path, rss_mb: int, seed: int = 1,
                runs: int | None = None) -> dict:
     artifacts.mkdir(parents=True, exist_ok=True)
@@ -51,9 +63,11 @@ def run_target(name: str, seconds: int, timeout: int, artifacts: Path, rss_mb: i
         env = dict(os.environ)
         if seed:
             # str hashes change set and dict orders, and with them coverage and libFuzzer's path;
-            # a timed reload of the corpus directory changes it too
+            # so do object addresses (default hashes), which ASLR moves on every run; a timed
+            # reload of the corpus directory changes the path too
             env["PYTHONHASHSEED"] = "0"
             cmd.append("-reload=0")
+            cmd[:0] = _no_aslr()
         t0 = time.time()
         # the hard cap covers loading the models and a hang that libFuzzer's own timer misses
         try:
