@@ -26,7 +26,7 @@ ORIGIN = "fuzz"
 @lru_cache(maxsize=1)
 def fuzz_settings() -> dict:
     s = copy.deepcopy(load_settings())
-    s["limits"].update(time_budget_seconds=0, read_time_budget_seconds=0)
+    s["limits"].update(time_budget_seconds=0, read_time_budget_seconds=0, memory_budget_mb=0)
     return s
 
 
