@@ -15,16 +15,18 @@ By default the run is reproducible: seed 1, a fixed number of executions
 per target (RUNS, about a minute each on the 2-core machines), str hashing
 fixed (PYTHONHASHSEED=0), address randomization off (``setarch -R``: object
 hashes are addresses) and no corpus reloads (``-reload=0``: libFuzzer
-otherwise re-reads its directory on a timer). Two such runs execute the
-same inputs in the same order, on any machine, so a red CI run means the
-change broke something, not that the dice found something new. A slower
-machine that reaches the ``--seconds`` cap first explores a prefix of
-them. Hunting for new crashes is ``--seed 0`` (random) with ``--seconds``;
+otherwise re-reads its directory on a timer). Two such runs from the same
+checkout path execute the same inputs in the same order (another path
+moves object addresses, and the inputs differ a little: docs/reliability.md),
+so a red CI run means the change broke something, not that the dice found
+something new. A slower machine that reaches the ``--seconds`` cap first
+explores a prefix of them. Hunting for new crashes is ``--seed 0`` (random) with ``--seconds``;
 what it finds goes to tests/data/fuzz with its fix.
 """
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import os
 import re
@@ -40,7 +42,8 @@ TARGETS = ["text", "html", "jsonl", "feed", "extract"]
 RUNS = {"text": 100_000, "html": 10_000, "jsonl": 5_000, "feed": 10_000, "extract": 1_000}
 
 
-def _no_aslr() -> list[str]:
+@functools.lru_cache(maxsize=1)
+def _no_aslr() -> tuple[str, ...]:
     """``setarch -R`` where the kernel lets a process turn address randomization off, else nothing."""
     try:
         ok = subprocess.run(["setarch", "-R", "true"], capture_output=True, timeout=10).returncode == 0
@@ -48,7 +51,7 @@ def _no_aslr() -> list[str]:
         ok = False
     if not ok:
         print("fuzz: setarch -R is not available here; runs are reproducible only in part", flush=True)
-    return ["setarch", "-R"] if ok else []
+    return ("setarch", "-R") if ok else ()
 
 
 def run_target(name: str, seconds: int, timeout: int, artifacts: Path, rss_mb: int, seed: int = 1,
@@ -67,7 +70,7 @@ def run_target(name: str, seconds: int, timeout: int, artifacts: Path, rss_mb: i
             # reload of the corpus directory changes the path too
             env["PYTHONHASHSEED"] = "0"
             cmd.append("-reload=0")
-            cmd[:0] = _no_aslr()
+            cmd[:0] = _no_aslr()  # checked once per run of this script
         t0 = time.time()
         # the hard cap covers loading the models and a hang that libFuzzer's own timer misses
         try:
@@ -86,7 +89,7 @@ def run_target(name: str, seconds: int, timeout: int, artifacts: Path, rss_mb: i
         kind = "hang" if ("timeout" in out.lower() and "ERROR: libFuzzer: timeout" in out) or code == -9 else "crash"
     artifact = re.findall(r"Test unit written to (\S+)", out)
     return {"target": name, "seconds": round(elapsed, 1), "executions": execs,
-            "exec_per_s": round(execs / max(elapsed, 1e-9), 1), "cov": int(stat.get("new_units_added", 0)),  # equal across reproducible runs
+            "exec_per_s": round(execs / max(elapsed, 1e-9), 1), "cov": int(stat.get("new_units_added", 0)),  # equal across reproducible runs on one path
             "failure": kind, "artifact": artifact[-1] if artifact else None, "exit": code,
             "log_tail": "\n".join(out.strip().splitlines()[-40:]) if code != 0 else ""}
 

@@ -120,3 +120,25 @@ def test_entity_declarations_refused(tmp_path):
 """, encoding="utf-8")
     (f,) = list(read([str(p)]))
     assert isinstance(f, ReadFailure) and "declares XML entities" in f.reason
+
+
+def test_entry_fields_of_odd_shapes_are_dropped(tmp_path):
+    """Broken markup (a stray ``<links ...>`` start tag) made feedparser's ``link`` a dict;
+    the entry is still read, by its text, without the link."""
+    p = tmp_path / "odd.rss"
+    p.write_text(f"""<?xml version="1.0"?>
+<rss version="2.0"><channel><title>Wire</title>
+<item><title>Water authority breach</title><links depots</title><link>{BASE}/water</link>
+<description>{" ".join(SECOND_STORY_LINES)}</description></item>
+</channel></rss>""", encoding="utf-8")
+    docs = list(read([str(p)]))
+    assert all(isinstance(d, RawDocument) for d in docs) and docs
+    assert SECOND_STORY_LINES[0] in docs[0].content and docs[0].url is None
+
+
+def test_entry_fields_keeps_what_incidex_reads_with_its_type():
+    from incidex.readers.feed import entry_fields
+
+    entry = {"title": "T", "link": {"rel": "alternate"}, "id": 7, "summary": "S", "tags": ["x"],
+             "author_detail": "not a dict", "content": [{"value": "V"}, {"type": "text/html"}, "x"]}
+    assert entry_fields(entry) == {"title": "T", "summary": "S", "content": [{"value": "V"}]}

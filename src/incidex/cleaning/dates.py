@@ -31,16 +31,9 @@ _DATEUTIL_ERRORS = (ValueError, ArithmeticError, TypeError)
 PLAUSIBLE_YEARS = (1900, 2199)
 
 
-def _plausible(d: date) -> bool:
-    return PLAUSIBLE_YEARS[0] <= d.year <= PLAUSIBLE_YEARS[1]
-
-
 def _iso(dt: datetime) -> str | None:
     """None for an offset of a day or more (``+3000``): dateutil accepts it, but it is no
-    real zone and Python cannot write it, so the date is unknown rather than a crash.
-    None too for an implausible year."""
-    if not _plausible(dt):
-        return None
+    real zone and Python cannot write it, so the date is unknown rather than a crash."""
     try:
         return dt.isoformat(timespec="seconds")
     except ValueError:
@@ -48,7 +41,15 @@ def _iso(dt: datetime) -> str | None:
 
 
 def normalize_date(value: str | datetime | date | time.struct_time | None) -> str | None:
-    """Any usual way of writing a publication date -> ISO 8601 string, or None."""
+    """Any usual way of writing a publication date -> ISO 8601 string, or None (also for a
+    year outside PLAUSIBLE_YEARS)."""
+    iso = _normalize(value)
+    if iso is None or not PLAUSIBLE_YEARS[0] <= int(iso[:4]) <= PLAUSIBLE_YEARS[1]:
+        return None
+    return iso
+
+
+def _normalize(value: str | datetime | date | time.struct_time | None) -> str | None:
     if value is None:
         return None
     if isinstance(value, time.struct_time):
@@ -59,7 +60,7 @@ def normalize_date(value: str | datetime | date | time.struct_time | None) -> st
     if isinstance(value, datetime):
         return _iso(value)
     if isinstance(value, date):
-        return value.isoformat() if _plausible(value) else None
+        return value.isoformat()
     s = str(value).strip().rstrip(".")
     if not s:
         return None
@@ -67,10 +68,9 @@ def normalize_date(value: str | datetime | date | time.struct_time | None) -> st
         return datetime.fromtimestamp(float(s), tz=timezone.utc).isoformat(timespec="seconds")
     if re.fullmatch(r"\d{4}-\d{2}-\d{2}", s):
         try:
-            d = date.fromisoformat(s)
+            return date.fromisoformat(s).isoformat()
         except ValueError:
             return None
-        return d.isoformat() if _plausible(d) else None
     try:
         return _iso(datetime.fromisoformat(s.replace("Z", "+00:00")))
     except ValueError:
@@ -97,5 +97,5 @@ def normalize_date(value: str | datetime | date | time.struct_time | None) -> st
             except _DATEUTIL_ERRORS:
                 return None
     if not _HAS_TIME.search(s):
-        return dt.date().isoformat() if _plausible(dt) else None
+        return dt.date().isoformat()
     return _iso(dt)

@@ -18,6 +18,7 @@ from __future__ import annotations
 import io
 import logging
 import re
+import time
 from collections.abc import Callable, Iterator
 from typing import Any
 from urllib.parse import urlsplit
@@ -163,7 +164,26 @@ def parse_feed(data: bytes, origin: str, *, url: str | None = None, content_type
     if parsed.get("bozo"):
         log.warning("%s: malformed feed (%s); reading its %d entries anyway",
                     origin, parsed.get("bozo_exception"), len(entries))
-    return list(entries)
+    return [entry_fields(e) for e in entries]
+
+
+# feedparser's entry keys that incidex reads, with the type each must have
+ENTRY_FIELDS: dict[str, type] = {
+    **dict.fromkeys(("title", "link", "id", "author", "summary", "published", "updated", "created"), str),
+    **dict.fromkeys(("title_detail", "summary_detail", "author_detail", "source"), dict),
+    **dict.fromkeys(("published_parsed", "updated_parsed", "created_parsed"), time.struct_time),
+    "content": list,
+}
+
+
+def entry_fields(entry: Any) -> dict[str, Any]:
+    """A feedparser entry as a plain dict holding only the fields incidex reads, each of its
+    expected type. Broken markup gives odd shapes (``<links depots>`` made ``link`` a dict),
+    and every reader of entries (read_entry, the watcher) may then trust the types."""
+    out = {k: v for k, v in entry.items() if k in ENTRY_FIELDS and isinstance(v, ENTRY_FIELDS[k])}
+    if "content" in out:
+        out["content"] = [c for c in out["content"] if isinstance(c, dict) and isinstance(c.get("value"), str)]
+    return out
 
 
 def read_feed(data: bytes, origin: str, *, url: str | None = None, content_type: str | None = None,
