@@ -21,6 +21,7 @@ auxiliaries, quotes, names shared with the story above).
 """
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -214,11 +215,8 @@ def find_trailer(lines: list[str], rules: Rules, author: str | None = None) -> T
     first = scan(lines, rules, author=author)
     if first.story_end < 0:
         return first
-    names: list[set[str]] = []
-
+    @functools.cache
     def story_names() -> set[str]:  # most texts never need them: computed on first use
-        if not names:
-            names.append(names_in(lines[: first.story_end + 1]))
-        return names[0]
+        return names_in(lines[: first.story_end + 1])
 
     return scan(lines, rules, story_names, author=author)
