@@ -221,6 +221,11 @@ def test_html_kind_document_is_extracted_first():
     ("0001-01-01", None),
     ("Jan 5, 2250", None),
     ("Jan 5, 1901", "1901-01-05"),
+    ("2017_01_03", "2017-01-03"),  # CASIE's archives
+    ("2017/1/3", "2017-01-03"),
+    ("2017.01.03", "2017-01-03"),
+    ("20170103", "2017-01-03"),
+    ("2017_02_30", None),  # no such day
 ])
 def test_normalize_date(value, expected):
     assert normalize_date(value) == expected

@@ -16,6 +16,8 @@ from email.utils import parsedate_to_datetime
 _HAS_TIME = re.compile(r"\d{1,2}:\d{2}|T\d{2}")
 _HAS_YEAR = re.compile(r"\b(1[89]|2[01])\d\d\b")
 _EPOCH = re.compile(r"^\d{9,10}(\.\d+)?$")
+# Year-first dates with other separators: 2017_01_03 (CASIE), 2017/01/03, 2017.01.03, 20170103.
+_YMD = re.compile(r"^((?:1[89]|2[01])\d\d)(?:([_/.])(\d{1,2})\2(\d{1,2})|(\d{2})(\d{2}))$")
 # Zone abbreviations common in English-language news datelines (hours from UTC).
 TZ_ABBREVIATIONS = {"UTC": 0, "GMT": 0, "Z": 0, "EST": -5, "EDT": -4, "CST": -6, "CDT": -5, "MST": -7, "MDT": -6,
                     "PST": -8, "PDT": -7, "BST": 1, "CET": 1, "CEST": 2, "EET": 2, "EEST": 3, "MSK": 3, "JST": 9,
@@ -66,6 +68,13 @@ def _normalize(value: str | datetime | date | time.struct_time | None) -> str | 
         return None
     if _EPOCH.match(s):
         return datetime.fromtimestamp(float(s), tz=timezone.utc).isoformat(timespec="seconds")
+    ymd = _YMD.match(s)
+    if ymd:
+        y, _, m1, d1, m2, d2 = ymd.groups()
+        try:
+            return date(int(y), int(m1 or m2), int(d1 or d2)).isoformat()
+        except ValueError:
+            return None
     if re.fullmatch(r"\d{4}-\d{2}-\d{2}", s):
         try:
             return date.fromisoformat(s).isoformat()
