@@ -284,3 +284,18 @@ def test_partial_settings_and_clean_section_limits():
     assert clean(short, {"clean": {"min_body_chars": 0}}).body == "Hackers hit a bank on Monday."
     with pytest.raises(InputError):  # nothing at all is never an article
         clean(doc("Advertisement"), {"clean": {"min_body_chars": 0}})
+
+
+def test_feed_item_with_headline_and_short_description_is_an_article():
+    # a feed item: a headline and a description shorter than min_body_chars on its own
+    item = doc("Phone lines are down since Monday…", title="Ransomware attack cripples Pellworth County offices")
+    art = clean(item)
+    assert art.body == "Phone lines are down since Monday…"
+    assert art.title == "Ransomware attack cripples Pellworth County offices"
+
+
+def test_headline_only_item_reads_the_headline_as_its_body():
+    art = clean(doc("", title="Hackers leak records of Glenmoor Water Authority customers"))
+    assert art.body == "Hackers leak records of Glenmoor Water Authority customers"
+    with pytest.raises(InputError):  # a short headline and nothing else is still no article
+        clean(doc("", title="Weekly roundup"))

@@ -148,16 +148,22 @@ class DateValue:
 
 @dataclass
 class Evidence:
+    """Offsets of the text that supports ``field``: into the article's body, or into its
+    headline when ``part`` is "title" (the headline is read as part of the text)."""
+
     field: str
     start: int
     end: int
     text: str
     article_id: str | None = None
+    part: Literal["body", "title"] = "body"
 
     def to_dict(self) -> dict[str, Any]:
         d = {"field": self.field, "start": self.start, "end": self.end, "text": self.text}
         if self.article_id:
             d["article_id"] = self.article_id
+        if self.part != "body":
+            d["part"] = self.part
         return d
 
 

@@ -323,7 +323,13 @@ def clean(doc: RawDocument, settings: dict[str, Any] | None = None) -> Article:
     body, note = _cut(body, _limit(settings, "max_body_chars", 500_000))
     if note:
         removed.append(note)
-    if len(body.strip()) < _limit(settings, "min_body_chars", 40) or not body.strip():
+    # A feed item is often a headline and a sentence or two: the headline counts as text
+    # (extraction reads it too), and a headline alone is the body of a headline-only item.
+    headline = (hints["title"] or meta.get("title") or "").strip()
+    if not body.strip() and headline:
+        body = headline
+    chars = len(body.strip()) + (len(headline) if headline and body.strip() != headline else 0)
+    if chars < _limit(settings, "min_body_chars", 40) or not body.strip():
         raise InputError(origin, NO_TEXT)
 
     source = (meta.get("source") or domain_of(hints["source"]) or domain_of(hints["url"])

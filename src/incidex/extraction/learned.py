@@ -1,0 +1,124 @@
+"""Fold the incident encoder's answers into the sentence facts the frames are built from.
+
+Rules stay where they are strong (knowledge-base names, dates against the publication date,
+responses, attribution cues, evidence offsets); the encoder decides what rules decided badly on
+real news (docs/evaluation.md):
+
+* ``gate``: whether a sentence reports an attack that happened. A rule trigger in a sentence the
+  encoder reads as a vulnerability, patch, advice or general description opens no incident; a
+  sentence the encoder reads as an actual attack opens one even when no cue phrase matched.
+* ``victims``: which phrase is the victim. The encoder marks the words; the rules' noun-phrase
+  reading turns the marked phrase into a victim name (owner of "computer systems", the
+  organisation behind "the company", sector and country).
+* ``attackers``: a named attacker the knowledge base does not know ("a hacker calling himself
+  X") is kept when the encoder marks it and it is written as a name.
+
+Thresholds live in ``settings.toml`` under ``[extract.encoder]``.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from ..records import Actor
+from .analyze import SentenceFacts, victim_from_span
+from .cues import Cue
+from .encoder import SentencePrediction
+
+# The encoder's CASIE subtypes as the schema's attack types.
+SUBTYPE_TYPES = {"ransom": "ransomware", "databreach": "data-breach", "phishing": "phishing"}
+# Words that describe attackers without naming them: never an attacker name on their own.
+_UNNAMED = re.compile(
+    r"(?i)^(?:the |a |an |some |unknown |unidentified |suspected |alleged |these |those |two |several )*"
+    r"(?:(?:cyber|malicious|criminal|state|foreign|russian|chinese|iranian|north korean|nation[- ]state|"
+    r"sophisticated|anonymous|ransomware|rogue|online|internet|computer)[- ]?)*"
+    r"(?:hackers?|attackers?|criminals?|cybercriminals?|crooks?|scammers?|fraudsters?|thieves|thief|"
+    r"actors?|threat actors?|intruders?|perpetrators?|culprits?|gangs?|groups?|operators?|adversar(?:y|ies)|"
+    r"hacking groups?|extortionists?|spammers?|phishers?|people|someone|individuals?|persons?|"
+    r"third part(?:y|ies)|unauthori[sz]ed (?:third )?part(?:y|ies)|insiders?|employees?|they|it|he|she|them)$")
+
+
+@dataclass(frozen=True)
+class EncoderSettings:
+    open_threshold: float = 0.6  # a sentence without a cue opens an incident above this
+    victim_threshold: float = 0.5  # a marked victim phrase is kept above this mean probability
+    attacker_threshold: float = 1.01
+    generic_override: float = 0.8  # a sentence the rules call generic is a report above this
+    parse_threshold: float = 0.3  # sentences the encoder finds likely attacks are parsed even without a cue
+    victims: str = "union"  # "union": the rules' and the marked phrases (the victim scorer chooses); "encoder"; "rules"
+    veto_threshold: float = 0.0
+
+    @classmethod
+    def from_settings(cls, settings: dict) -> "EncoderSettings":
+        raw = dict(settings.get("extract", {}).get("encoder", {}))
+        raw.pop("enabled", None)
+        known = {k: raw[k] for k in cls.__dataclass_fields__ if k in raw}
+        return cls(**known)
+
+
+def gate(f: SentenceFacts, pred: SentencePrediction, s: EncoderSettings) -> None:
+    """Decide whether the sentence reports an actual attack; adjust its triggers and types."""
+    f.pred = pred
+    actual = pred.actual
+    if f.triggers and actual < s.veto_threshold and max(pred.probs.get("vuln", 0.0), pred.probs.get("attack_other", 0.0)) > actual:
+        f.triggers = []
+        f.types = set()
+        f.vetoed = True
+        return
+    if f.generic and actual >= s.generic_override:
+        f.generic = False  # "would give back access only when paid" is a report, not a habit
+    if not f.triggers and actual >= s.open_threshold and not f.generic:
+        kinds = [SUBTYPE_TYPES[k] for k in ("ransom", "databreach", "phishing") if pred.probs.get(k, 0.0) >= 0.5]
+        label = kinds[0] if kinds else "other"
+        f.triggers = [Cue("attack_triggers", label, 0, 0, "")]
+        f.types = set(kinds) or {"other"}
+        f.learned_trigger = True
+
+
+def wants_parse(f: SentenceFacts, s: EncoderSettings) -> bool:
+    pred = getattr(f, "pred", None)
+    if pred is None:
+        return False
+    return pred.actual >= s.parse_threshold or any(sp.prob >= s.victim_threshold for sp in pred.spans)
+
+
+def apply_spans(f: SentenceFacts, doc, cues, gaz, s: EncoderSettings) -> None:
+    """Victims (and unknown named attackers) from the phrases the encoder marked."""
+    pred = getattr(f, "pred", None)
+    if pred is None or s.victims == "rules":
+        return
+    base = f.sent.start
+    actor_spans = [(a - base, b - base) for _, a, b in f.actors] + [(m.start, m.end) for m in f.malware]
+    found = []
+    if f.triggers or pred.actual >= s.parse_threshold:
+        for sp in pred.spans:
+            if sp.role != "victim" or sp.prob < s.victim_threshold:
+                continue
+            cand = victim_from_span(doc, sp.start, sp.end, base, cues, gaz, actor_spans)
+            if cand is not None and not any((c.start, c.end) == (cand.start, cand.end) for c in found):
+                cand.source = "encoder"
+                found.append(cand)
+    if s.victims == "union":
+        for v in f.victims:
+            same = next((c for c in found if (c.start, c.end) == (v.start, v.end)), None)
+            if same is not None:
+                same.source = "rules+encoder"
+            else:
+                found.append(v)
+    f.victims = found
+    for sp in pred.spans:
+        if sp.role == "attacker" and sp.prob >= s.attacker_threshold:
+            _add_named_attacker(f, sp, base)
+
+
+def _add_named_attacker(f: SentenceFacts, sp, base: int) -> None:
+    name = sp.text.strip(" ,.;:'\"")
+    name = re.sub(r"(?i)^the\s+", "", name)
+    if not name or _UNNAMED.match(name) or not any(ch.isupper() for ch in name[:1] + name[1:]):
+        return
+    if not name[0].isupper() and not re.search(r"[A-Z]", name):
+        return
+    start = base + sp.start
+    if any(s <= start < e or start <= s < start + len(sp.text) for _, s, e in f.actors):
+        return  # the knowledge base already named it
+    f.actors.append((Actor(name=name, mention=sp.text, kind="unknown"), start, start + len(sp.text)))
