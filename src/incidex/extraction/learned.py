@@ -45,6 +45,7 @@ class EncoderSettings:
     attacker_threshold: float = 1.01
     generic_override: float = 0.8  # a sentence the rules call generic is a report above this
     parse_threshold: float = 0.3  # sentences the encoder finds likely attacks are parsed even without a cue
+    story_sentences: int = 3  # this many vulnerability/patch sentences and no actual attack: a vulnerability story
     victims: str = "union"  # "union": the rules' and the marked phrases (the victim scorer chooses); "encoder"; "rules"
     veto_threshold: float = 0.0
 
@@ -122,3 +123,12 @@ def _add_named_attacker(f: SentenceFacts, sp, base: int) -> None:
     if any(s <= start < e or start <= s < start + len(sp.text) for _, s, e in f.actors):
         return  # the knowledge base already named it
     f.actors.append((Actor(name=name, mention=sp.text, kind="unknown"), start, start + len(sp.text)))
+
+
+def vulnerability_story(facts: list[SentenceFacts], s: EncoderSettings) -> bool:
+    """The article discloses or patches vulnerabilities and reports no attack that happened
+    (the coding manual's commonest negative): its incidents without a named attacker are dropped."""
+    preds = [f.pred for f in facts if f.pred is not None]
+    if not preds or any(p.actual >= 0.5 for p in preds):
+        return False
+    return sum(p.probs.get("vuln", 0.0) >= 0.5 for p in preds) >= s.story_sentences

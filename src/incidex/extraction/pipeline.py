@@ -25,7 +25,7 @@ from .frames import frame_to_incident, group_frames
 from .iocs import find_iocs
 from .victim_filters import drop_non_victims
 from .victim_scorer import load_victim_scorer, score_victims
-from .learned import EncoderSettings, apply_spans, gate, wants_parse
+from .learned import EncoderSettings, apply_spans, gate, vulnerability_story, wants_parse
 from .dates import to_date
 from .encoder import encoder_enabled, load_encoder
 from .mentions import apply_mentions, load_model, load_role_classifier, mentions_from_tagged, model_enabled, tag_sentences
@@ -203,7 +203,7 @@ class Extractor:
         text = extraction_text(article)
         published = _pub_date(article.published)
         shift = headline_shift(article)
-        drop_non_victims(facts)
+        drop_non_victims(facts, self.gaz)
         if self.encoder is not None:
             score_victims(facts, text, shift, self.gaz, self.victim_scorer, refs=False)
         focus = None
@@ -223,6 +223,9 @@ class Extractor:
             if inc is not None:
                 incidents.append(inc)
                 built.append((frame, inc))
+        if self.encoder is not None and vulnerability_story(facts, self.encoder_settings):
+            kept = [k for k, inc in enumerate(incidents) if inc.attackers]
+            incidents, built = [incidents[k] for k in kept], [built[k] for k in kept]
         _attach_orphans(facts, frames, incidents, self.gaz)
         _attach_iocs(article, text, built, incidents)
         return ExtractionResult(article, incidents)

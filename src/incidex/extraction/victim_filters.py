@@ -5,12 +5,21 @@
   in four articles.
 * A place right after a victim ("Hancock Health in Greenfield", "the hospital, in Los Angeles")
   is where the victim is, not a second victim.
+* A security vendor, research lab, authority or news agency (``lexicons/not_victims.yaml``)
+  reports, researches or investigates; outside the headline it is never the victim.
+* A demonym alone ("Malaysian") is the remnant of a longer name, not a victim.
 * A person named with a title ("Mayor ...", "CEO ...") speaks for the victim; incidents record
   organisations.
 """
 from __future__ import annotations
 
+import os
 import re
+from functools import lru_cache
+from importlib import resources
+from pathlib import Path
+
+import yaml
 
 from .analyze import SentenceFacts
 
@@ -30,7 +39,7 @@ def dateline_end(f: SentenceFacts) -> int:
     return f.sent.start + (m.end() if m and m.end() < len(f.sent.text) else 0)
 
 
-def drop_non_victims(facts: list[SentenceFacts]) -> None:
+def drop_non_victims(facts: list[SentenceFacts], gaz=None) -> None:
     for f in facts:
         if not f.victims:
             continue
@@ -39,4 +48,34 @@ def drop_non_victims(facts: list[SentenceFacts]) -> None:
         located = {id(v) for v in f.victims for w in f.victims
                    if w is not v and w.end <= v.start and LOCATIVE.match(text[w.end - base:v.start - base])
                    and len(v.name.split()) <= 2}
-        f.victims = [v for v in f.victims if v.start >= cut and not PERSON_TITLE.match(v.name) and id(v) not in located]
+        f.victims = [v for v in f.victims if v.start >= cut and not PERSON_TITLE.match(v.name) and id(v) not in located
+                     and (f.headline or not is_reporter(v.name)) and not (gaz is not None and _demonym_alone(v.name, gaz))]
+
+
+def _demonym_alone(name: str, gaz) -> bool:
+    """"Malaysian", "Russian": an adjective left of a name the proposer cut, not a victim."""
+    ms = gaz.countries(name)
+    return len(ms) == 1 and ms[0].kind == "demonym" and ms[0].end - ms[0].start >= len(name.strip()) - 1
+
+
+@lru_cache(maxsize=1)
+def _not_victims() -> re.Pattern:
+    data = yaml.safe_load(resources.files("incidex.extraction").joinpath("lexicons/not_victims.yaml").read_text("utf-8"))
+    extra = os.environ.get("INCIDEX_NOT_VICTIMS")
+    if extra:
+        for k, v in (yaml.safe_load(Path(extra).read_text("utf-8")) or {}).items():
+            data.setdefault(k, []).extend(v or [])
+    names = sorted({n for v in data.values() for n in v or []}, key=len, reverse=True)
+    return re.compile(r"(?i)^(?:the\s+)?(?:" + "|".join(re.escape(n) for n in names) + r")(?![\w-])")
+
+
+_LIST_SPLIT = re.compile(r",\s*(?:and\s+)?|\s+and\s+")
+
+
+def is_reporter(name: str) -> bool:
+    """A security vendor, research lab, authority or news agency (lexicons/not_victims.yaml),
+    or a list of three or more names with one among them ("Google, Chainalysis and NYU")."""
+    if _not_victims().match(name.strip()):
+        return True
+    items = [x for x in _LIST_SPLIT.split(name) if x.strip()]
+    return len(items) >= 3 and any(_not_victims().match(x.strip()) for x in items)

@@ -1,0 +1,54 @@
+"""The incident encoder: shipped weights load offline and read sentences sensibly (own sentences)."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from incidex.extraction.encoder import EncoderMissing, IncidentEncoder, encoder_enabled, load_encoder
+
+ATTACK = "Hackers encrypted the servers of Dunmore General Hospital on Sunday and demanded a ransom of $90,000."
+PATCH = "The vendor released a patch for the flaw, which researchers disclosed last month; no attacks are known."
+
+
+def test_actual_attack_reads_as_attack_and_patch_story_does_not():
+    enc = load_encoder()
+    attack, patch = enc.predict([ATTACK, PATCH])
+    assert attack.actual > 0.5 > patch.actual
+    assert patch.probs["vuln"] > attack.probs["vuln"]
+    assert attack.probs["ransom"] > 0.5
+
+
+def test_victim_span_on_word_boundaries():
+    (pred,) = load_encoder().predict([ATTACK])
+    victims = [s for s in pred.spans if s.role == "victim"]
+    assert victims, pred.spans
+    for s in victims:
+        assert ATTACK[s.start:s.end] == s.text
+        assert s.start == 0 or not ATTACK[s.start - 1].isalnum()
+        assert s.end == len(ATTACK) or not ATTACK[s.end].isalnum()
+    assert any("Dunmore General Hospital" in s.text for s in victims)
+
+
+def test_batches_give_the_same_answers_as_single_sentences():
+    # int8 dynamic quantization scales activations per batch, so answers move a little with the
+    # batch, never by more than a hundredth; padding must not change them more than that
+    enc = load_encoder()
+    many = enc.predict([ATTACK, PATCH, "Short one.", ATTACK])
+    one = enc.predict([ATTACK])[0]
+    assert abs(many[0].actual - one.actual) < 0.01 and abs(many[3].actual - one.actual) < 0.01
+    assert [s.text for s in many[0].spans] == [s.text for s in one.spans]
+    assert enc.predict([]) == []
+
+
+def test_missing_weights_say_how_to_build_them(tmp_path: Path):
+    with pytest.raises(EncoderMissing, match="train_incident_encoder"):
+        IncidentEncoder(tmp_path)
+
+
+def test_switch(monkeypatch):
+    monkeypatch.delenv("INCIDEX_ENCODER", raising=False)
+    assert encoder_enabled({"extract": {"encoder": {"enabled": "on"}}})
+    assert not encoder_enabled({"extract": {"encoder": {"enabled": "off"}}})
+    monkeypatch.setenv("INCIDEX_ENCODER", "off")
+    assert not encoder_enabled({"extract": {"encoder": {"enabled": "on"}}})

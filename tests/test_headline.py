@@ -1,0 +1,46 @@
+"""The headline is read as part of the text, and its evidence says so (invented feed items)."""
+from __future__ import annotations
+
+import incidex
+from incidex.extraction.headline import extraction_text, headline_shift
+from incidex.records import Article
+
+TITLE = "Ransomware attack shuts down Pellworth County offices"
+DESCRIPTION = "County officials said phones and email have been down since Monday and that no ransom would be paid."
+
+
+def test_feed_item_victim_comes_from_the_headline_with_title_offsets():
+    res = incidex.extract(DESCRIPTION, title=TITLE, published="2025-11-05")
+    assert len(res.incidents) == 1
+    inc = res.incidents[0]
+    assert "ransomware" in inc.attack_types
+    assert any("Pellworth County" in v.name for v in inc.victims)
+    from_title = [e for e in inc.evidence if e.part == "title"]
+    assert from_title, inc.evidence
+    for e in from_title:  # offsets point into the headline, not the body
+        assert res.article.title[e.start:e.end] == e.text
+    for e in inc.evidence:
+        if e.part == "body":
+            assert res.article.body[e.start:e.end] == e.text
+    d = inc.to_dict()
+    assert any(e.get("part") == "title" for e in d["evidence"])
+    assert all("part" not in e for e in d["evidence"] if e["start"] >= 0 and e.get("part") != "title")
+
+
+def test_body_that_repeats_its_headline_is_read_once():
+    a = Article(id="x", body=TITLE + "\n" + DESCRIPTION, title=TITLE)
+    assert headline_shift(a) == 0 and extraction_text(a) == a.body
+    b = Article(id="y", body=DESCRIPTION, title=TITLE)
+    assert extraction_text(b) == TITLE + "\n\n" + DESCRIPTION
+    assert headline_shift(b) == len(TITLE) + 2
+
+
+def test_evidence_offsets_of_the_body_are_unchanged_by_the_headline():
+    body = ("Hackers breached the payroll system of Glenmoor Water Authority on Tuesday and stole the "
+            "records of 4,200 employees, the authority said.")
+    with_title = incidex.extract(body, title="Water authority says payroll data stolen", published="2025-06-12")
+    assert with_title.incidents
+    for inc in with_title.incidents:
+        for e in inc.evidence:
+            src = with_title.article.title if e.part == "title" else with_title.article.body
+            assert src[e.start:e.end] == e.text
