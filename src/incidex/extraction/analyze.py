@@ -241,12 +241,23 @@ def _negated(text: str, pos: int) -> bool:
     return bool(_NEGATION.search(window))
 
 
+_SHUTDOWN_CONTEXT = re.compile(r"(?i)prompt|forc|author|precaution|in response|response|government|officials|decided")
+# "shut down its computer systems", "took their websites offline": a victim taking systems offline
+_OWN_SYSTEMS = re.compile(r"(?i)\b(?:its|their|the|all|some|\d[\d,]*)\s+(?:\w+\s+){0,3}(?:systems?|computers?|networks?|"
+                          r"servers?|sites?|websites?|operations|services|workstations|machines)\b")
+_LAW_ENFORCEMENT = re.compile(r"(?i)\b(?:police|fbi|europol|interpol|authorities|law enforcement|seiz|arrest|prosecutors?|"
+                              r"department of justice|doj|justice department|investigators|operation)\b")
+
+
 def _responses(text: str, cues: CueSet, gaz: Gazetteer, countries: list[Mention]) -> list[Response]:
     out: list[Response] = []
     for c in cues.find("responses", text):
         if _negated(text, c.start):
             continue
-        if c.label == "shutdown" and not re.search(r"(?i)prompt|forc|author|precaution|in response|response|government|officials|decided", text):
+        label = c.label
+        if label == "takedown" and re.match(r"(?i)t[a-z]+ down", c.text) and not _LAW_ENFORCEMENT.search(text):
+            label = "shutdown"  # "the city took down its website": the victim's own response
+        if label == "shutdown" and not (_SHUTDOWN_CONTEXT.search(text) or _OWN_SYSTEMS.search(text)):
             continue
         clause_start = max(text.rfind(",", 0, c.start), text.rfind(";", 0, c.start), text.rfind(" while ", 0, c.start), -1) + 1
         before = [m for m in countries if clause_start <= m.start < c.start]
@@ -257,9 +268,9 @@ def _responses(text: str, cues: CueSet, gaz: Gazetteer, countries: list[Mention]
             by = "authorities"
         if against == by:
             against = None
-        if any(r.kind == c.label for r in out):
+        if any(r.kind == label for r in out):
             continue
-        out.append(Response(kind=c.label, by=by, against=against, mention=c.text))
+        out.append(Response(kind=label, by=by, against=against, mention=c.text))
     return out
 
 

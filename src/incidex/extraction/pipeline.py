@@ -253,14 +253,21 @@ def _reason(exc: Exception) -> str:
 
 
 def _resolve_focus(facts, focus) -> None:
-    """'the company', 'it': the organisation the lead is about, or nothing."""
+    """'the company', 'it': the organisation the lead is about, or nothing. A reference points
+    back: when the lead's organisation is first named after it, the reference takes the last
+    organisation named before it instead (or nothing)."""
+    named = [v for f in facts for v in f.victims if v.name != FOCUS and v.named and not v.is_state]
     for f in facts:
         out = []
         for v in f.victims:
             if v.name != FOCUS:
                 out.append(v)
-            elif focus is not None:
-                out.append(replace(focus, start=v.start, end=v.end, is_ref=True, source=v.source, score=None))
+                continue
+            target = focus
+            if target is not None and target.start > v.start:
+                target = next((w for w in reversed(named) if w.end <= v.start), None)
+            if target is not None:
+                out.append(replace(target, start=v.start, end=v.end, is_ref=True, source=v.source, score=None))
         f.victims = out
 
 

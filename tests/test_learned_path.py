@@ -1,0 +1,63 @@
+"""The default (learned) extraction path on articles written for these tests."""
+from __future__ import annotations
+
+import incidex
+from incidex.extraction.victim_filters import DATELINE, is_reporter
+
+
+def names(res):
+    return [[v.name for v in inc.victims] for inc in res.incidents]
+
+
+def test_dateline_and_news_agency_are_not_victims():
+    text = ("DUNMORE, Ore. (AP) — Dunmore General Hospital paid a $40,000 ransom on Tuesday after hackers "
+            "encrypted the computer systems of the hospital, its chief executive said.\n"
+            "The hospital shut down its network to stop the ransomware from spreading.")
+    res = incidex.extract(text, published="2025-03-06")
+    flat = [n for inc in names(res) for n in inc]
+    assert any("Dunmore General Hospital" in n for n in flat), flat
+    assert not any(n.upper() == n and "DUNMORE" in n for n in flat)
+    assert not any(n in ("AP", "Ore.") for n in flat)
+    inc = res.incidents[0]
+    assert inc.outcome == "successful" and "ransomware" in inc.attack_types
+    assert inc.impact.ransom_usd == 40000
+    assert [r.kind for r in inc.responses] == ["shutdown"]  # the victim took its own systems offline
+
+
+def test_security_vendor_reporting_an_attack_is_not_its_victim():
+    text = ("Hackers stole the payment card data of 12,000 customers of Harrow Outdoor Supply, a Denver-based "
+            "retailer, between May and July, researchers at Kaspersky said on Monday.\n"
+            "Kaspersky said the attackers planted a skimmer on the retailer's checkout page.")
+    res = incidex.extract(text, published="2025-08-04")
+    flat = [n for inc in names(res) for n in inc]
+    assert any("Harrow Outdoor Supply" in n for n in flat)
+    assert not any("Kaspersky" in n for n in flat)
+
+
+def test_vulnerability_story_reports_no_incident():
+    text = ("Glenmoor Software released patches for three critical vulnerabilities in its Tallow file server "
+            "on Tuesday.\n"
+            "The flaws, tracked as CVE-2025-10101 and CVE-2025-10102, could let a remote attacker run code.\n"
+            "Researchers who found the bugs said they had seen no sign of exploitation.\n"
+            "Administrators should update to version 4.2.1, the company advised.\n"
+            "A third flaw allows an attacker to read arbitrary files on a vulnerable server.")
+    res = incidex.extract(text, title="Glenmoor patches critical Tallow file server flaws", published="2025-05-14")
+    assert res.incidents == []
+
+
+def test_earlier_attack_on_another_victim_is_its_own_incident():
+    text = ("Hackers encrypted the billing servers of the City of Pellworth on Monday and demanded a ransom.\n"
+            "The attack forced the city to take its payment portal offline.\n"
+            "In March 2024, the same ransomware also hit Kessler County, which paid $120,000 to recover its files.")
+    res = incidex.extract(text, published="2025-02-14")
+    found = names(res)
+    assert len(res.incidents) == 2, found
+    assert any("Pellworth" in n for n in found[0]) and any("Kessler County" in n for n in found[1])
+    assert res.incidents[1].date is not None and res.incidents[1].date.value.startswith("2024-03")
+
+
+def test_filters_on_their_own():
+    assert DATELINE.match("SPRING LAKE, Minn. (TNS) - The district")
+    assert not DATELINE.match("Hackers hit the district on Monday.")
+    assert is_reporter("Palo Alto Networks") and is_reporter("Google, Chainalysis and Palo Alto Networks")
+    assert not is_reporter("Pellworth County")
