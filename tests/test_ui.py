@@ -88,7 +88,8 @@ def test_incident_page_marks_the_evidence(client):
     assert text_div.text_content() == body  # the whole text, marks only wrap it
     marked = [m for m in text_div.cssselect("mark.ev")]
     assert marked and all(f"{inc['id']}|" in m.get("data-ev") for m in marked)
-    own = [e for e in inc["evidence"] if e.get("article_id") in (None, primary)]
+    # evidence read from the headline points into the title, which the body view does not mark
+    own = [e for e in inc["evidence"] if e.get("article_id") in (None, primary) and e.get("part") != "title"]
     for ev in own:
         assert body[ev["start"]:ev["end"]] == ev["text"]
         assert ev["text"] in "".join(m.text_content() for m in marked) or any(
