@@ -41,6 +41,11 @@ ARTICLES = {
 }
 
 
+# a ransomware family and the group that runs it, named both ways in one story
+PLAY_STORY = ("The Play ransomware gang claimed an attack on a Swiss watchmaker on March 1, 2024. "
+              "The Playcrypt ransomware operators later posted the stolen files.")
+
+
 def _aliases(name: str, n: int = 7) -> list[str]:
     """The canonical name, its kb id and up to ``n`` KB aliases, with punctuation/case variants."""
     ref = resolver.resolve(name)
@@ -86,10 +91,11 @@ def db(tmp_path_factory):
     d = tmp_path_factory.mktemp("actors")
     for i, text in enumerate(ARTICLES.values()):
         (d / f"a{i:02d}.txt").write_text(f"Security news {i}\n\n{text}\n", encoding="utf-8")
+    (d / "play.txt").write_text(f"Watchmaker hit\n\n{PLAY_STORY}\n", encoding="utf-8")
     path = d / "incidex.db"
     store = open_store(path)
     try:
-        incidex.ingest([str(d / f"a{i:02d}.txt") for i in range(len(ARTICLES))], store)
+        incidex.ingest([str(d / f"a{i:02d}.txt") for i in range(len(ARTICLES))] + [str(d / "play.txt")], store)
     finally:
         store.close()
     return path
@@ -198,3 +204,20 @@ def test_the_hygiene_report_is_data_with_reasons():
     assert zlader and zlader[0][4] == "dropped" and zlader[0][5].startswith("demonym")
     counts = dict(x.strip().rsplit(" ", 1) for x in rows[-1].removeprefix("# counts: ").split(","))
     assert int(counts["dropped"]) > 0 and int(counts["context-only"]) > 0 and int(counts["kept"]) > 1000
+
+
+def test_a_family_and_its_group_are_one_actor_in_every_view_and_export(server, db):
+    from incidex.export.stix import to_bundle
+
+    a = httpx.get(f"{server}/api/v1/actors/Playcrypt").json()
+    assert a["id"] == "attack:G1040" and a["name"] == "Play"
+    items = httpx.get(f"{server}/api/v1/actors", params={"q": "play"}).json()["items"]
+    assert [x["name"] for x in items if x["name"].lower().startswith("play")] == ["Play"]
+    store = open_store(db)
+    try:
+        incs = store.list_incidents(actor="Playcrypt")
+        assert incs
+        objs = [o for o in to_bundle(incs, store).objects if o["type"] in ("threat-actor", "intrusion-set")]
+    finally:
+        store.close()
+    assert [o["name"] for o in objs] == ["Play"]

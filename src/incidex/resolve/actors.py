@@ -105,3 +105,17 @@ def display_name(kb_id: str | None, fallback: str | None = None) -> str | None:
         if ref:
             return ref.name
     return fallback
+
+
+def canonical_actor(actor):
+    """An incident's attacker (:class:`incidex.records.Actor`) filed under its canonical kb id
+    and display name (a ransomware family's operating group); unknown actors unchanged."""
+    if not getattr(actor, "kb_id", None):
+        return actor
+    ref = _ref(actor.kb_id)
+    if ref is None or (ref.kb_id == actor.kb_id and ref.name == actor.name):
+        return actor
+    from dataclasses import replace
+
+    aliases = [a for a in dict.fromkeys([*actor.aliases, actor.name]) if a != ref.name]
+    return replace(actor, kb_id=ref.kb_id, name=ref.name, aliases=aliases)
