@@ -221,3 +221,27 @@ def test_a_family_and_its_group_are_one_actor_in_every_view_and_export(server, d
     finally:
         store.close()
     assert [o["name"] for o in objs] == ["Play"]
+
+
+# the whole extraction pipeline on articles written for this test
+PIPELINE = [
+    ("Pro-Russian hacktivists knocked the websites of three Czech banks offline on May 4, 2024. "
+     "Russian officials denied any role, and the banks said no data was taken.", set()),
+    ("Hackers stole patient records from a Brazilian clinic on June 2, 2024. The attackers encrypted "
+     "the servers with LockBit, the clinic said, and Turkish police are helping the inquiry.", set()),
+    ("The Play ransomware gang claimed an attack on a Danish shipping firm on July 1, 2024, "
+     "posting stolen contracts on its leak site.", {"attack:G1040"}),
+    ("Russian hackers from APT28 breached the email system of a Polish ministry on March 12, 2024, "
+     "officials said.", {"attack:G0007"}),
+]
+
+
+@pytest.mark.parametrize("text,want", PIPELINE)
+def test_extraction_files_no_false_actor(text, want):
+    result = incidex.extract(text, published="2024-07-02")
+    got = {a.kb_id or a.name for inc in result.incidents for a in inc.attackers}
+    assert got == want, got
+    zlader = "misp:2195387d-ad9c-47e6-8f14-a49388b26eab"
+    assert zlader not in {a.kb_id for inc in result.incidents for a in inc.attackers}
+    if "LockBit" in text:  # named only as the encryptor: malware on the incident, not an attacker
+        assert any("LockBit" in m for inc in result.incidents for m in (inc.malware or []))
