@@ -8,6 +8,8 @@ hand-written lexicons under ``src/incidex/extraction/lexicons/``, and writes:
 * ``src/incidex/data/kb.json.gz``  -- actors (intrusion sets, campaigns, MISP threat
   actors, Microsoft activity groups) merged across sources, malware / tools /
   ransomware, ATT&CK techniques, countries and sectors;
+* ``src/incidex/data/KB_HYGIENE.tsv`` -- which actor and malware names were dropped or
+  made context-only, and why (the hygiene step, ``scripts/kb_hygiene.py``);
 * ``src/incidex/data/KB_SOURCES.md`` -- where every part comes from, its
   version and its license (the ATT&CK terms require reproducing the copyright
   and license text, which this file does).
@@ -932,7 +934,7 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--src", type=Path, default=REPO.parent / "shared" / "data" / "kb", help="folder with misp-galaxy/ and attack/")
     ap.add_argument("--out", type=Path, default=OUT_DIR, help="output folder (default src/incidex/data)")
-    ap.add_argument("--report", action="store_true", help="print merge statistics")
+    ap.add_argument("--report", action="store_true", help="print merge statistics and the hygiene counts by reason (the decisions are in KB_HYGIENE.tsv)")
     args = ap.parse_args(argv)
     t0 = time.time()
     src: Path = args.src
