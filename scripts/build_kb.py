@@ -8,6 +8,8 @@ hand-written lexicons under ``src/incidex/extraction/lexicons/``, and writes:
 * ``src/incidex/data/kb.json.gz``  -- actors (intrusion sets, campaigns, MISP threat
   actors, Microsoft activity groups) merged across sources, malware / tools /
   ransomware, ATT&CK techniques, countries and sectors;
+* ``src/incidex/data/KB_HYGIENE.tsv`` -- which actor and malware names were dropped or
+  made context-only, and why (the hygiene step, ``scripts/kb_hygiene.py``);
 * ``src/incidex/data/KB_SOURCES.md`` -- where every part comes from, its
   version and its license (the ATT&CK terms require reproducing the copyright
   and license text, which this file does).
@@ -32,6 +34,9 @@ from pathlib import Path
 
 import pycountry
 import yaml
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import kb_hygiene  # noqa: E402  (scripts/kb_hygiene.py, beside this script)
 
 REPO = Path(__file__).resolve().parents[1]
 PKG = REPO / "src" / "incidex"
@@ -721,11 +726,15 @@ def build_malware(attack: dict, misp: dict[str, dict]) -> tuple[list[dict], dict
         forms = [(clean_surface(s), w) for s, w in forms if clean_surface(s) and norm_key(s)]
         if not forms:
             continue
-        hit = idx.get(norm_key(forms[0][0]), set())
+        # "medusa" is ATT&CK's "Medusa Ransomware", not its MEDUSA rootkit: the ransomware
+        # spelling of the name is looked up first
+        hit = idx.get(norm_key(forms[0][0] + " ransomware"), set()) or idx.get(norm_key(forms[0][0]), set())
         attack_hit = sorted(h for h in hit if h.startswith("attack:"))
         if attack_hit:
             kb_id = attack_hit[0]
             ents[kb_id]["kind"] = "ransomware" if ents[kb_id]["kind"] == "malware" else ents[kb_id]["kind"]
+            if meta.get("links"):
+                ents[kb_id]["gang"] = True
             ents[kb_id]["sources"].add("misp:ransomware")
             forms = [(s, min(w, 60)) for s, w in forms]
             stats["ransomware:merged-into-attack"] += 1
@@ -748,12 +757,16 @@ def build_malware(attack: dict, misp: dict[str, dict]) -> tuple[list[dict], dict
         for s, w in ns:
             best[norm_key(s)] = max(best.get(norm_key(s), 0), w)
         for key, w in best.items():
-            claims[key].append((-w, 0 if k.startswith("attack:") else 1, k))
-    index = {key: sorted(cl)[0][2] for key, cl in sorted(claims.items())}
+            # a name shared by a ransomware family and other software is the ransomware's
+            # (news writes "Medusa" for the gang, not for the rootkit MEDUSA)
+            claims[key].append((ents[k]["kind"] != "ransomware", -w, 0 if k.startswith("attack:") else 1, k))
+    index = {key: sorted(cl)[0][3] for key, cl in sorted(claims.items())}
     out, surfaces = [], set()
     for k in sorted(ents):
         ns = sorted(names[k], key=lambda t: (-t[1], t[0]))
         primary = choose_display(variant_counts[norm_key(ns[0][0])], ns[0][0])
+        if primary.islower():  # MISP's "rhysida": names are shown capitalised
+            primary = primary[:1].upper() + primary[1:]
         aliases, seen = [], {norm_key(primary)}
         for s, _ in ns:
             kk = norm_key(s)
@@ -769,6 +782,43 @@ def build_malware(attack: dict, misp: dict[str, dict]) -> tuple[list[dict], dict
             del d["used_by"]
         out.append(d)
     return out, index, sorted([s, i] for s, i in surfaces), stats
+
+
+_GROUP_SUFFIX = re.compile(r"\s+(?:group|gang|team|ransomware)$", re.IGNORECASE)
+
+
+def link_operators(malware: list[dict], actors: list[dict]) -> None:
+    """A ransomware family and the ATT&CK group that runs it under its name are one attacker.
+
+    ATT&CK keeps Playcrypt (software, used by the group Play) and Medusa
+    Ransomware (used by Medusa Group) apart; news names the gang by the family's
+    name. The family gets ``operator``: the group's kb id, when exactly one
+    group using it (or one group of the same name) shares its name ("Play" is
+    an alias of Playcrypt; "Medusa" both without their suffixes).
+    """
+    by_id = {a["id"]: a for a in actors}
+    groups = collections.defaultdict(set)
+    for a in actors:
+        if a.get("type") == "intrusion-set":
+            for n in [a["name"], *a.get("aliases", [])]:
+                groups[norm_key(_GROUP_SUFFIX.sub("", n))].add(a["id"])
+    for m in malware:
+        if m.get("kind") != "ransomware":
+            continue
+        fam = {norm_key(_GROUP_SUFFIX.sub("", n)) for n in [m["name"], *m.get("aliases", [])]}
+        fam.discard("")
+        cands = set()
+        for g in m.get("used_by", []):
+            a = by_id.get(g)
+            if a and a.get("type") == "intrusion-set":
+                keys = {norm_key(_GROUP_SUFFIX.sub("", n)) for n in [a["name"], *a.get("aliases", [])]}
+                if keys & fam:
+                    cands.add(g)
+        if not cands:
+            named = set().union(*(groups.get(k, set()) for k in fam))
+            cands = named if len(named) == 1 else set()
+        if len(cands) == 1:
+            m["operator"] = next(iter(cands))
 
 
 # ----------------------------------------------------------------- techniques, sectors
@@ -884,7 +934,7 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--src", type=Path, default=REPO.parent / "shared" / "data" / "kb", help="folder with misp-galaxy/ and attack/")
     ap.add_argument("--out", type=Path, default=OUT_DIR, help="output folder (default src/incidex/data)")
-    ap.add_argument("--report", action="store_true", help="print merge statistics")
+    ap.add_argument("--report", action="store_true", help="print merge statistics and the hygiene counts by reason (the decisions are in KB_HYGIENE.tsv)")
     args = ap.parse_args(argv)
     t0 = time.time()
     src: Path = args.src
@@ -898,6 +948,11 @@ def main(argv: list[str] | None = None) -> int:
     vc = _variant_counts(attack, misp, A.entries)
     actors, actor_index, actor_surfaces = finish_actors(A, vc)
     malware, malware_index, malware_surfaces, mstats = build_malware(attack, misp)
+    link_operators(malware, actors)
+    rules = kb_hygiene.Rules(LEXICONS / "kb_hygiene.yaml", kb_hygiene.place_names(countries, norm_key),
+                             (LEXICONS / "kb_exclude.txt").read_text(encoding="utf-8").splitlines(), norm_key)
+    decisions = kb_hygiene.apply({"actor": (actors, actor_index, actor_surfaces),
+                                  "malware": (malware, malware_index, malware_surfaces)}, rules)
     techniques, phrases = build_techniques(attack)
     sectors = build_sectors(misp["sector"])
     regions = {v["value"]: sorted(v.get("meta", {}).get("subregions") or []) for v in misp["region"]["values"]}
@@ -919,6 +974,7 @@ def main(argv: list[str] | None = None) -> int:
         "actors": actors,
         "actor_index": actor_index,
         "actor_surfaces": actor_surfaces,
+        "context_only": kb_hygiene.context_only_keys(decisions, norm_key),
         "malware": malware,
         "malware_index": malware_index,
         "malware_surfaces": malware_surfaces,
@@ -942,7 +998,10 @@ def main(argv: list[str] | None = None) -> int:
         "malware": len(malware), **{f"malware/{k}": v for k, v in sorted(collections.Counter(m["kind"] for m in malware).items())},
         "techniques": len(techniques), "countries": len(country_rows), "sector keywords": len(sectors["keywords"]),
     }
+    hygiene_counts = kb_hygiene.counts(decisions)
+    summary.update({f"names {k}": v for k, v in hygiene_counts.items() if "/" not in k})
     write_sources(args.out / "KB_SOURCES.md", src, attack, misp, summary)
+    kb_hygiene.write_report(args.out / "KB_HYGIENE.tsv", decisions)
     size = len(buf.getvalue())
     print(f"wrote {args.out / 'kb.json.gz'}: {size / 1e6:.2f} MB (sha256 {hashlib.sha256(buf.getvalue()).hexdigest()[:12]}) "
           f"in {time.time() - t0:.1f}s")
@@ -951,6 +1010,11 @@ def main(argv: list[str] | None = None) -> int:
         print("  merge:", dict(sorted(A.stats.items())))
         print("  malware:", dict(sorted(mstats.items())))
         print("  state links:", collections.Counter(a.get("state_src") for a in actors))
+        print("  hygiene (names of actor and malware entries):", hygiene_counts)
+        by_reason = collections.Counter((d.decision, d.reason.split(" (")[0].rsplit(" ", 1)[0] if d.reason.startswith(("demonym", "city", "country")) else d.reason.split(" (")[0])
+                                        for d in decisions)
+        for (dec, why), n in sorted(by_reason.items()):
+            print(f"    {dec:13} {n:6}  {why}")
     return 0
 
 

@@ -132,7 +132,8 @@ def test_actors_with_kb_aliases_and_state_link(client):
     assert by_name["id"] == apt29["id"]
     listed = client.get("/api/v1/incidents", params={"actor": apt29["id"]}).json()
     assert listed["total"] == apt29["incidents"]
-    assert client.get("/api/v1/actors", params={"q": "cozy"}).json()["items"] == []  # q matches names used, not KB aliases
+    # q matches KB aliases too (issue 15: "Sofacy", "G0007" find APT28)
+    assert [a["id"] for a in client.get("/api/v1/actors", params={"q": "cozy"}).json()["items"]] == [apt29["id"]]
     assert [a["id"] for a in client.get("/api/v1/actors", params={"q": "apt2"}).json()["items"]] == [apt29["id"]]
     assert client.get("/api/v1/actors/nobody-at-all").status_code == 404
 

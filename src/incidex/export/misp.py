@@ -39,6 +39,7 @@ from incidex.export.common import (
     MISP_SECTORS, Source, Sources, incident_times, kb, parse_time, stable_uuid, unique,
 )
 from incidex.records import Incident
+from incidex.resolve.actors import canonical_actor
 from incidex.store import codec
 
 ORG_NAME = "incidex"
@@ -57,6 +58,7 @@ def _q(value: str) -> str:
 
 
 def _actor_tags(actor: Any) -> list[str]:
+    actor = canonical_actor(actor)
     entry = kb().entry(actor.kb_id)
     if entry is None:
         return [f"misp-galaxy:threat-actor={_q(actor.name)}"]
@@ -132,7 +134,7 @@ def to_event(inc: Incident, sources: list[Source], updated: datetime, *, bodies:
     for a in inc.attackers:
         extra = ", ".join(x for x in (a.kind, f"state link {a.state_link}" if a.state_link else None,
                                       a.kb_id) if x and x != "unknown")
-        attr("threat-actor", a.name, f"attacker, attribution {inc.attribution.status}" + (f"; {extra}" if extra else ""))
+        attr("threat-actor", canonical_actor(a).name, f"attacker, attribution {inc.attribution.status}" + (f"; {extra}" if extra else ""))
     for cve in unique([c.upper() for c in inc.cves] + [i["value"].upper() for i in inc.iocs if i.get("kind") == "cve"]):
         attr("vulnerability", cve, "exploited vulnerability")
     for m in unique(inc.malware):

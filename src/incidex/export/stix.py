@@ -39,6 +39,7 @@ from incidex.export.common import (
     EPOCH, STIX_SECTORS, Source, Sources, attack_url, incident_times, kb, key, parse_time, stable_uuid, unique,
 )
 from incidex.records import Incident
+from incidex.resolve.actors import canonical_actor
 
 SPEC = "2.1"
 EXTENSION_VERSION = "1.0.0"
@@ -172,6 +173,7 @@ class StixGraph:
         return sid
 
     def _actor(self, actor: Any, updated: datetime, refs: set[str]) -> str:
+        actor = canonical_actor(actor)  # one actor, one object: Playcrypt is filed under Play
         entry = self._kb.entry(actor.kb_id)
         kb_id = actor.kb_id or ""
         name = entry.name if entry and entry.type not in ("malware", "ransomware", "tool") else actor.name

@@ -188,7 +188,6 @@ def cheap_facts(sent: Sentence, cues: CueSet, gaz: Gazetteer) -> SentenceFacts:
     return f
 
 
-_GANG_AFTER = re.compile(r"(?i)^\W{0,2}\s*(?:ransomware\s+)?(?:gang|group|operators?|crew|affiliates?|cartel|hackers|hacking group|extortion group|actors?)\b")
 # Name words are bounded (40 characters): in one long token ("CVE-CVE-CVE-...") each word
 # start used to rescan the token to its end, quadratic in the token.
 _NAMED_GANG = re.compile(r"\b(?!(?:The|A|An|This|That)\b)([A-Z][\w.()-]{2,40}(?:\s[A-Z][\w.()-]{1,40})?)\s+(?:ransomware\s+)?(?:gang|group|operators|crew|hackers|hacking group|hacker group|extortion group)\b")
@@ -200,15 +199,8 @@ def _gang_actors(f: SentenceFacts, t: str, mentions, gaz: Gazetteer, cues: CueSe
     claim = next((c for c in cues.find("attribution", t) if c.label == "claimed"), None)
     taken = [(s - f.sent.start, e - f.sent.start) for _, s, e in f.actors]
     for m in list(f.malware):
-        info = gaz.kb.resolve_malware(m.text)
-        is_ransomware = info is not None and (getattr(info, "kind", None) == "ransomware" or getattr(info, "gang", False))
-        if info is None or not (is_ransomware or m.text.lower().endswith(" ransomware")):
-            continue
-        if _GANG_AFTER.match(t[m.end:m.end + 40]) or (claim is not None and m.end <= claim.start):
-            bare = re.sub(r"(?i)(?:\s+(?:ransomware|gang|group|operators?|operation|crew|affiliates?))+$", "", m.text)
-            # the gang as the news names it ("Play"), the family's KB name as an alias ("Playcrypt")
-            actor = Actor(name=bare, mention=bare, aliases=[info.name] if info.name.lower() != bare.lower() else [],
-                          kind="group", kb_id=info.kb_id)
+        actor = gaz.family_attacker(m.text, t[m.end:m.end + 40], claim is not None and m.end <= claim.start)
+        if actor is not None:
             f.actors.append((actor, f.sent.start + m.start, f.sent.start + m.end))
             taken.append((m.start, m.end))
     for g in _NAMED_GANG.finditer(t):
@@ -224,7 +216,7 @@ def _gang_actors(f: SentenceFacts, t: str, mentions, gaz: Gazetteer, cues: CueSe
             mal = gaz.kb.resolve_malware(surface)
             if mal is None or getattr(mal, "kind", None) != "ransomware":
                 continue
-            actor = Actor(name=surface, mention=surface, kind="group", kb_id=mal.kb_id)
+            actor = gaz.kb.family_attacker(mal, mention=surface)
         f.actors.append((actor, f.sent.start + s0, f.sent.start + e0))
         taken.append((s0, e0))
 

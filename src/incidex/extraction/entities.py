@@ -105,6 +105,26 @@ class Gazetteer:
         return Actor(name=info.name, mention=m.text, aliases=list(info.aliases)[:12], kind=info.kind or "group",
                      state_link=info.state_link, kb_id=info.kb_id)
 
+    def family_attacker(self, surface: str, after: str, claimed_after: bool = False) -> Actor | None:
+        """The attacker a malware or ransomware name stands for, or ``None``.
+
+        A family is an attacker only where the text says a group used it: a
+        group word follows the name ("the LockBit gang", "Play ransomware
+        operators", "BlackCat affiliates") or a claim comes after it in the
+        sentence ("LockBit claimed the attack": ``claimed_after``). Otherwise it
+        stays malware on the incident ("the servers were encrypted with LockBit").
+        Only ransomware families (or names the text calls ransomware) qualify; the
+        attacker is filed under the group that runs the family (see
+        :meth:`KnowledgeBase.family_attacker`), under one display name.
+        """
+        info = self.kb.resolve_malware(surface)
+        if info is None or not (info.kind == "ransomware" or info.gang or surface.lower().endswith(" ransomware")):
+            return None
+        if not (_GROUP_AFTER.match(after[:40]) or claimed_after):
+            return None
+        bare = _FAMILY_TAIL.sub("", surface)
+        return self.kb.family_attacker(info, mention=bare)
+
     def malware_name(self, m: Mention) -> str:
         info = self.kb.resolve_malware(m.text)
         return info.name if info else m.text
@@ -121,6 +141,11 @@ class Gazetteer:
 
 
 # ----------------------------------------------------------------- regexes
+
+# Words after a family name that make it a group: "the LockBit gang", "Play ransomware operators".
+_GROUP_AFTER = re.compile(r"(?i)^\W{0,2}\s*(?:ransomware\s+)?(?:gang|group|operators?|crew|affiliates?|cartel|hackers|"
+                          r"hacking group|extortion group|actors?)\b")
+_FAMILY_TAIL = re.compile(r"(?i)(?:\s+(?:ransomware|gang|group|operators?|operation|crew|affiliates?))+$")
 
 _CVE = re.compile(r"\bCVE-(?:19|20)\d{2}-\d{4,7}\b", re.IGNORECASE)
 _SCALE = {"thousand": 1e3, "k": 1e3, "million": 1e6, "m": 1e6, "mn": 1e6, "billion": 1e9, "bn": 1e9, "b": 1e9}

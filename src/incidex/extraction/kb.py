@@ -154,6 +154,7 @@ class MalwareInfo:
     gang: bool = False
     used_by: tuple[str, ...] = ()
     sources: tuple[str, ...] = ()
+    operator: str | None = None  # the kb id of the group that runs this ransomware under its name
 
 
 @dataclass(frozen=True)
@@ -210,6 +211,8 @@ class KnowledgeBase:
                 no_fb.add(norm_key(line[1:]))
             elif line:
                 amb_key.add(norm_key(line))
+        for keys in (raw.get("context_only") or {}).values():  # build_kb.py's hygiene step (KB_HYGIENE.tsv)
+            amb_key.update(keys)
         self._ambiguous = frozenset(amb_key)
         self._ambiguous_exact = frozenset(amb_exact)
         self._no_fallback = frozenset(no_fb)
@@ -239,6 +242,7 @@ class KnowledgeBase:
         self._sector_priority = {s: i for i, s in enumerate(raw["sectors"].get("priority") or [])}
         self._sector_re: re.Pattern | None = None
         self._matcher: _Automaton | None = None
+        self._operated: dict[str, list[str]] | None = None
         for spec in extra_actors or ():
             self._add_user_actor(spec)
 
@@ -373,9 +377,55 @@ class KnowledgeBase:
                     kb_id = self._malware_index.get(norm_key(re.sub(r"\s*v?\d+(?:\.\d+)*$", "", s)))
             if kb_id:
                 m = self._malware[kb_id]
-                return MalwareInfo(m["name"], kb_id, tuple(m.get("aliases") or ()), m.get("kind") or "malware",
-                                   bool(m.get("gang")), tuple(m.get("used_by") or ()), tuple(m.get("sources") or ()))
+                return self._malware_info(kb_id)
         return None
+
+    def _malware_info(self, kb_id: str) -> MalwareInfo:
+        m = self._malware[kb_id]
+        op = m.get("operator")
+        return MalwareInfo(m["name"], kb_id, tuple(m.get("aliases") or ()), m.get("kind") or "malware",
+                           bool(m.get("gang")), tuple(m.get("used_by") or ()), tuple(m.get("sources") or ()),
+                           op if op in self._actors else None)
+
+    def malware(self, kb_id: str) -> MalwareInfo | None:
+        """The malware, tool or ransomware entry with this kb_id, or ``None``."""
+        return self._malware_info(kb_id) if kb_id in self._malware else None
+
+    def family_attacker(self, family: MalwareInfo, mention: str | None = None) -> Actor:
+        """The attacker a ransomware family stands for, once the text says a group used it.
+
+        The group that runs the family under its name when the KB links one
+        (Playcrypt -> the group Play, Medusa Ransomware -> Medusa Group), else the
+        family's own entry as a group; always under the KB's display name, the
+        words of the text kept as ``mention``.
+        """
+        if family.operator:
+            return self._actor_info(family.operator).to_actor(mention)
+        return Actor(name=family.name, mention=mention, aliases=list(family.aliases)[:12], kind="group",
+                     kb_id=family.kb_id)
+
+    def canonical_actor_id(self, kb_id: str | None) -> str | None:
+        """The kb id an attacker is filed under: a ransomware family's operating group, else itself."""
+        if kb_id in self._malware:
+            op = self._malware[kb_id].get("operator")
+            if op in self._actors:
+                return op
+        return kb_id
+
+    def display_name(self, kb_id: str | None) -> str | None:
+        """The one display name of an actor, campaign or malware entry (``None`` when unknown)."""
+        entry = self._actors.get(kb_id) or self._malware.get(kb_id) if kb_id else None
+        return entry["name"] if entry else None
+
+    def operated_families(self, actor_id: str) -> list[str]:
+        """Kb ids of the ransomware families a group runs under its name."""
+        if self._operated is None:
+            ops: dict[str, list[str]] = {}
+            for mid, m in self._malware.items():
+                if m.get("operator"):
+                    ops.setdefault(m["operator"], []).append(mid)
+            self._operated = ops
+        return sorted(self._operated.get(actor_id, ()))
 
     def malware_surfaces(self, case_sensitive: bool | None = None) -> list[tuple[str, str]]:
         """``(surface, kb_id)`` pairs of malware/tools/ransomware, same policy as :meth:`actor_surfaces`."""

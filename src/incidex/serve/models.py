@@ -125,6 +125,8 @@ class ActorSummary(Open):
     id: str = Field(description="The kb id, or `name:<name>` for an actor the knowledge base does not know.")
     name: str
     names: list[str] = Field(description="Names the news used for it.")
+    name_counts: list[dict[str, Any]] | None = Field(
+        None, description="On one actor: each name the news used, with the number of incidents using it.")
     aliases: list[str] = Field(description="Other names: those used in the news and the knowledge base's aliases.")
     kind: str | None = None
     kb_id: str | None = None

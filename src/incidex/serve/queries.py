@@ -254,10 +254,10 @@ class Stats:
 
 def actor_name(store: Any, actor_id: str) -> str:
     """Display name of an actor id: the KB's name for a kb id, else the name the news used."""
-    from incidex.export.common import kb
+    from incidex.resolve.actors import display_name
 
-    entry = kb().entry(actor_id)
-    if entry is not None:
-        return entry.name
+    name = display_name(actor_id)
+    if name is not None:
+        return name
     actor = store.get_actor(actor_id)
     return actor["name"] if actor else actor_id

@@ -116,7 +116,8 @@ def incidents_page(request: Request, q: Annotated[IncidentQuery, Query()]) -> HT
                        "active_label": _facet_label(store, dim, active) if active else "", "values_": items})
     sources = store.sources_for_incidents([i.id for i in rows])
     return render(request, "incidents.html", incidents=rows, sources=sources, total=min(total, config.count_cap),
-                  more=total > config.count_cap, limit=limit, offset=offset, params=params, facets=facets, f=q)
+                  more=total > config.count_cap, limit=limit, offset=offset, params=params, facets=facets, f=q,
+                  chip_labels={"actor": _facet_label(store, "actor", params.get("actor"))} if params.get("actor") else {})
 
 
 def _facet_label(store: Any, dim: str, value: str | None) -> str:

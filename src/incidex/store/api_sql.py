@@ -18,6 +18,7 @@ from typing import Any, Sequence
 import sqlalchemy as sa
 
 from incidex.records import IncidexError
+from incidex.resolve import actors as actor_resolver
 from incidex.store import codec
 from incidex.store.tables import (
     api_keys, articles, incident_actors, incident_articles, incident_attack_types, incident_victims, incidents,
@@ -116,7 +117,10 @@ def _child_sets(actor: str | None = None, victim: str | None = None, country: st
     if actor is not None:
         raw = actor.strip()
         key = codec.name_key(raw[5:] if raw.startswith("name:") else raw)
-        if _KB_ID.match(raw):  # attack:G0007, misp:<uuid>
+        kb_ids = actor_resolver.filter_ids(raw)
+        if kb_ids:  # a KB name, alias or id: every incident filed under the actor (or reported by that name)
+            add(incident_actors, [incident_actors.c.kb_id.in_(kb_ids)], [incident_actors.c.name_key == key])
+        elif _KB_ID.match(raw):  # attack:G0007, misp:<uuid>
             add(incident_actors, [incident_actors.c.kb_id == raw])
         elif ":" in raw and not raw.startswith("name:"):  # a name with a colon could still be a kb id
             add(incident_actors, [incident_actors.c.kb_id == raw], [incident_actors.c.name_key == key])
@@ -391,7 +395,9 @@ class ApiStoreMixin:
                 .group_by(aid).order_by(n.desc(), aid).limit(_limit(limit)).offset(max(0, int(offset))))
         if query is not None and query.strip():
             key = codec.name_key(query) or ""
-            stmt = stmt.where(sa.or_(t.c.name_key.contains(key, autoescape=True), t.c.kb_id == query.strip()))
+            ids = actor_resolver.search_ids(query)  # KB names and aliases too ("Sofacy", "G0007" -> APT28)
+            stmt = stmt.where(sa.or_(t.c.name_key.contains(key, autoescape=True), t.c.kb_id == query.strip(),
+                                     *([t.c.kb_id.in_(ids)] if ids else [])))
         with self._connection(write=False) as conn:
             return [_actor_row(r._mapping) for r in conn.execute(stmt)]
 
@@ -400,12 +406,16 @@ class ApiStoreMixin:
         t, i = incident_actors, incidents
         raw = actor_id.strip()
         key = codec.name_key(raw[5:] if raw.startswith("name:") else raw)
+        ref = actor_resolver.resolve(raw)
         with self._connection(write=False) as conn:
-            kb_id = conn.execute(sa.select(t.c.kb_id).where(t.c.kb_id == raw).limit(1)).scalar_one_or_none()
-            if kb_id is None:  # a name: the actor is its kb id when the name has one
-                kb_id = conn.execute(sa.select(t.c.kb_id).where(t.c.name_key == key, t.c.kb_id.is_not(None))
-                                     .limit(1)).scalar_one_or_none()
-            cond = t.c.kb_id == kb_id if kb_id else sa.and_(t.c.name_key == key, t.c.kb_id.is_(None))
+            if ref is not None:  # a KB name, alias or id ("Fancy Bear", "fancy-bear", "G0007")
+                kb_id, cond = ref.kb_id, t.c.kb_id.in_(ref.ids)
+            else:
+                kb_id = conn.execute(sa.select(t.c.kb_id).where(t.c.kb_id == raw).limit(1)).scalar_one_or_none()
+                if kb_id is None:  # a name: the actor is its kb id when the name has one
+                    kb_id = conn.execute(sa.select(t.c.kb_id).where(t.c.name_key == key, t.c.kb_id.is_not(None))
+                                         .limit(1)).scalar_one_or_none()
+                cond = t.c.kb_id == kb_id if kb_id else sa.and_(t.c.name_key == key, t.c.kb_id.is_(None))
             row = conn.execute(
                 sa.select(sa.func.count(sa.distinct(t.c.incident_id)).label("incidents"),
                           sa.func.min(t.c.name).label("name"), sa.func.max(t.c.kind).label("kind"),
@@ -414,11 +424,10 @@ class ApiStoreMixin:
                 .select_from(t.join(i, i.c.id == t.c.incident_id)).where(cond)).one()
             if not row.incidents:
                 return None
-            names = [r.name for r in conn.execute(
-                sa.select(t.c.name, sa.func.count().label("n")).where(cond).group_by(t.c.name)
-                .order_by(sa.literal_column("n").desc(), t.c.name))]
+            surfaces = _news_surfaces(conn, cond, kb_id, key)
         d = dict(row._mapping)
-        d.update(id=kb_id or f"name:{key}", kb_id=kb_id, names=names)
+        d.update(id=kb_id or f"name:{key}", kb_id=kb_id, names=[n for n, _ in surfaces],
+                 name_counts=[{"name": n, "incidents": c} for n, c in surfaces])
         return _actor_row(d)
 
     def list_victims(self, query: str | None = None, country: str | None = None, sector: str | None = None,
@@ -493,16 +502,38 @@ def _iso(value: date | str | None) -> str | None:
     return value.isoformat() if isinstance(value, date) else value
 
 
+def _news_surfaces(conn: Any, cond: sa.ColumnElement, kb_id: str | None, key: str,
+                   limit: int = 5000) -> list[tuple[str, int]]:
+    """Every name the news used for an actor (the attackers' ``mention``), with the number of
+    incidents using it, most used first; read from the stored documents (at most ``limit``)."""
+    ids = sa.select(incident_actors.c.incident_id).where(cond)
+    counts: dict[str, int] = {}
+    rows = conn.execute(sa.select(incidents.c.doc).where(incidents.c.id.in_(ids)).limit(limit))
+    ref = actor_resolver.resolve(kb_id) if kb_id else None
+    mine = set(ref.ids) if ref else {kb_id}
+    for (doc,) in rows:
+        seen: set[str] = set()
+        for a in (doc or {}).get("attackers") or []:
+            if (a.get("kb_id") in mine) if kb_id else codec.name_key(a.get("name")) == key:
+                s = (a.get("mention") or a.get("name") or "").strip()
+                if s and s not in seen:
+                    seen.add(s)
+                    counts[s] = counts.get(s, 0) + 1
+    return sorted(counts.items(), key=lambda t: (-t[1], t[0]))
+
+
 def _actor_row(r: Any) -> dict[str, Any]:
     """An actor as the API shows it: the KB's name, aliases and state when the KB knows it."""
     from incidex.export.common import kb
 
     d = {k: r.get(k) for k in ("id", "name", "kind", "state_link", "kb_id", "incidents")}
+    if r.get("name_counts") is not None:
+        d["name_counts"] = r["name_counts"]
     d["first"], d["last"] = _iso(r.get("first")), _iso(r.get("last"))
     names = list(r.get("names") or [d["name"]])
     entry = kb().entry(d["kb_id"])
     if entry is not None:
-        d["name"] = entry.name
+        d["name"] = actor_resolver.display_name(d["kb_id"], entry.name)
         d["kb_type"] = entry.type
         d["state_link"] = d["state_link"] or entry.state
         aliases = [a for a in entry.aliases]

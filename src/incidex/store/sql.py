@@ -45,6 +45,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from incidex.records import Article, IncidexError, Incident
 from incidex.settings import load_settings
+from incidex.resolve.actors import canonical_actor
 from incidex.store import codec, fts
 from incidex.store.api_sql import ApiStoreMixin
 from incidex.store.base import Bands, Role
@@ -594,6 +595,7 @@ class SqlStore(ResolutionStoreMixin, WatchStoreMixin, ApiStoreMixin):
     def _insert_children(conn: Connection, incident: Incident, attack_types: list[str]) -> None:
         actors, seen = [], set()
         for a in incident.attackers:
+            a = canonical_actor(a)  # facets and listings group one actor under one id and name
             key = codec.name_key(a.name)
             if key and key not in seen:
                 seen.add(key)
