@@ -752,6 +752,104 @@ def eval_casie(
     out.print(f"realis accuracy {r['accuracy']:.3f} over {r['triggers_matched']} matched triggers")
 
 
+@eval_app.command("incidents")
+def eval_incidents(
+    gold: Annotated[Path, typer.Argument(help="Hand-coded gold: a JSON file (a list of articles) or a directory of "
+                                         "*.gold.json, e.g. ../shared/data/casie/dev_incidents.gold.json.")],
+    inputs: Annotated[Optional[list[str]], typer.Argument(help="The articles to extract (anything `incidex extract` "
+                                                          "reads: a JSONL archive, files, a directory).")] = None,
+    predictions: Annotated[Optional[Path], typer.Option("--predictions", help="Score this extraction output "
+                           "(JSON or JSONL of `incidex extract --format json`) instead of extracting.")] = None,
+    save: Annotated[Optional[Path], typer.Option("--save-predictions", help="Also write the extraction as JSONL.")] = None,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="List missed and spurious incidents and forbidden victims.")] = False,
+    fmt: FormatOpt = ListFormat.table,
+) -> None:
+    """Incident-level P/R/F1 against hand-coded gold: slot F1 (the headline), per-slot F1, incident detection,
+    forbidden victims; the definitions of shared/tools/score_incidents.py (docs/evaluation.md).
+
+    The articles are extracted with the default path (the incident encoder on unless INCIDEX_ENCODER=off)
+    and matched to gold articles by id, external id, url or file stem.
+    """
+    from .evaluation.incidents import GoldError, index_predictions, load_gold, score
+
+    try:
+        golds = load_gold(gold)
+    except (GoldError, OSError) as e:
+        err.print(f"[red]error:[/red] {e}")
+        raise typer.Exit(2)
+    stems: list[str | None] | None = None
+    if predictions is not None:
+        try:
+            text = predictions.read_text(encoding="utf-8")
+            try:
+                loaded = json.loads(text)
+                results = loaded if isinstance(loaded, list) else [loaded]
+            except json.JSONDecodeError:
+                results = [json.loads(line) for line in text.splitlines() if line.strip()]
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
+            err.print(f"[red]error:[/red] {predictions}: not a readable extraction output ({e})")
+            raise typer.Exit(2)
+    elif inputs:
+        results, stems = _extract_for_eval(inputs, len(golds))
+    else:
+        err.print("[red]error:[/red] give the articles to extract (INPUTS) or --predictions FILE")
+        raise typer.Exit(2)
+    if save is not None:
+        save.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in results), encoding="utf-8")
+    res, detail = score(golds, index_predictions(results, stems))
+    scored = res.pop("_scored")
+    if fmt == ListFormat.json:
+        _dump(res)
+        return
+    if verbose:
+        for line in detail:
+            out.print(line, markup=False, highlight=False)
+    out.print(f"articles {res['articles']} (no prediction: {res['articles_without_prediction']})")
+    _table(("measure", "P", "R", "F1", "detail"), [
+        ("slot (headline)", f"{res['slot_p']:.3f}", f"{res['slot_r']:.3f}", f"{res['slot_f1']:.3f}", ""),
+        ("incident", f"{res['incident_p']:.2f}", f"{res['incident_r']:.2f}", f"{res['incident_f1']:.2f}",
+         f"gold {res['gold_incidents']}, predicted {res['pred_incidents']}, matched {res['matched_incidents']}"),
+    ])
+    _table(("slot", "F1"), [(s, f"{res[s + '_f1']:.2f}" if scored[s] else "-") for s in scored])
+    out.print(f"forbidden victims: {res['forbidden_victims']}")
+
+
+def _extract_for_eval(inputs: list[str], expected: int) -> tuple[list[dict], list[str | None]]:
+    """Extract every readable article of the inputs in chunks, with progress; failures are reported.
+    Also the file stem of each article's input (gold directories name articles by it)."""
+    from .extraction.pipeline import ExtractionFailure, default_extractor
+    from .readers import read_articles
+
+    ex = default_extractor()
+    results: list[dict] = []
+    stems: list[str | None] = []
+    chunk: list = []
+    with _progress() as progress:
+        task = progress.add_task("extracting", total=expected, stats="")
+
+        def flush() -> None:
+            for r in ex.extract_each(chunk):
+                if isinstance(r, ExtractionFailure):
+                    err.print(f"{r.article.origin}: {r.reason}", markup=False, highlight=False)
+                else:
+                    results.append(r.to_dict())
+                    origin = r.article.origin or ""
+                    stems.append(Path(origin).stem if origin and "#" not in origin and ":" not in origin[2:] else None)
+            progress.update(task, advance=len(chunk))
+            chunk.clear()
+
+        for item in read_articles(inputs):
+            if isinstance(item, ReadFailure):
+                err.print(f"{item.origin}: {item.reason}", markup=False, highlight=False)
+                continue
+            chunk.append(item)
+            if len(chunk) >= 32:
+                flush()
+        if chunk:
+            flush()
+    return results, stems
+
+
 @eval_app.command("resolve")
 def eval_resolve(
     set_dir: Annotated[Path, typer.Argument(help="A multi-outlet set: a directory with articles/ and gold.json "
