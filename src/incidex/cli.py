@@ -17,6 +17,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from . import validate
 from .records import IncidexError, ReadFailure
 
 app = typer.Typer(
@@ -332,14 +333,15 @@ def _print_incident(inc, indent: str = "") -> None:
 def articles(
     query: Annotated[Optional[str], typer.Option("--query", "-q", help="Full-text search over title and body.")] = None,
     source: Annotated[Optional[str], typer.Option("--source", help="Publisher domain, e.g. therecord.media.")] = None,
-    since: Annotated[Optional[str], typer.Option("--since", help="Published on or after (YYYY-MM-DD).")] = None,
-    until: Annotated[Optional[str], typer.Option("--until", help="Published on or before (YYYY-MM-DD).")] = None,
+    since: Annotated[Optional[str], typer.Option("--since", help="Published on or after (YYYY, YYYY-MM or YYYY-MM-DD).")] = None,
+    until: Annotated[Optional[str], typer.Option("--until", help="Published on or before (YYYY, YYYY-MM or YYYY-MM-DD).")] = None,
     limit: Annotated[int, typer.Option("--limit", min=1, max=10000)] = 50,
     offset: Annotated[int, typer.Option("--offset", min=0)] = 0,
     db: DbOpt = None,
     fmt: FormatOpt = ListFormat.table,
 ) -> None:
     """List stored articles, newest first, or search them."""
+    since, until = _or_exit(lambda d: validate.date_range(*d), (since, until))
     store = _store(db)
     try:
         rows = store.list_articles(query=query, source=source, since=since, until=until, limit=limit, offset=offset)
@@ -361,15 +363,17 @@ CountryOpt = Annotated[Optional[str], typer.Option("--country", help="Victim cou
 SectorOpt = Annotated[Optional[str], typer.Option("--sector", help="Victim sector.")]
 TypeOpt = Annotated[Optional[str], typer.Option("--type", help="Attack type, e.g. ransomware.")]
 OutcomeOpt = Annotated[Optional[str], typer.Option("--outcome", help="successful, attempted or unknown.")]
-SinceOpt = Annotated[Optional[str], typer.Option("--since", help="Incident date on or after (YYYY-MM-DD).")]
-UntilOpt = Annotated[Optional[str], typer.Option("--until", help="Incident date on or before (YYYY-MM-DD).")]
+SinceOpt = Annotated[Optional[str], typer.Option("--since", help="Incident date on or after (YYYY, YYYY-MM or YYYY-MM-DD).")]
+UntilOpt = Annotated[Optional[str], typer.Option("--until", help="Incident date on or before (YYYY, YYYY-MM or YYYY-MM-DD).")]
 QueryOpt = Annotated[Optional[str], typer.Option("--query", "-q", help="Full-text search.")]
 
 
 def _incident_filters(actor, victim, country, sector, attack_type, outcome, since, until, query) -> dict:
-    """The keyword filters of ``Store.list_incidents`` from the shared options."""
-    return {"actor": actor, "victim": victim, "country": country.upper() if country else None, "sector": sector,
-            "attack_type": attack_type, "outcome": outcome, "since": since, "until": until, "query": query}
+    """The keyword filters of ``Store.list_incidents`` from the shared options, checked by
+    ``incidex.validate`` (the API's checks): a bad value is one line and exit code 2."""
+    return _or_exit(validate.incident_filters, {
+        "actor": actor, "victim": victim, "country": country, "sector": sector, "attack_type": attack_type,
+        "outcome": outcome, "since": since, "until": until, "query": query})
 
 
 @app.command()

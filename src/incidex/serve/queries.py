@@ -12,21 +12,20 @@ from __future__ import annotations
 
 import re
 import threading
-from datetime import date
 from collections import OrderedDict
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 from incidex.export.common import Source, incident_json
 from incidex.records import ATTACK_TYPES, SECTORS, IncidexError, Incident
+from incidex import validate
 from incidex.store import codec
 
 AttackType = Literal[ATTACK_TYPES]  # type: ignore[valid-type]
 Sector = Literal[SECTORS]  # type: ignore[valid-type]
 Outcome = Literal["successful", "attempted", "unknown"]
 _PARTIAL = re.compile(r"^[12]\d{3}(-(0[1-9]|1[0-2]))?$")
-_FULL = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 #: The JSON schema of a date filter: a year or month, or a calendar date (so a
 #: client or a generator knows that 2024-02-30 is not one).
 DATE_SCHEMA = {"anyOf": [{"type": "string", "pattern": _PARTIAL.pattern}, {"type": "string", "format": "date"}]}
@@ -35,16 +34,18 @@ MAX_PAGE = 500
 MAX_OFFSET = 100_000  # the documented bounds; [serve] max_page_size / max_offset can only lower them
 
 
-def _check_date(value: str | None) -> str | None:
-    if value is None or _PARTIAL.match(value):
-        return value
-    if not _FULL.match(value):
-        raise ValueError("use YYYY, YYYY-MM or YYYY-MM-DD")
-    try:
-        date.fromisoformat(value)
-    except ValueError:
-        raise ValueError(f"no such date {value!r}") from None
-    return value
+def _check_date(value: Any, info: ValidationInfo) -> Any:
+    """Before the type check, so the message is ``validate``'s (the CLI's too)."""
+    return validate.date_filter(info.field_name, value) if isinstance(value, str) else value
+
+
+def _check_facet(value: Any, info: ValidationInfo) -> Any:
+    return validate.facet(info.field_name, value) if isinstance(value, (str, list)) else value
+
+
+def _check_range(model: Any) -> Any:
+    validate.date_range(model.since, model.until)
+    return model
 
 
 class Strict(BaseModel):
@@ -70,7 +71,9 @@ class IncidentFilters(Strict):
     until: str | None = Field(None, json_schema_extra=DATE_SCHEMA, description="Incident date on or before" + _DATE_HELP + ".")
     background: bool = Field(True, description="Include incidents only mentioned as background.")
 
-    _dates = field_validator("since", "until")(classmethod(lambda cls, v: _check_date(v)))
+    _dates = field_validator("since", "until", mode="before")(_check_date)
+    _facets = field_validator("country", "sector", "attack_type", "outcome", mode="before")(_check_facet)
+    _range = model_validator(mode="after")(_check_range)
 
     def store_filters(self) -> dict[str, Any]:
         """Keyword filters of ``Store.list_incidents`` / ``count_incidents_matching`` (query as ``query``)."""
@@ -100,7 +103,8 @@ class ArticleQuery(Paging):
     until: str | None = Field(None, json_schema_extra=DATE_SCHEMA, description="Published on or before" + _DATE_HELP + ".")
     duplicates: bool = Field(True, description="Include syndicated copies.")
 
-    _dates = field_validator("since", "until")(classmethod(lambda cls, v: _check_date(v)))
+    _dates = field_validator("since", "until", mode="before")(_check_date)
+    _range = model_validator(mode="after")(_check_range)
 
 
 class ActorQuery(Paging):
@@ -111,6 +115,8 @@ class VictimQuery(Paging):
     q: str | None = Field(None, max_length=300, description="Part of a name.")
     country: str | None = Field(None, pattern=r"^[A-Za-z]{2}$", description="ISO 3166-1 alpha-2.")
     sector: Sector | None = None
+
+    _facets = field_validator("country", "sector", mode="before")(_check_facet)
 
 
 class SearchQuery(Strict):
