@@ -15,6 +15,7 @@ from typing import Any
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
+from .alerts import after_commit
 from .cleaning import clean
 from .extraction.pipeline import ExtractionFailure, Extractor, default_extractor
 from .limits import hard_time_limit, limits
@@ -296,6 +297,8 @@ def commit_prepared(items: Sequence[Prepared], store, report: IngestReport | Non
             outcomes.append(outcome)
         if on_commit:
             on_commit(outcomes, [i.article_id if o != "failed" else None for i, o in zip(items, outcomes)])
+    # webhook alerts for the incidents these articles made or changed (never raises)
+    after_commit(store, [i.article_id for i, o in zip(items, outcomes) if o in ("new", "duplicate")])
     for item, outcome in zip(items, outcomes):
         if outcome == "unchanged":
             report.unchanged += 1

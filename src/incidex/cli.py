@@ -34,6 +34,10 @@ app.add_typer(eval_app, name="eval")
 keys_app = typer.Typer(help="API keys for the REST API's write endpoints (and for reading when serve.read_open is false).",
                        no_args_is_help=True)
 app.add_typer(keys_app, name="keys")
+alerts_app = typer.Typer(help="Saved searches as alerts: an Atom feed (/feeds/NAME.atom under `incidex serve`) and "
+                              "optionally a signed webhook called when ingest or watch stores a matching incident.",
+                         no_args_is_help=True)
+app.add_typer(alerts_app, name="alerts")
 
 out = Console()
 err = Console(stderr=True)
@@ -858,6 +862,126 @@ def keys_revoke(
         err.print(f"[red]error:[/red] no active key {key!r} (see `incidex keys list`)")
         raise typer.Exit(1)
     out.print(f"revoked {n} key{'s' if n > 1 else ''}")
+
+
+# ----------------------------------------------------------------- alerts
+
+def _filters_text(filters: dict) -> str:
+    return ", ".join(f"{k}={v}" for k, v in sorted(filters.items())) or "all incidents"
+
+
+@alerts_app.command("add")
+def alerts_add(
+    name: Annotated[str, typer.Argument(help="Alert name (letters, digits, - _ .): its feed is /feeds/NAME.atom.")],
+    actor: ActorOpt = None,
+    victim: VictimOpt = None,
+    country: CountryOpt = None,
+    sector: SectorOpt = None,
+    attack_type: TypeOpt = None,
+    outcome: OutcomeOpt = None,
+    since: SinceOpt = None,
+    until: UntilOpt = None,
+    query: QueryOpt = None,
+    webhook: Annotated[Optional[str], typer.Option("--webhook", help="POST each new matching incident here (JSON, "
+                                                   "signed: see docs/alerts.md).")] = None,
+    secret: Annotated[Optional[str], typer.Option("--secret", help="The webhook's HMAC signing secret (default: "
+                                                  "a random one, printed once).")] = None,
+    db: DbOpt = None,
+) -> None:
+    """Save the filters of `incidex incidents` as a named alert."""
+    from .alerts import create_alert
+
+    store = _store(db)
+    filters = {"actor": actor, "victim": victim, "country": country, "sector": sector, "attack_type": attack_type,
+               "outcome": outcome, "since": since, "until": until, "query": query}
+    alert = _or_exit(lambda f: create_alert(store, name, f, webhook_url=webhook, secret=secret), filters)
+    out.print(f"alert {alert['name']}: {_filters_text(alert['filters'])}; feed /feeds/{alert['name']}.atom",
+              highlight=False, soft_wrap=True)
+    if alert["webhook_url"]:
+        out.print(f"webhook {alert['webhook_url']}", highlight=False, soft_wrap=True)
+        if not secret:
+            err.print("signing secret (X-Incidex-Signature: sha256=HMAC of the body); keep it, "
+                      "`alerts show --secret` shows it again:")
+            sys.stdout.write(alert["secret"] + "\n")
+
+
+@alerts_app.command("list")
+def alerts_list(db: DbOpt = None, fmt: FormatOpt = ListFormat.table) -> None:
+    """List alerts: name, filters, webhook, feed."""
+    rows = _store(db).list_alerts()
+    if fmt == ListFormat.json:
+        _dump([{k: v for k, v in r.items() if k != "secret"} for r in rows])
+        return
+    if not rows:
+        out.print("no alerts yet (add one with `incidex alerts add NAME --type ransomware ...`)")
+        return
+    _table(("name", "filters", "webhook", "feed"),
+           ((r["name"], _filters_text(r["filters"]), r["webhook_url"] or "", f"/feeds/{r['name']}.atom")
+            for r in rows))
+
+
+def _alert(store, name: str) -> dict:
+    alert = store.get_alert(name)
+    if alert is None:
+        err.print(f"[red]error:[/red] name: no alert {escape(name)!r} (see `incidex alerts list`)", soft_wrap=True)
+        raise typer.Exit(1)
+    return alert
+
+
+@alerts_app.command("show")
+def alerts_show(
+    name: Annotated[str, typer.Argument(help="Alert name.")],
+    show_secret: Annotated[bool, typer.Option("--secret", help="Also print the webhook's signing secret.")] = False,
+    limit: Annotated[int, typer.Option("--limit", min=1, max=1000, help="Delivery attempts shown.")] = 20,
+    db: DbOpt = None,
+    fmt: FormatOpt = ListFormat.table,
+) -> None:
+    """One alert: its filters, how many incidents match now, and the latest webhook delivery attempts."""
+    store = _store(db)
+    alert = _alert(store, name)
+    f = dict(alert["filters"])
+    matching = store.count_incidents_matching(query=f.pop("query", None), **f)
+    deliveries = store.list_deliveries(name, limit=limit)
+    if fmt == ListFormat.json:
+        _dump({**{k: v for k, v in alert.items() if k != "secret" or show_secret}, "matching": matching,
+               "deliveries": deliveries})
+        return
+    out.print(f"[bold]{alert['name']}[/bold]: {escape(_filters_text(alert['filters']))}", highlight=False)
+    out.print(f"  {matching} incidents match now; feed /feeds/{alert['name']}.atom; created {alert['created_at']}",
+              highlight=False)
+    out.print(f"  webhook {alert['webhook_url'] or 'none'}", highlight=False)
+    if show_secret and alert["secret"]:
+        out.print(f"  secret {alert['secret']}", highlight=False, markup=False)
+    if deliveries:
+        _table(("at", "incident", "delivery", "attempt", "result"),
+               ((d["at"], d["incident_id"] or "(test)", d["delivery_id"][:8], str(d["attempt"]),
+                 "delivered" if d["ok"] else (d["error"] or "failed")) for d in deliveries))
+
+
+@alerts_app.command("remove")
+def alerts_remove(name: Annotated[str, typer.Argument(help="Alert name.")], db: DbOpt = None) -> None:
+    """Remove an alert and its delivery log."""
+    store = _store(db)
+    _alert(store, name)
+    store.remove_alert(name)
+    out.print(f"removed alert {name}")
+
+
+@alerts_app.command("test")
+def alerts_test(name: Annotated[str, typer.Argument(help="Alert name.")], db: DbOpt = None) -> None:
+    """Send a `test` event (with the newest matching incident) to the alert's webhook; exit 1 if not delivered."""
+    from .alerts import send_test
+
+    store = _store(db)
+    _alert(store, name)
+    d = _or_exit(lambda n: send_test(store, n), name)
+    for line in d.log:
+        err.print(f"  {line}", highlight=False, markup=False)
+    if not d.ok:
+        err.print(f"[red]not delivered[/red] after {d.attempts} attempts: {escape(d.error or '')}", soft_wrap=True)
+        raise typer.Exit(1)
+    out.print(f"delivered test event {d.delivery_id} to {store.get_alert(name)['webhook_url']} "
+              f"(attempt {d.attempts})", highlight=False, soft_wrap=True)
 
 
 def main() -> None:  # pragma: no cover

@@ -42,7 +42,7 @@ def create_app(db_url: str | os.PathLike[str] | None = None, settings: dict[str,
     ``store``: serve an already open store instead (the caller closes it).
     """
     from incidex.export.taxii import make_router
-    from incidex.serve import rest, ui
+    from incidex.serve import feeds, rest, ui
     from incidex.serve.config import ServeConfig
     from incidex.serve.queries import Stats
     from incidex.serve.security import BodyLimit, SecurityHeaders, require_read
@@ -76,6 +76,7 @@ def create_app(db_url: str | os.PathLike[str] | None = None, settings: dict[str,
     app.include_router(rest.router, prefix=API)
     app.include_router(rest.write_router, prefix=API)
     app.include_router(make_router(), prefix="/taxii2", dependencies=[Depends(require_read)])
+    app.include_router(feeds.router)
     app.include_router(ui.public)
     app.include_router(ui.router)
     ui.mount_static(app)
