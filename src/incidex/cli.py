@@ -892,8 +892,7 @@ def alerts_add(
     from .alerts import create_alert
 
     store = _store(db)
-    filters = {"actor": actor, "victim": victim, "country": country, "sector": sector, "attack_type": attack_type,
-               "outcome": outcome, "since": since, "until": until, "query": query}
+    filters = _incident_filters(actor, victim, country, sector, attack_type, outcome, since, until, query)
     alert = _or_exit(lambda f: create_alert(store, name, f, webhook_url=webhook, secret=secret), filters)
     out.print(f"alert {alert['name']}: {_filters_text(alert['filters'])}; feed /feeds/{alert['name']}.atom",
               highlight=False, soft_wrap=True)
