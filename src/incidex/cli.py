@@ -15,7 +15,8 @@ from typing import Annotated, Optional
 import typer
 from rich.console import Console
 from rich.markup import escape
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.progress import (BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn,
+                           TimeRemainingColumn)
 from rich.table import Table
 
 from . import validate
@@ -79,9 +80,11 @@ def _dump(obj) -> None:
 
 
 def _progress() -> Progress:
+    """A progress bar on stderr: done of total and the time left when the total is known
+    (files counted up front, JSONL lines), elapsed time always."""
     return Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                    TextColumn("{task.fields[stats]}"), TimeElapsedColumn(), console=err, transient=False,
-                    disable=not err.is_terminal)
+                    TextColumn("{task.fields[stats]}"), TimeElapsedColumn(), TextColumn("eta"),
+                    TimeRemainingColumn(), console=err, transient=False, disable=not err.is_terminal)
 
 
 # ----------------------------------------------------------------- ingest
@@ -102,11 +105,17 @@ def ingest(
     Exit code: 0 on success, 1 when nothing could be read (or with --strict on any failure).
     """
     from .api import ingest as run_ingest
+    from .readers import plan
+    from .readers.select import skip_summary
 
     store = _store(db)
+    skipped: list[tuple[str, str]] = []
+    inputs, total = plan(inputs, on_skip=lambda path, why: skipped.append((path, why)))
+    if skipped:
+        err.print(escape(skip_summary(skipped)), highlight=False, soft_wrap=True)
     counts = {"new": 0, "duplicate": 0, "unchanged": 0, "failed": 0}
     with _progress() as progress:
-        task = progress.add_task("ingesting", total=None, stats="")
+        task = progress.add_task("ingesting", total=total, stats="")
 
         def on_item(origin: str, outcome: str) -> None:
             counts[outcome] = counts.get(outcome, 0) + 1
@@ -114,6 +123,7 @@ def ingest(
 
         try:
             report = run_ingest(inputs, store, fetch_pages=fetch_pages, on_item=on_item)
+            report.skipped = skipped + report.skipped
         except KeyboardInterrupt:
             err.print("[yellow]interrupted[/yellow]: every article reported above as done is committed; re-run to continue.")
             raise typer.Exit(130)
