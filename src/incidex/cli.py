@@ -190,8 +190,10 @@ def batch(
     db_url = db if db is not None else str(out_dir / "incidex.db")
     store = None if map_only else _store(db_url)
     counts = {"new": 0, "duplicate": 0, "unchanged": 0, "failed": 0}
+    from .batch.partitions import expected_items
+
     with _progress() as progress:
-        task = progress.add_task(f"batch ({engine.value})", total=None, stats="")
+        task = progress.add_task(f"batch ({engine.value})", total=expected_items(inputs), stats="")
 
         def on_item(origin: str, outcome: str) -> None:
             counts[outcome] = counts.get(outcome, 0) + 1

@@ -273,7 +273,8 @@ def _join_partial(lines: Iterable[bytes]) -> Iterator[bytes]:
 
 # --- planning: what a run will read, and how much ----------------------------------------
 
-def _lines(path: Path) -> int:
+def count_lines(path: Path) -> int:
+    """Lines of a file (a last line without a newline counts), by a byte scan."""
     n, last = 0, b"\n"
     with path.open("rb") as fh:
         for block in iter(lambda: fh.read(1 << 20), b""):
@@ -287,7 +288,7 @@ def _items_in(path: Path, settings: dict[str, Any]) -> int | None:
     hint = by_extension(path.name)
     try:
         if hint == "jsonl":
-            return _lines(path)
+            return count_lines(path)
         if hint == "feed":
             return None
         if hint == "json" and path.stat().st_size <= _max_bytes(settings):
