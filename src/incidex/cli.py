@@ -58,6 +58,8 @@ class ShowFormat(str, Enum):
 DbOpt = Annotated[Optional[str], typer.Option("--db", help="Database URL (sqlite:///path.db, postgresql://...) or path; "
                                               "default $INCIDEX_DB, else ./incidex.db.", show_default=False)]
 FormatOpt = Annotated[ListFormat, typer.Option("--format", "-f", help="Output format.")]
+WideOpt = Annotated[bool, typer.Option("--wide", "-w", help="Every column at full width (lines may be wider "
+                                                            "than the terminal); default: fit the terminal.")]
 
 
 def _or_exit(load, arg):
@@ -324,17 +326,22 @@ def _print_result(res) -> None:
 
 
 def _print_incident(inc, indent: str = "") -> None:
-    date = f"{inc.date.value} ({inc.date.precision}, conf {inc.date.confidence:.2f})" if inc.date else "?"
-    out.print(f"{indent}[bold cyan]{inc.id}[/bold cyan] {inc.summary}", highlight=False)
+    """The incident as short prose lines (``incidex.prose``): no reprs, no "?" for what is unknown."""
+    from .prose import impact_sentences, response_text, victim_text
+
+    date = f"{inc.date.value} ({inc.date.precision}, confidence {inc.date.confidence:.2f})" if inc.date else ""
+    out.print(f"{indent}[bold cyan]{inc.id}[/bold cyan] {escape(inc.summary or '')}", highlight=False)
     rows = [
         ("types", ", ".join(inc.attack_types)),
-        ("attackers", "; ".join(f"{x.name} [{x.kind}{', ' + x.state_link if x.state_link else ''}{', ' + x.kb_id if x.kb_id else ''}]" for x in inc.attackers)),
-        ("attribution", f"{inc.attribution.status}" + (f" by {', '.join(inc.attribution.by)}" if inc.attribution.by else "")),
-        ("victims", "; ".join(f"{v.name} ({v.country or '?'}, {v.sector or '?'})" for v in inc.victims)),
+        ("attackers", "; ".join(x.name + (f" ({', '.join(d for d in (x.kind, x.state_link, x.kb_id) if d)})"
+                                          if any((x.kind, x.state_link, x.kb_id)) else "") for x in inc.attackers)),
+        ("attribution", "" if inc.attribution.status == "unknown" and not inc.attribution.by else
+         inc.attribution.status + (f" by {', '.join(inc.attribution.by)}" if inc.attribution.by else "")),
+        ("victims", "; ".join(victim_text(v) for v in inc.victims)),
         ("date", date),
-        ("outcome", inc.outcome),
-        ("responses", "; ".join(f"{r.kind} by {r.by or '?'} against {r.against or '?'}" for r in inc.responses)),
-        ("impact", "; ".join(f"{k}={v}" for k, v in inc.impact.to_dict().items() if v not in (None, [], False))),
+        ("outcome", "" if inc.outcome == "unknown" else inc.outcome),
+        ("responses", "; ".join(response_text(r) for r in inc.responses)),
+        ("impact", " ".join(impact_sentences(inc.impact))),
         ("techniques", ", ".join(inc.techniques)),
         ("malware", ", ".join(inc.malware)),
         ("cves", ", ".join(inc.cves)),
@@ -356,6 +363,7 @@ def articles(
     offset: Annotated[int, typer.Option("--offset", min=0)] = 0,
     db: DbOpt = None,
     fmt: FormatOpt = ListFormat.table,
+    wide: WideOpt = False,
 ) -> None:
     """List stored articles, newest first, or search them."""
     since, until = _or_exit(lambda d: validate.date_range(*d), (since, until))
@@ -368,9 +376,12 @@ def articles(
     if fmt == ListFormat.json:
         _dump([a.to_dict() for a in rows])
         return
-    _table(("id", "published", "source", "title", "dup of"),
-           ((a.id, (a.published or "")[:10], a.source or "", (a.title or a.body[:60]).strip(), a.duplicate_of or "")
-            for a in rows))
+    from .termtable import Col
+
+    _table((Col("id", min=64), Col("published", min=10), Col("title", min=24), Col("source", drop=2, min=12),
+            Col("dup of", drop=1, min=10)),
+           ((a.id, (a.published or "")[:10], (a.title or a.body[:60]).strip(), a.source or "", a.duplicate_of or "")
+            for a in rows), wide=wide)
 
 
 # Incident filters, shared by `incidents` and `export` (same names as Store.list_incidents).
@@ -408,18 +419,24 @@ def incidents(
     offset: Annotated[int, typer.Option("--offset", min=0)] = 0,
     db: DbOpt = None,
     fmt: FormatOpt = ListFormat.table,
+    wide: WideOpt = False,
 ) -> None:
-    """List stored incidents with filters."""
+    """List stored incidents with filters (a line each; columns fitted to the terminal, --wide for all)."""
     store = _store(db)
     rows = store.list_incidents(**_incident_filters(actor, victim, country, sector, attack_type, outcome, since,
                                                     until, query), limit=limit, offset=offset)
     if fmt == ListFormat.json:
         _dump(_incident_json(store, rows))
         return
-    _table(("id", "date", "types", "attackers", "victims", "outcome", "attribution"),
-           ((i.id, i.date.value if i.date else "", ", ".join(i.attack_types), ", ".join(a.name for a in i.attackers),
-             "; ".join(f"{v.name} ({v.country or '?'})" for v in i.victims), i.outcome, i.attribution.status)
-            for i in rows))
+    from .termtable import Col
+
+    _table((Col("id", min=64), Col("date", min=10), Col("types", min=10), Col("victims", min=14),
+            Col("attackers", drop=1, min=10), Col("outcome", drop=2, min=10), Col("attribution", drop=3, min=10),
+            Col("summary", drop=4, min=20)),
+           ((i.id, i.date.value if i.date else "", ", ".join(i.attack_types),
+             "; ".join(v.name + (f" ({v.country})" if v.country else "") for v in i.victims),
+             ", ".join(a.name for a in i.attackers), i.outcome, i.attribution.status, i.summary or "")
+            for i in rows), wide=wide)
 
 
 def _incident_json(store, incidents) -> list[dict]:
@@ -429,13 +446,14 @@ def _incident_json(store, incidents) -> list[dict]:
     return list(records(incidents, store))
 
 
-def _table(columns: tuple[str, ...], rows) -> None:
-    t = Table()
-    for c in columns:
-        t.add_column(c, overflow="fold")
-    for r in rows:
-        t.add_row(*r)
-    out.print(t)
+def _table(columns, rows, wide: bool = False) -> None:
+    """A table that fits the terminal (``incidex.termtable``); ``wide``: every column, full width."""
+    from .termtable import fit_table
+
+    t = fit_table(columns, rows, out.width, wide=wide)
+    # rich never prints wider than its console: a wide table gets a console of its own width
+    (Console(width=max(out.width, t.planned_width)) if wide else out).print(t, highlight=False)
+
 
 
 @app.command()
@@ -464,8 +482,11 @@ def show(
     for s in d["sources"]:
         out.print(f"  {s['article_id']} {s['role']} {s['source'] or ''} {s['published'] or ''} {s['url'] or ''}", highlight=False)
     out.print("[bold]evidence[/bold]")
-    for e in inc.evidence:
-        out.print(f"  {e.field:<14} [{e.start}:{e.end}] {e.text}", highlight=False, markup=False)
+    from .prose import evidence_once
+
+    for e, fields in evidence_once(inc.evidence):
+        out.print(f"  {e.text}  [{', '.join(fields)}; {e.article_id + ' ' if e.article_id else ''}{e.start}:{e.end}]",
+                  highlight=False, markup=False)
 
 
 @app.command()
@@ -473,6 +494,7 @@ def failures(
     limit: Annotated[int, typer.Option("--limit", min=1, max=10000)] = 100,
     db: DbOpt = None,
     fmt: FormatOpt = ListFormat.table,
+    wide: WideOpt = False,
 ) -> None:
     """List inputs that could not be read or processed, with the reason."""
     store = _store(db)
@@ -481,7 +503,7 @@ def failures(
         _dump(rows)
         return
     _table(("at", "stage", "origin", "reason"),
-           (tuple(str(r.get(c) or "") for c in ("at", "stage", "origin", "reason")) for r in rows))
+           (tuple(str(r.get(c) or "") for c in ("at", "stage", "origin", "reason")) for r in rows), wide=wide)
 
 
 class ExportFormat(str, Enum):
@@ -592,6 +614,7 @@ def entities(
     limit: Annotated[int, typer.Option("--limit", min=1, max=10000)] = 50,
     db: DbOpt = None,
     fmt: FormatOpt = ListFormat.table,
+    wide: WideOpt = False,
 ) -> None:
     """List organisations (victims) resolved across articles, with their aliases."""
     store = _store(db)
@@ -600,7 +623,7 @@ def entities(
         _dump(rows)
         return
     _table(("id", "name", "country", "aliases"),
-           ((e["id"], e["name"], e.get("country") or "", "; ".join(e["aliases"])) for e in rows))
+           ((e["id"], e["name"], e.get("country") or "", "; ".join(e["aliases"])) for e in rows), wide=wide)
 
 
 @app.command()
