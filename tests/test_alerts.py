@@ -166,3 +166,31 @@ def test_cli_alerts(tmp_path):
         assert [d["ok"] for d in shown["deliveries"]] == [True, False, False, False]
         assert run(app, ["alerts", "remove", "gb", "--db", db]).exit_code == 0
         assert run(app, ["alerts", "show", "gb", "--db", db]).exit_code == 1
+
+
+def test_api_manages_alerts(store):
+    from incidex.serve.security import create_key
+
+    _, key = create_key(store, "tests")
+    auth = {"X-API-Key": key}
+    with TestClient(create_app(store=store)) as c:
+        r = c.post("/api/v1/alerts", json={"name": "gb", "country": "UK"}, headers=auth)
+        assert r.status_code == 422 and r.json()["detail"] == \
+            "country: UK is not an ISO 3166 alpha-2 code; did you mean GB?"
+        assert c.post("/api/v1/alerts", json={"name": "gb", "country": "GB"}).status_code == 401
+        r = c.post("/api/v1/alerts", json={"name": "gb", "country": "gb", "type": "ransomware"}, headers=auth)
+        assert r.status_code == 201, r.text
+        assert r.json()["filters"] == {"country": "GB", "attack_type": "ransomware"}
+        assert r.json()["feed"].endswith("/feeds/gb.atom")
+        # a webhook to a private address is refused unless the settings allow it
+        r = c.post("/api/v1/alerts", json={"name": "hook", "webhook": "http://127.0.0.1:9/x"}, headers=auth)
+        assert r.status_code == 422 and r.json()["detail"].startswith("webhook: refused")
+        assert c.post("/api/v1/alerts", json={"name": "gb"}, headers=auth).status_code == 422  # exists
+        assert [a["name"] for a in c.get("/api/v1/alerts").json()["items"]] == ["gb"]
+        one = c.get("/api/v1/alerts/gb").json()
+        assert one["matching"] == 0 and one["deliveries"] == [] and "secret" not in one
+        assert c.get(one["feed"]).status_code == 200
+        assert c.delete("/api/v1/alerts/gb").status_code == 401
+        assert c.delete("/api/v1/alerts/gb", headers=auth).status_code == 204
+        assert c.get("/api/v1/alerts/gb").status_code == 404
+        assert c.delete("/api/v1/alerts/gb", headers=auth).status_code == 404

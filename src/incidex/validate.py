@@ -28,7 +28,7 @@ from incidex.records import ATTACK_TYPES, SECTORS, IncidexError
 OUTCOMES = ("successful", "attempted", "unknown")
 DATE_FORMS = "YYYY, YYYY-MM or YYYY-MM-DD"
 _PARTIAL = re.compile(r"^([12]\d{3})(?:-(\d{2}))?$")
-_FULL = re.compile(r"^([12]\d{3})-(\d{2})-(\d{2})$")
+_FULL = re.compile(r"^(\d{4})-(\d{2})-(\d{2})$")
 
 
 class BadValue(IncidexError, ValueError):
@@ -121,6 +121,18 @@ def country(field: str, value: str) -> str:
     raise BadValue(field, f"{raw} is not an ISO 3166 alpha-2 code; {tail}")
 
 
+@cache
+def country_codes() -> tuple[str, ...]:
+    """Every ISO 3166-1 alpha-2 code in each way of writing it the filters accept (GB, gb, Gb, gB):
+    the exact enumeration for the OpenAPI document."""
+    import pycountry
+
+    out = []
+    for c in sorted(x.alpha_2 for x in pycountry.countries):
+        out += [c, c.lower(), c[0] + c[1].lower(), c[0].lower() + c[1]]
+    return tuple(out)
+
+
 def date_filter(field: str, value: str) -> str:
     """A year, a month or a calendar day, as written (``2024``, ``2024-02``, ``2024-02-29``)."""
     v = str(value).strip()
@@ -134,6 +146,8 @@ def date_filter(field: str, value: str) -> str:
         import calendar
 
         y, mo, d = (int(g) for g in m.groups())
+        if y < 1:
+            raise BadValue(field, f"{v} is not a calendar date: there is no year 0 (use {DATE_FORMS})")
         if not 1 <= mo <= 12:
             raise BadValue(field, f"{v} has no month {m.group(2)} (use {DATE_FORMS})")
         days = calendar.monthrange(y, mo)[1]

@@ -52,6 +52,8 @@ def create_alert(store: Any, name: str, filters: dict[str, Any], webhook_url: st
     check_name(name)
     webhook_url = check_webhook(webhook_url)
     checked = validate.incident_filters({k: v for k, v in filters.items() if v not in (None, "")})
+    if checked.get("include_background") is True:  # the default: not a filter
+        del checked["include_background"]
     if webhook_url and not secret:
         secret = secrets.token_urlsafe(32)
     store.add_alert(name, checked, webhook_url=webhook_url, secret=secret if webhook_url else None)

@@ -30,6 +30,8 @@ _PARTIAL = re.compile(r"^[12]\d{3}(-(0[1-9]|1[0-2]))?$")
 #: client or a generator knows that 2024-02-30 is not one).
 DATE_SCHEMA = {"anyOf": [{"type": "string", "pattern": _PARTIAL.pattern}, {"type": "string", "format": "date"}]}
 _DATE_HELP = " (YYYY, YYYY-MM or YYYY-MM-DD)"
+#: The codes ``validate.country`` accepts, any case (UK, GBR, a name: 422 with the code meant).
+COUNTRY_SCHEMA = {"enum": list(validate.country_codes())}
 MAX_PAGE = 500
 MAX_OFFSET = 100_000  # the documented bounds; [serve] max_page_size / max_offset can only lower them
 
@@ -63,7 +65,7 @@ class IncidentFilters(Strict):
     q: str | None = Field(None, max_length=500, description="Full-text search over summaries, victims and actors.")
     actor: str | None = Field(None, max_length=200, description="Attacker name, alias or kb id (an actor `id`).")
     victim: str | None = Field(None, max_length=300, description="Victim name (exact, case-insensitive).")
-    country: str | None = Field(None, pattern=r"^[A-Za-z]{2}$", description="Victim country, ISO 3166-1 alpha-2.")
+    country: str | None = Field(None, json_schema_extra=COUNTRY_SCHEMA, description="Victim country, ISO 3166-1 alpha-2.")
     sector: Sector | None = Field(None, description="Victim sector.")
     attack_type: AttackType | None = Field(None, alias="type", description="Attack type.")
     outcome: Outcome | None = Field(None, description="Outcome of the attack.")
@@ -113,7 +115,7 @@ class ActorQuery(Paging):
 
 class VictimQuery(Paging):
     q: str | None = Field(None, max_length=300, description="Part of a name.")
-    country: str | None = Field(None, pattern=r"^[A-Za-z]{2}$", description="ISO 3166-1 alpha-2.")
+    country: str | None = Field(None, json_schema_extra=COUNTRY_SCHEMA, description="ISO 3166-1 alpha-2.")
     sector: Sector | None = None
 
     _facets = field_validator("country", "sector", mode="before")(_check_facet)
