@@ -99,3 +99,14 @@ def test_show_is_prose(multi_outlet_db):
         evidence = text.split("\nevidence\n", 1)[1].strip().split("\n")
         sentences = [ln.rsplit("  [", 1)[0].strip() for ln in evidence]
         assert len(sentences) == len(set(sentences)), inc["id"]
+
+
+def test_an_empty_answer_says_which_name_matched_nothing(multi_outlet_db):
+    r = CliRunner().invoke(app, ["incidents", "--db", multi_outlet_db, "--actor", "Akria"])
+    assert r.exit_code == 0
+    assert "note: actor: no stored incident has the actor 'Akria'; did you mean Akira?" in r.stderr
+    assert "no incidents match these filters" in r.stderr
+    r = CliRunner().invoke(app, ["incidents", "--db", multi_outlet_db, "--victim", "Valemont Helth"])
+    assert "did you mean Valemont Health?" in r.stderr
+    r = CliRunner().invoke(app, ["incidents", "--db", multi_outlet_db, "--actor", "Akira"])
+    assert "note:" not in r.stderr and "Akira" in r.stdout

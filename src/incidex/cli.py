@@ -423,8 +423,17 @@ def incidents(
 ) -> None:
     """List stored incidents with filters (a line each; columns fitted to the terminal, --wide for all)."""
     store = _store(db)
-    rows = store.list_incidents(**_incident_filters(actor, victim, country, sector, attack_type, outcome, since,
-                                                    until, query), limit=limit, offset=offset)
+    filters = _incident_filters(actor, victim, country, sector, attack_type, outcome, since, until, query)
+    rows = store.list_incidents(**filters, limit=limit, offset=offset)
+    if not rows and offset == 0:  # never a silent empty answer: say which name matched nothing
+        from .hints import empty_result_hints
+
+        for hint in empty_result_hints(store, filters):
+            err.print(f"[yellow]note:[/yellow] {escape(hint)}", soft_wrap=True, highlight=False)
+    if not rows and fmt == ListFormat.table:
+        err.print("no incidents match" + (" these filters" if any(v is not None for v in filters.values()) else
+                                          " (the store has none yet: `incidex ingest`)"))
+        return
     if fmt == ListFormat.json:
         _dump(_incident_json(store, rows))
         return
