@@ -73,7 +73,7 @@ def skip_summary(skipped: list[tuple[str, str]], names: int = 3) -> str:
     ``skipped 12 files that are not articles: gold/annotation data: a.gold.json, b.gold.json, ... 8 more; ...``."""
     groups: dict[str, list[str]] = {}
     for path, reason in skipped:
-        groups.setdefault(reason, []).append(Path(path).name)
+        groups.setdefault(reason, []).append(path)
     parts = []
     for reason, files in sorted(groups.items(), key=lambda kv: -len(kv[1])):
         more = f", ... {len(files) - names} more" if len(files) > names else ""
