@@ -15,6 +15,7 @@ import pytest
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
+from fixtures_ingest import local_server  # noqa: F401  (fixture)
 from incidex.alerts import create_alert, send_test
 from incidex.alerts.webhook import SIGNATURE_HEADER, verify
 from incidex.api import ingest_items, read_content
@@ -194,3 +195,32 @@ def test_api_manages_alerts(store):
         assert c.delete("/api/v1/alerts/gb", headers=auth).status_code == 204
         assert c.get("/api/v1/alerts/gb").status_code == 404
         assert c.delete("/api/v1/alerts/gb", headers=auth).status_code == 404
+
+
+def test_watch_calls_the_webhook_once_per_new_incident(local_server, tmp_path, extractor):
+    from fixtures_watch import FakeClock, FeedRoute, rss, watch_settings
+
+    from incidex.store import open_store
+    from incidex.watch import FeedConfig, Watcher
+
+    store = open_store(tmp_path / "watch.db")
+    try:
+        route = FeedRoute(rss(local_server.base, [1, 2, 3]))
+        url = local_server.dynamic("/feed.xml", route)
+        clock = FakeClock()
+        w = Watcher(store, [FeedConfig(url=url, name="wire", interval=600)],
+                    settings=watch_settings(politeness_seconds=0), extractor=extractor, clock=clock,
+                    sleep=clock.sleep)
+        with Receiver() as rx:
+            alert = create_alert(store, "ransom", {"attack_type": "ransomware"}, webhook_url=rx.url)
+            w.run_once()
+            ids = [json.loads(r["body"])["incident"]["id"] for r in rx.requests]
+            assert len(ids) == len(set(ids)) == store.count_incidents_matching(attack_type="ransomware") >= 3
+            assert all(verify(alert["secret"], r["body"], r["headers"][SIGNATURE_HEADER]) for r in rx.requests)
+            route.set(rss(local_server.base, [1, 2, 3, 4, 5]))
+            w.run_once()
+            later = [json.loads(r["body"])["incident"]["id"] for r in rx.requests[len(ids):]]
+            assert later and not set(later) & set(ids)
+            assert len(ids) + len(later) == store.count_incidents_matching(attack_type="ransomware")
+    finally:
+        store.close()
