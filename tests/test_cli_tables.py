@@ -110,3 +110,15 @@ def test_an_empty_answer_says_which_name_matched_nothing(multi_outlet_db):
     assert "did you mean Valemont Health?" in r.stderr
     r = CliRunner().invoke(app, ["incidents", "--db", multi_outlet_db, "--actor", "Akira"])
     assert "note:" not in r.stderr and "Akira" in r.stdout
+
+
+def test_api_empty_page_has_the_same_hint(multi_outlet_db):
+    from fastapi.testclient import TestClient
+
+    from incidex.serve.app import create_app
+
+    with TestClient(create_app(multi_outlet_db)) as c:
+        page = c.get("/api/v1/incidents?actor=Akria").json()
+        assert page["items"] == [] and page["hints"] == [
+            "actor: no stored incident has the actor 'Akria'; did you mean Akira?"]
+        assert "hints" not in c.get("/api/v1/incidents?actor=Akira").json()

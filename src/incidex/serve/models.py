@@ -91,6 +91,8 @@ class IncidentPage(BaseModel):
     limit: int
     offset: int
     items: list[IncidentRecord]
+    hints: list[str] | None = Field(None, description="Only on an empty first page: which actor or victim filter "
+                                    "no stored incident matches, with the closest stored names.")
 
 
 class ArticleHeader(Open):

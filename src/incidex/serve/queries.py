@@ -184,8 +184,15 @@ def incident_page(store: Any, q: IncidentQuery, config: Any, stats: "Stats | Non
         total = known
     elif stats is not None and not (offset <= 0 and len(rows) < limit):
         stats.put(key, total)
-    return {"total": min(total, config.count_cap), "total_is_lower_bound": total > config.count_cap,
+    page = {"total": min(total, config.count_cap), "total_is_lower_bound": total > config.count_cap,
             "limit": limit, "offset": offset, "items": records(store, rows)}
+    if not rows and offset == 0:  # never a silent empty answer (as the CLI's note)
+        from incidex.hints import empty_result_hints
+
+        hints = empty_result_hints(store, filters)
+        if hints:
+            page["hints"] = hints
+    return page
 
 
 def _count_args(filters: dict[str, Any]) -> dict[str, Any]:
