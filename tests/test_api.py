@@ -216,9 +216,9 @@ def test_taxii_collection_is_served(client):
     ("limit=501", "query parameter 'limit'"),
     ("limit=abc", "query parameter 'limit'"),
     ("offset=-1", "query parameter 'offset'"),
-    ("country=GBR", "query parameter 'country'"),
-    ("type=ransom", "query parameter 'type'"),
-    ("since=2024-02-30", "no such date"),
+    ("country=GBR", "country: GBR is not an ISO 3166 alpha-2 code; did you mean GB?"),
+    ("type=ransom", "type: ransom is not an attack type; did you mean ransomware?"),
+    ("since=2024-02-30", "since: 2024-02-30 is not a calendar date"),
     ("until=last+week", "YYYY"),
 ])
 def test_bad_queries_are_clear_422s(client, query, where):

@@ -30,6 +30,18 @@ def api_schema(export_db, tmp_path_factory):
     app.state.store.close()
 
 
+def _inverted_range(query) -> bool:
+    from incidex.validate import BadValue, date_range
+
+    if not query or not isinstance(query.get("since"), str) or not isinstance(query.get("until"), str):
+        return False
+    try:
+        date_range(query["since"], query["until"])
+    except BadValue as e:
+        return e.field == "since" and "is after until" in e.problem
+    return False
+
+
 def test_api_conforms_to_its_openapi_document(api_schema):
     operations = [result.ok() for result in api_schema.get_all_operations()]
     assert {op.path for op in operations} >= {"/api/v1/incidents", "/api/v1/articles", "/api/v1/stats",
@@ -46,6 +58,9 @@ def test_api_conforms_to_its_openapi_document(api_schema):
         @settings(max_examples=examples, deadline=None, derandomize=True, database=None,
                   suppress_health_check=list(HealthCheck))
         def check(case):
-            case.validate_response(case.call(), excluded_checks=excluded)
+            # since after until is a 422 (incidex.validate) that no JSON schema can express
+            inverted = _inverted_range(case.query)
+            case.validate_response(case.call(), excluded_checks=excluded + ([positive_data_acceptance]
+                                                                             if inverted else []))
 
         check()

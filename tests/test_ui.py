@@ -157,7 +157,7 @@ def test_errors_are_pages(client):
     doc = page(client, "/incidents/nope", 404)
     assert "No incident" in doc.text_content()
     doc = page(client, "/?country=Britain", 400)
-    assert "query parameter 'country'" in doc.text_content()
+    assert "country: Britain is not an ISO 3166 alpha-2 code" in doc.text_content()
     page(client, "/actors/nobody", 404)
 
 

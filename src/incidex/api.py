@@ -15,6 +15,7 @@ from typing import Any
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
+from .alerts import after_commit
 from .cleaning import clean
 from .extraction.pipeline import ExtractionFailure, Extractor, default_extractor
 from .limits import hard_time_limit, limits
@@ -76,12 +77,14 @@ class IngestReport:
     incidents: int = 0
     merged: int = 0  # incidents that joined an incident already stored
     articles: list[str] = field(default_factory=list)  # ids of the articles read (new, duplicate or unchanged)
+    skipped: list[tuple[str, str]] = field(default_factory=list)  # (path, why) of directory files that are not articles
 
     def to_dict(self) -> dict:
         return {"read": self.read, "new": self.new, "duplicate": self.duplicate, "unchanged": self.unchanged,
                 "failed": len(self.failed), "incidents": self.incidents, "merged": self.merged,
                 "articles": list(self.articles),
-                "failures": [{"origin": f.origin, "reason": f.reason} for f in self.failed]}
+                "failures": [{"origin": f.origin, "reason": f.reason} for f in self.failed],
+                "skipped": [{"origin": o, "reason": r} for o, r in self.skipped]}
 
 
 def ingest(inputs: Iterable[str], store, *, fetch_pages: bool = False, extractor: Extractor | None = None,
@@ -95,9 +98,14 @@ def ingest(inputs: Iterable[str], store, *, fetch_pages: bool = False, extractor
     committed; re-running skips what is stored. ``on_item(origin, outcome)``
     is called per item once its chunk is committed (outcome: new, duplicate,
     unchanged, failed). ``settings``: the reading settings (e.g. which addresses may be fetched).
+    Files of a directory that are not articles are skipped, each in ``report.skipped`` with why.
     """
-    return ingest_items(read(inputs, fetch_pages=fetch_pages, settings=settings), store, extractor=extractor,
-                        on_item=on_item, chunk_size=chunk_size)
+    skipped: list[tuple[str, str]] = []
+    report = ingest_items(read(inputs, fetch_pages=fetch_pages, settings=settings,
+                               on_skip=lambda path, why: skipped.append((path, why))),
+                          store, extractor=extractor, on_item=on_item, chunk_size=chunk_size)
+    report.skipped = skipped
+    return report
 
 
 def read_content(content: str, *, kind: str | None = None, origin: str = "<text>", url: str | None = None,
@@ -296,6 +304,8 @@ def commit_prepared(items: Sequence[Prepared], store, report: IngestReport | Non
             outcomes.append(outcome)
         if on_commit:
             on_commit(outcomes, [i.article_id if o != "failed" else None for i, o in zip(items, outcomes)])
+    # webhook alerts for the incidents these articles made or changed (never raises)
+    after_commit(store, [i.article_id for i, o in zip(items, outcomes) if o in ("new", "duplicate")])
     for item, outcome in zip(items, outcomes):
         if outcome == "unchanged":
             report.unchanged += 1

@@ -14,9 +14,12 @@ from typing import Annotated, Optional
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.markup import escape
+from rich.progress import (BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn,
+                           TimeRemainingColumn)
 from rich.table import Table
 
+from . import validate
 from .records import IncidexError, ReadFailure
 
 app = typer.Typer(
@@ -32,6 +35,10 @@ app.add_typer(eval_app, name="eval")
 keys_app = typer.Typer(help="API keys for the REST API's write endpoints (and for reading when serve.read_open is false).",
                        no_args_is_help=True)
 app.add_typer(keys_app, name="keys")
+alerts_app = typer.Typer(help="Saved searches as alerts: an Atom feed (/feeds/NAME.atom under `incidex serve`) and "
+                              "optionally a signed webhook called when ingest or watch stores a matching incident.",
+                         no_args_is_help=True)
+app.add_typer(alerts_app, name="alerts")
 
 out = Console()
 err = Console(stderr=True)
@@ -51,6 +58,8 @@ class ShowFormat(str, Enum):
 DbOpt = Annotated[Optional[str], typer.Option("--db", help="Database URL (sqlite:///path.db, postgresql://...) or path; "
                                               "default $INCIDEX_DB, else ./incidex.db.", show_default=False)]
 FormatOpt = Annotated[ListFormat, typer.Option("--format", "-f", help="Output format.")]
+WideOpt = Annotated[bool, typer.Option("--wide", "-w", help="Every column at full width (lines may be wider "
+                                                            "than the terminal); default: fit the terminal.")]
 
 
 def _or_exit(load, arg):
@@ -58,7 +67,7 @@ def _or_exit(load, arg):
     try:
         return load(arg)
     except IncidexError as e:
-        err.print(f"[red]error:[/red] {e}")
+        err.print(f"[red]error:[/red] {escape(str(e))}", soft_wrap=True, highlight=False)  # one line, whatever the width
         raise typer.Exit(2)
 
 
@@ -73,9 +82,11 @@ def _dump(obj) -> None:
 
 
 def _progress() -> Progress:
+    """A progress bar on stderr: done of total and the time left when the total is known
+    (files counted up front, JSONL lines), elapsed time always."""
     return Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                    TextColumn("{task.fields[stats]}"), TimeElapsedColumn(), console=err, transient=False,
-                    disable=not err.is_terminal)
+                    TextColumn("{task.fields[stats]}"), TimeElapsedColumn(), TextColumn("eta"),
+                    TimeRemainingColumn(), console=err, transient=False, disable=not err.is_terminal)
 
 
 # ----------------------------------------------------------------- ingest
@@ -96,11 +107,17 @@ def ingest(
     Exit code: 0 on success, 1 when nothing could be read (or with --strict on any failure).
     """
     from .api import ingest as run_ingest
+    from .readers import plan
+    from .readers.select import skip_summary
 
     store = _store(db)
+    skipped: list[tuple[str, str]] = []
+    inputs, total = plan(inputs, on_skip=lambda path, why: skipped.append((path, why)))
+    if skipped:
+        err.print(escape(skip_summary(skipped)), highlight=False, soft_wrap=True)
     counts = {"new": 0, "duplicate": 0, "unchanged": 0, "failed": 0}
     with _progress() as progress:
-        task = progress.add_task("ingesting", total=None, stats="")
+        task = progress.add_task("ingesting", total=total, stats="")
 
         def on_item(origin: str, outcome: str) -> None:
             counts[outcome] = counts.get(outcome, 0) + 1
@@ -108,6 +125,7 @@ def ingest(
 
         try:
             report = run_ingest(inputs, store, fetch_pages=fetch_pages, on_item=on_item)
+            report.skipped = skipped + report.skipped
         except KeyboardInterrupt:
             err.print("[yellow]interrupted[/yellow]: every article reported above as done is committed; re-run to continue.")
             raise typer.Exit(130)
@@ -174,8 +192,10 @@ def batch(
     db_url = db if db is not None else str(out_dir / "incidex.db")
     store = None if map_only else _store(db_url)
     counts = {"new": 0, "duplicate": 0, "unchanged": 0, "failed": 0}
+    from .batch.partitions import expected_items
+
     with _progress() as progress:
-        task = progress.add_task(f"batch ({engine.value})", total=None, stats="")
+        task = progress.add_task(f"batch ({engine.value})", total=expected_items(inputs), stats="")
 
         def on_item(origin: str, outcome: str) -> None:
             counts[outcome] = counts.get(outcome, 0) + 1
@@ -306,17 +326,22 @@ def _print_result(res) -> None:
 
 
 def _print_incident(inc, indent: str = "") -> None:
-    date = f"{inc.date.value} ({inc.date.precision}, conf {inc.date.confidence:.2f})" if inc.date else "?"
-    out.print(f"{indent}[bold cyan]{inc.id}[/bold cyan] {inc.summary}", highlight=False)
+    """The incident as short prose lines (``incidex.prose``): no reprs, no "?" for what is unknown."""
+    from .prose import impact_sentences, response_text, victim_text
+
+    date = f"{inc.date.value} ({inc.date.precision}, confidence {inc.date.confidence:.2f})" if inc.date else ""
+    out.print(f"{indent}[bold cyan]{inc.id}[/bold cyan] {escape(inc.summary or '')}", highlight=False)
     rows = [
         ("types", ", ".join(inc.attack_types)),
-        ("attackers", "; ".join(f"{x.name} [{x.kind}{', ' + x.state_link if x.state_link else ''}{', ' + x.kb_id if x.kb_id else ''}]" for x in inc.attackers)),
-        ("attribution", f"{inc.attribution.status}" + (f" by {', '.join(inc.attribution.by)}" if inc.attribution.by else "")),
-        ("victims", "; ".join(f"{v.name} ({v.country or '?'}, {v.sector or '?'})" for v in inc.victims)),
+        ("attackers", "; ".join(x.name + (f" ({', '.join(d for d in (x.kind, x.state_link, x.kb_id) if d)})"
+                                          if any((x.kind, x.state_link, x.kb_id)) else "") for x in inc.attackers)),
+        ("attribution", "" if inc.attribution.status == "unknown" and not inc.attribution.by else
+         inc.attribution.status + (f" by {', '.join(inc.attribution.by)}" if inc.attribution.by else "")),
+        ("victims", "; ".join(victim_text(v) for v in inc.victims)),
         ("date", date),
-        ("outcome", inc.outcome),
-        ("responses", "; ".join(f"{r.kind} by {r.by or '?'} against {r.against or '?'}" for r in inc.responses)),
-        ("impact", "; ".join(f"{k}={v}" for k, v in inc.impact.to_dict().items() if v not in (None, [], False))),
+        ("outcome", "" if inc.outcome == "unknown" else inc.outcome),
+        ("responses", "; ".join(response_text(r) for r in inc.responses)),
+        ("impact", " ".join(impact_sentences(inc.impact))),
         ("techniques", ", ".join(inc.techniques)),
         ("malware", ", ".join(inc.malware)),
         ("cves", ", ".join(inc.cves)),
@@ -332,14 +357,16 @@ def _print_incident(inc, indent: str = "") -> None:
 def articles(
     query: Annotated[Optional[str], typer.Option("--query", "-q", help="Full-text search over title and body.")] = None,
     source: Annotated[Optional[str], typer.Option("--source", help="Publisher domain, e.g. therecord.media.")] = None,
-    since: Annotated[Optional[str], typer.Option("--since", help="Published on or after (YYYY-MM-DD).")] = None,
-    until: Annotated[Optional[str], typer.Option("--until", help="Published on or before (YYYY-MM-DD).")] = None,
+    since: Annotated[Optional[str], typer.Option("--since", help="Published on or after (YYYY, YYYY-MM or YYYY-MM-DD).")] = None,
+    until: Annotated[Optional[str], typer.Option("--until", help="Published on or before (YYYY, YYYY-MM or YYYY-MM-DD).")] = None,
     limit: Annotated[int, typer.Option("--limit", min=1, max=10000)] = 50,
     offset: Annotated[int, typer.Option("--offset", min=0)] = 0,
     db: DbOpt = None,
     fmt: FormatOpt = ListFormat.table,
+    wide: WideOpt = False,
 ) -> None:
     """List stored articles, newest first, or search them."""
+    since, until = _or_exit(lambda d: validate.date_range(*d), (since, until))
     store = _store(db)
     try:
         rows = store.list_articles(query=query, source=source, since=since, until=until, limit=limit, offset=offset)
@@ -349,9 +376,12 @@ def articles(
     if fmt == ListFormat.json:
         _dump([a.to_dict() for a in rows])
         return
-    _table(("id", "published", "source", "title", "dup of"),
-           ((a.id, (a.published or "")[:10], a.source or "", (a.title or a.body[:60]).strip(), a.duplicate_of or "")
-            for a in rows))
+    from .termtable import Col
+
+    _table((Col("id", min=64), Col("published", min=10), Col("title", min=24), Col("source", drop=2, min=12),
+            Col("dup of", drop=1, min=10)),
+           ((a.id, (a.published or "")[:10], (a.title or a.body[:60]).strip(), a.source or "", a.duplicate_of or "")
+            for a in rows), wide=wide)
 
 
 # Incident filters, shared by `incidents` and `export` (same names as Store.list_incidents).
@@ -361,15 +391,17 @@ CountryOpt = Annotated[Optional[str], typer.Option("--country", help="Victim cou
 SectorOpt = Annotated[Optional[str], typer.Option("--sector", help="Victim sector.")]
 TypeOpt = Annotated[Optional[str], typer.Option("--type", help="Attack type, e.g. ransomware.")]
 OutcomeOpt = Annotated[Optional[str], typer.Option("--outcome", help="successful, attempted or unknown.")]
-SinceOpt = Annotated[Optional[str], typer.Option("--since", help="Incident date on or after (YYYY-MM-DD).")]
-UntilOpt = Annotated[Optional[str], typer.Option("--until", help="Incident date on or before (YYYY-MM-DD).")]
+SinceOpt = Annotated[Optional[str], typer.Option("--since", help="Incident date on or after (YYYY, YYYY-MM or YYYY-MM-DD).")]
+UntilOpt = Annotated[Optional[str], typer.Option("--until", help="Incident date on or before (YYYY, YYYY-MM or YYYY-MM-DD).")]
 QueryOpt = Annotated[Optional[str], typer.Option("--query", "-q", help="Full-text search.")]
 
 
 def _incident_filters(actor, victim, country, sector, attack_type, outcome, since, until, query) -> dict:
-    """The keyword filters of ``Store.list_incidents`` from the shared options."""
-    return {"actor": actor, "victim": victim, "country": country.upper() if country else None, "sector": sector,
-            "attack_type": attack_type, "outcome": outcome, "since": since, "until": until, "query": query}
+    """The keyword filters of ``Store.list_incidents`` from the shared options, checked by
+    ``incidex.validate`` (the API's checks): a bad value is one line and exit code 2."""
+    return _or_exit(validate.incident_filters, {
+        "actor": actor, "victim": victim, "country": country, "sector": sector, "attack_type": attack_type,
+        "outcome": outcome, "since": since, "until": until, "query": query})
 
 
 @app.command()
@@ -387,18 +419,33 @@ def incidents(
     offset: Annotated[int, typer.Option("--offset", min=0)] = 0,
     db: DbOpt = None,
     fmt: FormatOpt = ListFormat.table,
+    wide: WideOpt = False,
 ) -> None:
-    """List stored incidents with filters."""
+    """List stored incidents with filters (a line each; columns fitted to the terminal, --wide for all)."""
     store = _store(db)
-    rows = store.list_incidents(**_incident_filters(actor, victim, country, sector, attack_type, outcome, since,
-                                                    until, query), limit=limit, offset=offset)
+    filters = _incident_filters(actor, victim, country, sector, attack_type, outcome, since, until, query)
+    rows = store.list_incidents(**filters, limit=limit, offset=offset)
+    if not rows and offset == 0:  # never a silent empty answer: say which name matched nothing
+        from .hints import empty_result_hints
+
+        for hint in empty_result_hints(store, filters):
+            err.print(f"[yellow]note:[/yellow] {escape(hint)}", soft_wrap=True, highlight=False)
+    if not rows and fmt == ListFormat.table:
+        err.print("no incidents match" + (" these filters" if any(v is not None for v in filters.values()) else
+                                          " (the store has none yet: `incidex ingest`)"))
+        return
     if fmt == ListFormat.json:
         _dump(_incident_json(store, rows))
         return
-    _table(("id", "date", "types", "attackers", "victims", "outcome", "attribution"),
-           ((i.id, i.date.value if i.date else "", ", ".join(i.attack_types), ", ".join(a.name for a in i.attackers),
-             "; ".join(f"{v.name} ({v.country or '?'})" for v in i.victims), i.outcome, i.attribution.status)
-            for i in rows))
+    from .termtable import Col
+
+    _table((Col("id", min=64), Col("date", min=10), Col("types", min=10), Col("victims", min=14),
+            Col("attackers", drop=1, min=10), Col("outcome", drop=2, min=10), Col("attribution", drop=3, min=10),
+            Col("summary", drop=4, min=20)),
+           ((i.id, i.date.value if i.date else "", ", ".join(i.attack_types),
+             "; ".join(v.name + (f" ({v.country})" if v.country else "") for v in i.victims),
+             ", ".join(a.name for a in i.attackers), i.outcome, i.attribution.status, i.summary or "")
+            for i in rows), wide=wide)
 
 
 def _incident_json(store, incidents) -> list[dict]:
@@ -408,13 +455,14 @@ def _incident_json(store, incidents) -> list[dict]:
     return list(records(incidents, store))
 
 
-def _table(columns: tuple[str, ...], rows) -> None:
-    t = Table()
-    for c in columns:
-        t.add_column(c, overflow="fold")
-    for r in rows:
-        t.add_row(*r)
-    out.print(t)
+def _table(columns, rows, wide: bool = False) -> None:
+    """A table that fits the terminal (``incidex.termtable``); ``wide``: every column, full width."""
+    from .termtable import fit_table
+
+    t = fit_table(columns, rows, out.width, wide=wide)
+    # rich never prints wider than its console: a wide table gets a console of its own width
+    (Console(width=max(out.width, t.planned_width)) if wide else out).print(t, highlight=False)
+
 
 
 @app.command()
@@ -443,8 +491,11 @@ def show(
     for s in d["sources"]:
         out.print(f"  {s['article_id']} {s['role']} {s['source'] or ''} {s['published'] or ''} {s['url'] or ''}", highlight=False)
     out.print("[bold]evidence[/bold]")
-    for e in inc.evidence:
-        out.print(f"  {e.field:<14} [{e.start}:{e.end}] {e.text}", highlight=False, markup=False)
+    from .prose import evidence_once
+
+    for e, fields in evidence_once(inc.evidence):
+        out.print(f"  {e.text}  [{', '.join(fields)}; {e.article_id + ' ' if e.article_id else ''}{e.start}:{e.end}]",
+                  highlight=False, markup=False)
 
 
 @app.command()
@@ -452,6 +503,7 @@ def failures(
     limit: Annotated[int, typer.Option("--limit", min=1, max=10000)] = 100,
     db: DbOpt = None,
     fmt: FormatOpt = ListFormat.table,
+    wide: WideOpt = False,
 ) -> None:
     """List inputs that could not be read or processed, with the reason."""
     store = _store(db)
@@ -460,7 +512,7 @@ def failures(
         _dump(rows)
         return
     _table(("at", "stage", "origin", "reason"),
-           (tuple(str(r.get(c) or "") for c in ("at", "stage", "origin", "reason")) for r in rows))
+           (tuple(str(r.get(c) or "") for c in ("at", "stage", "origin", "reason")) for r in rows), wide=wide)
 
 
 class ExportFormat(str, Enum):
@@ -571,6 +623,7 @@ def entities(
     limit: Annotated[int, typer.Option("--limit", min=1, max=10000)] = 50,
     db: DbOpt = None,
     fmt: FormatOpt = ListFormat.table,
+    wide: WideOpt = False,
 ) -> None:
     """List organisations (victims) resolved across articles, with their aliases."""
     store = _store(db)
@@ -579,7 +632,7 @@ def entities(
         _dump(rows)
         return
     _table(("id", "name", "country", "aliases"),
-           ((e["id"], e["name"], e.get("country") or "", "; ".join(e["aliases"])) for e in rows))
+           ((e["id"], e["name"], e.get("country") or "", "; ".join(e["aliases"])) for e in rows), wide=wide)
 
 
 @app.command()
@@ -951,6 +1004,125 @@ def keys_revoke(
         err.print(f"[red]error:[/red] no active key {key!r} (see `incidex keys list`)")
         raise typer.Exit(1)
     out.print(f"revoked {n} key{'s' if n > 1 else ''}")
+
+
+# ----------------------------------------------------------------- alerts
+
+def _filters_text(filters: dict) -> str:
+    return ", ".join(f"{k}={v}" for k, v in sorted(filters.items())) or "all incidents"
+
+
+@alerts_app.command("add")
+def alerts_add(
+    name: Annotated[str, typer.Argument(help="Alert name (letters, digits, - _ .): its feed is /feeds/NAME.atom.")],
+    actor: ActorOpt = None,
+    victim: VictimOpt = None,
+    country: CountryOpt = None,
+    sector: SectorOpt = None,
+    attack_type: TypeOpt = None,
+    outcome: OutcomeOpt = None,
+    since: SinceOpt = None,
+    until: UntilOpt = None,
+    query: QueryOpt = None,
+    webhook: Annotated[Optional[str], typer.Option("--webhook", help="POST each new matching incident here (JSON, "
+                                                   "signed: see docs/alerts.md).")] = None,
+    secret: Annotated[Optional[str], typer.Option("--secret", help="The webhook's HMAC signing secret (default: "
+                                                  "a random one, printed once).")] = None,
+    db: DbOpt = None,
+) -> None:
+    """Save the filters of `incidex incidents` as a named alert."""
+    from .alerts import create_alert
+
+    store = _store(db)
+    filters = _incident_filters(actor, victim, country, sector, attack_type, outcome, since, until, query)
+    alert = _or_exit(lambda f: create_alert(store, name, f, webhook_url=webhook, secret=secret), filters)
+    out.print(f"alert {alert['name']}: {_filters_text(alert['filters'])}; feed /feeds/{alert['name']}.atom",
+              highlight=False, soft_wrap=True)
+    if alert["webhook_url"]:
+        out.print(f"webhook {alert['webhook_url']}", highlight=False, soft_wrap=True)
+        if not secret:
+            err.print("signing secret (X-Incidex-Signature: sha256=HMAC of the body); keep it, "
+                      "`alerts show --secret` shows it again:")
+            sys.stdout.write(alert["secret"] + "\n")
+
+
+@alerts_app.command("list")
+def alerts_list(db: DbOpt = None, fmt: FormatOpt = ListFormat.table) -> None:
+    """List alerts: name, filters, webhook, feed."""
+    rows = _store(db).list_alerts()
+    if fmt == ListFormat.json:
+        _dump([{k: v for k, v in r.items() if k != "secret"} for r in rows])
+        return
+    if not rows:
+        out.print("no alerts yet (add one with `incidex alerts add NAME --type ransomware ...`)")
+        return
+    _table(("name", "filters", "webhook", "feed"),
+           ((r["name"], _filters_text(r["filters"]), r["webhook_url"] or "", f"/feeds/{r['name']}.atom")
+            for r in rows))
+
+
+def _alert(store, name: str) -> dict:
+    alert = store.get_alert(name)
+    if alert is None:
+        err.print(f"[red]error:[/red] name: no alert {escape(name)!r} (see `incidex alerts list`)", soft_wrap=True)
+        raise typer.Exit(1)
+    return alert
+
+
+@alerts_app.command("show")
+def alerts_show(
+    name: Annotated[str, typer.Argument(help="Alert name.")],
+    show_secret: Annotated[bool, typer.Option("--secret", help="Also print the webhook's signing secret.")] = False,
+    limit: Annotated[int, typer.Option("--limit", min=1, max=1000, help="Delivery attempts shown.")] = 20,
+    db: DbOpt = None,
+    fmt: FormatOpt = ListFormat.table,
+) -> None:
+    """One alert: its filters, how many incidents match now, and the latest webhook delivery attempts."""
+    store = _store(db)
+    alert = _alert(store, name)
+    f = dict(alert["filters"])
+    matching = store.count_incidents_matching(query=f.pop("query", None), **f)
+    deliveries = store.list_deliveries(name, limit=limit)
+    if fmt == ListFormat.json:
+        _dump({**{k: v for k, v in alert.items() if k != "secret" or show_secret}, "matching": matching,
+               "deliveries": deliveries})
+        return
+    out.print(f"[bold]{alert['name']}[/bold]: {escape(_filters_text(alert['filters']))}", highlight=False)
+    out.print(f"  {matching} incidents match now; feed /feeds/{alert['name']}.atom; created {alert['created_at']}",
+              highlight=False)
+    out.print(f"  webhook {alert['webhook_url'] or 'none'}", highlight=False)
+    if show_secret and alert["secret"]:
+        out.print(f"  secret {alert['secret']}", highlight=False, markup=False)
+    if deliveries:
+        _table(("at", "incident", "delivery", "attempt", "result"),
+               ((d["at"], d["incident_id"] or "(test)", d["delivery_id"][:8], str(d["attempt"]),
+                 "delivered" if d["ok"] else (d["error"] or "failed")) for d in deliveries))
+
+
+@alerts_app.command("remove")
+def alerts_remove(name: Annotated[str, typer.Argument(help="Alert name.")], db: DbOpt = None) -> None:
+    """Remove an alert and its delivery log."""
+    store = _store(db)
+    _alert(store, name)
+    store.remove_alert(name)
+    out.print(f"removed alert {name}")
+
+
+@alerts_app.command("test")
+def alerts_test(name: Annotated[str, typer.Argument(help="Alert name.")], db: DbOpt = None) -> None:
+    """Send a `test` event (with the newest matching incident) to the alert's webhook; exit 1 if not delivered."""
+    from .alerts import send_test
+
+    store = _store(db)
+    _alert(store, name)
+    d = _or_exit(lambda n: send_test(store, n), name)
+    for line in d.log:
+        err.print(f"  {line}", highlight=False, markup=False)
+    if not d.ok:
+        err.print(f"[red]not delivered[/red] after {d.attempts} attempts: {escape(d.error or '')}", soft_wrap=True)
+        raise typer.Exit(1)
+    out.print(f"delivered test event {d.delivery_id} to {store.get_alert(name)['webhook_url']} "
+              f"(attempt {d.attempts})", highlight=False, soft_wrap=True)
 
 
 def main() -> None:  # pragma: no cover

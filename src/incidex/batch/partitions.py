@@ -74,6 +74,28 @@ def input_files(inputs: Iterable[str]) -> Iterator[tuple[str, str | None]]:
             yield item, _unsupported(p)
 
 
+def expected_items(inputs: Iterable[str]) -> int:
+    """How many items a run over ``inputs`` reads, counted up front for the progress bar's total
+    and ETA: the lines of each JSONL file (a fast byte scan), the rows of each Parquet file (its
+    footer), 1 for a file that will be reported as unsupported."""
+    from incidex.readers import count_lines
+
+    n = 0
+    for path, why in input_files(inputs):
+        try:
+            if why is not None:
+                n += 1
+            elif Path(path).suffix.lower() in PARQUET:
+                import pyarrow.parquet as pq
+
+                n += pq.ParquetFile(path).metadata.num_rows
+            else:
+                n += count_lines(Path(path))
+        except Exception:  # unreadable: reported as one failure when the run reaches it
+            n += 1
+    return n
+
+
 def _unsupported(p: Path) -> str | None:
     if p.suffix.lower() in PARQUET or by_extension(p.name) == "jsonl":
         return None

@@ -5,8 +5,10 @@
 * a file: its reader is chosen by extension (``.txt .text .md``, ``.html .htm
   .xhtml``, ``.jsonl .ndjson``, ``.json``, ``.xml .rss .atom .rdf``) and
   confirmed by a look at the content; an unknown extension is sniffed;
-* a directory: every non-hidden file below it, in name order (files with a
-  known binary extension such as ``.png`` or ``.pdf`` are skipped silently);
+* a directory: every non-hidden article file below it, in name order; README,
+  LICENSE, gold/annotation data, code, configuration, binaries and JSON that
+  is not an article archive are skipped (``select.skip_reason``), each passed
+  to ``on_skip(path, reason)``;
 * an http(s) URL: fetched safely (see ``fetch``), read by content type and content;
 * ``-``: standard input, sniffed.
 
@@ -22,7 +24,7 @@ import logging
 import os
 import re
 import sys
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import IO, Any
 
@@ -31,7 +33,8 @@ from incidex.readers.feed import read_feed
 from incidex.readers.fetch import fetch
 from incidex.readers.html import read_html
 from incidex.readers.jsonl import read_json, read_jsonl
-from incidex.readers.sniff import BINARY_EXTENSIONS, Format, by_content, by_content_type, by_extension, confirm
+from incidex.readers.select import skip_reason
+from incidex.readers.sniff import Format, by_content, by_content_type, by_extension, confirm
 from incidex.readers.text import read_text
 from incidex.readers.util import resolve_settings, utc_now
 from incidex.records import Article, InputError, RawDocument, ReadFailure
@@ -44,6 +47,7 @@ STDIN = "-"
 STDIN_ORIGIN = "<stdin>"
 _URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
 _SNIFF_BYTES = 65536
+SkipHook = Callable[[str, str], None]  # (path, reason) of a directory's file that is not an article
 
 
 def _settings(settings: dict[str, Any] | None) -> dict[str, Any]:
@@ -54,9 +58,9 @@ def _max_bytes(settings: dict[str, Any]) -> int:
     return int(settings.get("ingest", {}).get("max_input_bytes", 10_000_000))
 
 
-def read(inputs: Iterable[str], *, fetch_pages: bool = False,
-         settings: dict[str, Any] | None = None) -> Iterator[RawDocument | ReadFailure]:
-    """Read every input; yield documents and failures in input order."""
+def read(inputs: Iterable[str], *, fetch_pages: bool = False, settings: dict[str, Any] | None = None,
+         on_skip: SkipHook | None = None) -> Iterator[RawDocument | ReadFailure]:
+    """Read every input; yield documents and failures in input order (``on_skip``: see ``read_path``)."""
     settings = _settings(settings)
     for item in inputs:
         item = str(item)
@@ -66,7 +70,7 @@ def read(inputs: Iterable[str], *, fetch_pages: bool = False,
             elif _URL.match(item):
                 yield from read_url(item, fetch_pages=fetch_pages, settings=settings)
             else:
-                yield from read_path(item, fetch_pages=fetch_pages, settings=settings)
+                yield from read_path(item, fetch_pages=fetch_pages, settings=settings, on_skip=on_skip)
         except InputError as exc:
             yield ReadFailure(exc.origin, exc.reason)
         except Exception as exc:  # a reader bug must not stop the batch
@@ -109,15 +113,25 @@ def walk(root: Path) -> Iterator[Path]:
                 yield Path(dirpath) / name
 
 
-def read_path(path: str | Path, *, fetch_pages: bool = False,
-              settings: dict[str, Any] | None = None) -> Iterator[RawDocument | ReadFailure]:
+def article_files(root: Path, settings: dict[str, Any] | None = None,
+                  on_skip: SkipHook | None = None) -> Iterator[Path]:
+    """The article files below ``root`` (``walk`` less what ``select.skip_reason`` skips)."""
+    max_bytes = _max_bytes(_settings(settings))
+    for f in walk(root):
+        why = skip_reason(f, max_bytes)
+        if why is None:
+            yield f
+        elif on_skip is not None:
+            on_skip(str(f), why)
+
+
+def read_path(path: str | Path, *, fetch_pages: bool = False, settings: dict[str, Any] | None = None,
+              on_skip: SkipHook | None = None) -> Iterator[RawDocument | ReadFailure]:
+    """A file, or a directory's article files; ``on_skip(path, reason)`` hears of each file skipped."""
     settings = _settings(settings)
     p = Path(path)
     if p.is_dir():
-        for f in walk(p):
-            if f.suffix.lower() in BINARY_EXTENSIONS:
-                log.debug("skipping %s (binary file type)", f)
-                continue
+        for f in article_files(p, settings, on_skip):
             try:
                 yield from read_file(f, fetch_pages=fetch_pages, settings=settings)
             except InputError as exc:
@@ -255,3 +269,56 @@ def _join_partial(lines: Iterable[bytes]) -> Iterator[bytes]:
             pending = b""
     if pending:
         yield pending
+
+
+# --- planning: what a run will read, and how much ----------------------------------------
+
+def count_lines(path: Path) -> int:
+    """Lines of a file (a last line without a newline counts), by a byte scan."""
+    n, last = 0, b"\n"
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            n += block.count(b"\n")
+            last = block[-1:]
+    return n + (last != b"\n")
+
+
+def _items_in(path: Path, settings: dict[str, Any]) -> int | None:
+    """How many items reading ``path`` yields (JSONL: lines; a JSON list: its length; a feed: unknown)."""
+    hint = by_extension(path.name)
+    try:
+        if hint == "jsonl":
+            return count_lines(path)
+        if hint == "feed":
+            return None
+        if hint == "json" and path.stat().st_size <= _max_bytes(settings):
+            import json
+
+            try:
+                data = json.loads(path.read_bytes())
+            except ValueError:
+                return 1
+            return len(data) if isinstance(data, list) and data else 1
+    except OSError:
+        return 1
+    return 1
+
+
+def plan(inputs: Iterable[str], settings: dict[str, Any] | None = None,
+         on_skip: SkipHook | None = None) -> tuple[list[str], int | None]:
+    """The inputs with directories expanded to their article files (skips reported to ``on_skip``),
+    and the number of items they hold when it can be known up front (files, JSONL lines, JSON
+    lists), else None (URLs, stdin, feeds). Reading the returned list reads what ``read(inputs)`` would."""
+    settings = _settings(settings)
+    items: list[str] = []
+    total: int | None = 0
+    for item in map(str, inputs):
+        if item == STDIN or _URL.match(item) or not Path(item).is_dir():
+            files = [item]
+        else:
+            files = [str(f) for f in article_files(Path(item), settings, on_skip)]
+        items += files
+        for f in files:
+            n = None if (f == STDIN or _URL.match(f)) else (_items_in(Path(f), settings) if Path(f).is_file() else 1)
+            total = None if total is None or n is None else total + n
+    return items, total

@@ -42,7 +42,7 @@ def create_app(db_url: str | os.PathLike[str] | None = None, settings: dict[str,
     ``store``: serve an already open store instead (the caller closes it).
     """
     from incidex.export.taxii import make_router
-    from incidex.serve import rest, ui
+    from incidex.serve import feeds, rest, ui
     from incidex.serve.config import ServeConfig
     from incidex.serve.queries import Stats
     from incidex.serve.security import BodyLimit, SecurityHeaders, require_read
@@ -76,6 +76,7 @@ def create_app(db_url: str | os.PathLike[str] | None = None, settings: dict[str,
     app.include_router(rest.router, prefix=API)
     app.include_router(rest.write_router, prefix=API)
     app.include_router(make_router(), prefix="/taxii2", dependencies=[Depends(require_read)])
+    app.include_router(feeds.router)
     app.include_router(ui.public)
     app.include_router(ui.router)
     ui.mount_static(app)
@@ -110,6 +111,22 @@ def _where(loc: tuple | list) -> str:
     return f"{kind} '{rest}'" if rest else ("request body" if parts[0] == "body" else kind)
 
 
+def _message(error: dict, body: Any) -> str:
+    """One validation error as a sentence: ``incidex.validate``'s own message (it names the
+    field), a JSON syntax error by line and column, else "where: what"."""
+    from incidex.validate import BadValue
+
+    cause = (error.get("ctx") or {}).get("error")
+    if isinstance(cause, BadValue):
+        return str(cause)
+    loc = list(error.get("loc", ()))
+    if error.get("type") == "json_invalid" and len(loc) == 2 and isinstance(loc[1], int) and isinstance(body, str):
+        pos = loc[1]
+        line, col = body.count("\n", 0, pos) + 1, pos - (body.rfind("\n", 0, pos) + 1) + 1
+        return f"request body: not valid JSON at line {line}, column {col}: {cause or 'syntax error'}"
+    return f"{_where(loc)}: {error.get('msg', '').removeprefix('Value error, ')}"
+
+
 def _error_handlers(app: FastAPI) -> None:
     from incidex.serve.rest import ParamError
     from incidex.serve.ui import error_page
@@ -118,7 +135,7 @@ def _error_handlers(app: FastAPI) -> None:
     async def invalid(request: Request, exc: RequestValidationError) -> Any:
         errors = [{"loc": list(e.get("loc", ())), "msg": e.get("msg", ""), "type": e.get("type", "")}
                   for e in exc.errors()]
-        detail = "; ".join(f"{_where(e['loc'])}: {e['msg'].removeprefix('Value error, ')}" for e in errors) or "invalid request"
+        detail = "; ".join(_message(e, exc.body) for e in exc.errors()) or "invalid request"
         if not _is_api(request):
             return error_page(request, 400, detail)
         return JSONResponse({"detail": detail, "errors": errors}, status_code=422)

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from incidex import validate
 
 
 class Open(BaseModel):
@@ -89,6 +91,8 @@ class IncidentPage(BaseModel):
     limit: int
     offset: int
     items: list[IncidentRecord]
+    hints: list[str] | None = Field(None, description="Only on an empty first page: which actor or victim filter "
+                                    "no stored incident matches, with the closest stored names.")
 
 
 class ArticleHeader(Open):
@@ -193,6 +197,9 @@ class _ArticleMeta(BaseModel):
     published: str = Field(None, max_length=64, description="ISO 8601 date or timestamp.")
     source: str = Field(None, max_length=200, description="Publisher domain.")
     author: str = Field(None, max_length=300)
+
+    # a date that cannot be read is refused (422), never stored as "no date"
+    _published = field_validator("published")(classmethod(lambda cls, v: validate.published("published", v)))
 
 
 # Absent fields are left out, not null: the JSON schema then says exactly what the validators check.

@@ -12,39 +12,42 @@ from __future__ import annotations
 
 import re
 import threading
-from datetime import date
 from collections import OrderedDict
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 from incidex.export.common import Source, incident_json
 from incidex.records import ATTACK_TYPES, SECTORS, IncidexError, Incident
+from incidex import validate
 from incidex.store import codec
 
 AttackType = Literal[ATTACK_TYPES]  # type: ignore[valid-type]
 Sector = Literal[SECTORS]  # type: ignore[valid-type]
 Outcome = Literal["successful", "attempted", "unknown"]
 _PARTIAL = re.compile(r"^[12]\d{3}(-(0[1-9]|1[0-2]))?$")
-_FULL = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 #: The JSON schema of a date filter: a year or month, or a calendar date (so a
 #: client or a generator knows that 2024-02-30 is not one).
 DATE_SCHEMA = {"anyOf": [{"type": "string", "pattern": _PARTIAL.pattern}, {"type": "string", "format": "date"}]}
 _DATE_HELP = " (YYYY, YYYY-MM or YYYY-MM-DD)"
+#: The codes ``validate.country`` accepts, any case (UK, GBR, a name: 422 with the code meant).
+COUNTRY_SCHEMA = {"enum": list(validate.country_codes())}
 MAX_PAGE = 500
 MAX_OFFSET = 100_000  # the documented bounds; [serve] max_page_size / max_offset can only lower them
 
 
-def _check_date(value: str | None) -> str | None:
-    if value is None or _PARTIAL.match(value):
-        return value
-    if not _FULL.match(value):
-        raise ValueError("use YYYY, YYYY-MM or YYYY-MM-DD")
-    try:
-        date.fromisoformat(value)
-    except ValueError:
-        raise ValueError(f"no such date {value!r}") from None
-    return value
+def _check_date(value: Any, info: ValidationInfo) -> Any:
+    """Before the type check, so the message is ``validate``'s (the CLI's too)."""
+    return validate.date_filter(info.field_name, value) if isinstance(value, str) else value
+
+
+def _check_facet(value: Any, info: ValidationInfo) -> Any:
+    return validate.facet(info.field_name, value) if isinstance(value, (str, list)) else value
+
+
+def _check_range(model: Any) -> Any:
+    validate.date_range(model.since, model.until)
+    return model
 
 
 class Strict(BaseModel):
@@ -62,7 +65,7 @@ class IncidentFilters(Strict):
     q: str | None = Field(None, max_length=500, description="Full-text search over summaries, victims and actors.")
     actor: str | None = Field(None, max_length=200, description="Attacker name, alias or kb id (an actor `id`).")
     victim: str | None = Field(None, max_length=300, description="Victim name (exact, case-insensitive).")
-    country: str | None = Field(None, pattern=r"^[A-Za-z]{2}$", description="Victim country, ISO 3166-1 alpha-2.")
+    country: str | None = Field(None, json_schema_extra=COUNTRY_SCHEMA, description="Victim country, ISO 3166-1 alpha-2.")
     sector: Sector | None = Field(None, description="Victim sector.")
     attack_type: AttackType | None = Field(None, alias="type", description="Attack type.")
     outcome: Outcome | None = Field(None, description="Outcome of the attack.")
@@ -70,7 +73,9 @@ class IncidentFilters(Strict):
     until: str | None = Field(None, json_schema_extra=DATE_SCHEMA, description="Incident date on or before" + _DATE_HELP + ".")
     background: bool = Field(True, description="Include incidents only mentioned as background.")
 
-    _dates = field_validator("since", "until")(classmethod(lambda cls, v: _check_date(v)))
+    _dates = field_validator("since", "until", mode="before")(_check_date)
+    _facets = field_validator("country", "sector", "attack_type", "outcome", mode="before")(_check_facet)
+    _range = model_validator(mode="after")(_check_range)
 
     def store_filters(self) -> dict[str, Any]:
         """Keyword filters of ``Store.list_incidents`` / ``count_incidents_matching`` (query as ``query``)."""
@@ -100,7 +105,8 @@ class ArticleQuery(Paging):
     until: str | None = Field(None, json_schema_extra=DATE_SCHEMA, description="Published on or before" + _DATE_HELP + ".")
     duplicates: bool = Field(True, description="Include syndicated copies.")
 
-    _dates = field_validator("since", "until")(classmethod(lambda cls, v: _check_date(v)))
+    _dates = field_validator("since", "until", mode="before")(_check_date)
+    _range = model_validator(mode="after")(_check_range)
 
 
 class ActorQuery(Paging):
@@ -109,8 +115,10 @@ class ActorQuery(Paging):
 
 class VictimQuery(Paging):
     q: str | None = Field(None, max_length=300, description="Part of a name.")
-    country: str | None = Field(None, pattern=r"^[A-Za-z]{2}$", description="ISO 3166-1 alpha-2.")
+    country: str | None = Field(None, json_schema_extra=COUNTRY_SCHEMA, description="ISO 3166-1 alpha-2.")
     sector: Sector | None = None
+
+    _facets = field_validator("country", "sector", mode="before")(_check_facet)
 
 
 class SearchQuery(Strict):
@@ -176,8 +184,15 @@ def incident_page(store: Any, q: IncidentQuery, config: Any, stats: "Stats | Non
         total = known
     elif stats is not None and not (offset <= 0 and len(rows) < limit):
         stats.put(key, total)
-    return {"total": min(total, config.count_cap), "total_is_lower_bound": total > config.count_cap,
+    page = {"total": min(total, config.count_cap), "total_is_lower_bound": total > config.count_cap,
             "limit": limit, "offset": offset, "items": records(store, rows)}
+    if not rows and offset == 0:  # never a silent empty answer (as the CLI's note)
+        from incidex.hints import empty_result_hints
+
+        hints = empty_result_hints(store, filters)
+        if hints:
+            page["hints"] = hints
+    return page
 
 
 def _count_args(filters: dict[str, Any]) -> dict[str, Any]:

@@ -268,3 +268,64 @@ def post_article(request: Request, body: m.ArticleIn, key: Annotated[dict, Depen
     d["articles"] = [{"id": a, "incidents": [i.id for i in store.incidents_for_article(a)]} for a in report.articles]
     status = 201 if report.new or report.duplicate else 200
     return JSONResponse(m.IngestOut(**d).model_dump(), status_code=status)
+
+
+# ----------------------------------------------------------------- alerts (saved searches)
+
+class AlertIn(IncidentFilters):
+    """A saved search: the incident filters, a name, and optionally a webhook (docs/alerts.md)."""
+
+    name: str = Field(..., min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$",
+                      description="Its feed is /feeds/NAME.atom.")
+    webhook: str | None = Field(None, max_length=2000, description="POST each new matching incident here "
+                                "(http/https; private addresses refused unless [ingest] allow_private_addresses).")
+    secret: str | None = Field(None, min_length=8, max_length=200, description="HMAC signing secret "
+                               "(default: generated, returned once).")
+
+
+def _alert_out(alert: dict[str, Any], request: Request, secret: bool = False) -> dict[str, Any]:
+    d = {k: v for k, v in alert.items() if k != "secret" or secret}
+    d["feed"] = str(request.url_for("alert_feed", name=alert["name"]))
+    return d
+
+
+@router.get("/alerts", tags=["alerts"], summary="Saved searches: filters, webhook and Atom feed (never secrets)")
+def list_alerts(request: Request) -> dict[str, Any]:
+    return {"items": [_alert_out(a, request) for a in _store(request).list_alerts()]}
+
+
+@router.get("/alerts/{name}", tags=["alerts"], summary="One alert, the incidents matching now and its latest deliveries")
+def get_alert(request: Request, name: Annotated[str, ID]) -> dict[str, Any]:
+    store = _store(request)
+    alert = store.get_alert(name)
+    if alert is None:
+        raise HTTPException(404, f"no alert {name!r}")
+    f = dict(alert["filters"])
+    return {**_alert_out(alert, request), "matching": store.count_incidents_matching(query=f.pop("query", None), **f),
+            "deliveries": store.list_deliveries(name)}
+
+
+@write_router.post("/alerts", tags=["alerts"], status_code=201, summary="Save a search as an alert; needs an API key")
+def post_alert(request: Request, body: AlertIn, key: Annotated[dict, Depends(require_write)]) -> dict[str, Any]:
+    from incidex.alerts import create_alert
+    from incidex.readers.fetch import check_url
+
+    store = _store(request)
+    if body.webhook:
+        try:
+            check_url(body.webhook, request.app.state.settings)
+        except IncidexError as e:
+            raise ParamError(f"webhook: {getattr(e, 'reason', e)}") from None
+    try:
+        alert = create_alert(store, body.name, body.store_filters(), webhook_url=body.webhook, secret=body.secret)
+    except IncidexError as e:
+        raise ParamError(str(e)) from None
+    return _alert_out(alert, request, secret=True)
+
+
+@write_router.delete("/alerts/{name}", tags=["alerts"], status_code=204, response_class=Response,
+                     summary="Remove an alert and its delivery log; needs an API key")
+def delete_alert(request: Request, name: Annotated[str, ID], key: Annotated[dict, Depends(require_write)]) -> Response:
+    if not _store(request).remove_alert(name):
+        raise HTTPException(404, f"no alert {name!r}")
+    return Response(status_code=204)

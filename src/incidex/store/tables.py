@@ -259,3 +259,30 @@ api_keys = sa.Table(
     sa.Column("revoked_at", Timestamp),
     sa.UniqueConstraint("key_hash", name="uq_api_keys_key_hash"),
 )
+
+# -- alerts (migration 0006) ---------------------------------------------------------
+# A saved search (store filters as JSON) with an optional webhook, and one row per
+# delivery attempt; an incident counts as delivered to an alert once an attempt succeeded.
+
+alerts = sa.Table(
+    "alerts", metadata,
+    sa.Column("name", sa.String(64), primary_key=True),
+    sa.Column("filters", JsonType, nullable=False),
+    sa.Column("webhook_url", sa.Text),
+    sa.Column("secret", sa.Text),            # HMAC key of the webhook's signature header
+    sa.Column("created_at", Timestamp, nullable=False),
+)
+
+alert_deliveries = sa.Table(
+    "alert_deliveries", metadata,
+    sa.Column("id", SeqType, primary_key=True, autoincrement=True),
+    sa.Column("alert_name", sa.String(64), sa.ForeignKey("alerts.name", ondelete="CASCADE"), nullable=False),
+    sa.Column("incident_id", sa.String(64)),  # None for a test delivery
+    sa.Column("delivery_id", sa.String(36), nullable=False),  # one per payload, the same on each retry
+    sa.Column("attempt", sa.Integer, nullable=False),
+    sa.Column("ok", sa.Boolean, nullable=False),
+    sa.Column("http_status", sa.Integer),
+    sa.Column("error", sa.Text),
+    sa.Column("at", Timestamp, nullable=False),
+    sa.Index("ix_alert_deliveries_alert_incident", "alert_name", "incident_id"),
+)
