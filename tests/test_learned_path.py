@@ -61,3 +61,19 @@ def test_filters_on_their_own():
     assert not DATELINE.match("Hackers hit the district on Monday.")
     assert is_reporter("Palo Alto Networks") and is_reporter("Google, Chainalysis and Palo Alto Networks")
     assert not is_reporter("Pellworth County")
+
+
+def test_defacement_outside_casie_keeps_its_victims_in_headline_and_reference():
+    """Defacements are outside what CASIE taught the encoder: the rules' victims stand, in a
+    headline and in a back-reference whose sentence names the flaw the attackers used."""
+    title = "Harbour town Kelsby defaced by Crimson Quill hackers"
+    body = ("The homepage of Kelsby, a port town in Denmark, showed a protest banner on Friday.\n"
+            "In June the group defaced the same site through a vulnerable booking plugin.")
+    res = incidex.extract(body, title=title, published="2025-10-06")
+    assert len(res.incidents) == 2, [i.summary for i in res.incidents]
+    for inc in res.incidents:
+        assert "defacement" in inc.attack_types
+        assert [v.name for v in inc.victims] == ["Kelsby"]
+    assert sorted(i.date.value for i in res.incidents) == ["2025-06", "2025-10-03"]
+    headline_only = incidex.extract("", title=title, published="2025-10-06")
+    assert [[v.name for v in i.victims] for i in headline_only.incidents] == [["Kelsby"]]

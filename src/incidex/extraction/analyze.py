@@ -282,6 +282,9 @@ def parsed_facts(f: SentenceFacts, doc: Doc, cues: CueSet, gaz: Gazetteer) -> No
                 heads.append(tok.head)  # "targeted computer systems": the small model's amod reading
             elif passive:
                 heads += [c for c in tok.children if c.dep_ == "nsubjpass"]
+            elif (tok.dep_ == "acl" and _pos(tok.head) in ("NOUN", "PROPN") and tok.head.i < tok.i
+                  and (tok.tag_ == "VBN" or any(c.dep_ == "agent" for c in tok.children))):
+                heads.append(tok.head)  # the headline's reduced passive: "Town X defaced by Y", "Hospital hit by ..."
             else:
                 heads += [c for c in tok.children if c.dep_ in ("dobj", "obj")]
                 stealing = lemma in ("steal", "take", "drain", "siphon", "exfiltrate")

@@ -48,6 +48,7 @@ class EncoderSettings:
     story_sentences: int = 3  # this many vulnerability/patch sentences and no actual attack: a vulnerability story
     victims: str = "union"  # "union": the rules' and the marked phrases (the victim scorer chooses); "encoder"; "rules"
     veto_threshold: float = 0.0
+    rules_floor: float = 0.2  # the victim scorer's bar for rules candidates in cue sentences and headline candidates
 
     @classmethod
     def from_settings(cls, settings: dict) -> "EncoderSettings":

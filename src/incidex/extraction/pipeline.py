@@ -205,7 +205,8 @@ class Extractor:
         shift = headline_shift(article)
         drop_non_victims(facts, self.gaz)
         if self.encoder is not None:
-            score_victims(facts, text, shift, self.gaz, self.victim_scorer, refs=False)
+            score_victims(facts, text, shift, self.gaz, self.victim_scorer, refs=False,
+                          rules_floor=self.encoder_settings.rules_floor)
         focus = None
         for f in facts:
             if f.sent.index >= 3:
@@ -213,7 +214,8 @@ class Extractor:
             focus = focus or next((v for v in f.victims if v.named and v.name != FOCUS and not v.is_state), None)
         _resolve_focus(facts, focus)
         if self.encoder is not None:
-            score_victims(facts, text, shift, self.gaz, self.victim_scorer, refs=True)
+            score_victims(facts, text, shift, self.gaz, self.victim_scorer, refs=True,
+                          rules_floor=self.encoder_settings.rules_floor)
         frames = group_frames(facts, published, self.kb, check)
         ctx = _article_country(facts)
         incidents, built = [], []

@@ -24,6 +24,7 @@ import yaml
 from .analyze import SentenceFacts
 
 DATELINE = re.compile(
+    r"^\s*\([A-Za-z .&-]{2,30}\)\s*[-—–:]+\s*|"  # "(AP) —" when the splitter cut after "Ore."
     r"^\s*(?:[A-Z][A-Z.'’-]+(?:\s+[A-Z][A-Z.'’-]+){0,3})(?:,\s*[A-Z][A-Za-z.]*\.?(?:\s+[A-Z][A-Za-z.]*\.?)?)*"
     r"\s*(?:\([A-Za-z .&-]{2,30}\))?\s*[-—–:]+\s*")
 LOCATIVE = re.compile(r"^,?\s*(?:in|near|based in|headquartered in)\s+$")
