@@ -77,3 +77,31 @@ def test_defacement_outside_casie_keeps_its_victims_in_headline_and_reference():
     assert sorted(i.date.value for i in res.incidents) == ["2025-06", "2025-10-03"]
     headline_only = incidex.extract("", title=title, published="2025-10-06")
     assert [[v.name for v in i.victims] for i in headline_only.incidents] == [["Kelsby"]]
+
+
+def test_brand_a_lure_pretends_to_come_from_is_not_a_victim():
+    text = ("Phishing emails posing as the Marlow Revenue Office hit staff at Brenton Freight on Monday, and "
+            "the attackers stole the payroll records of 900 employees of the haulier.\n"
+            "Other messages purporting to be from Amazon asked recipients to confirm their card details.")
+    res = incidex.extract(text, published="2025-09-02")
+    flat = [n for inc in names(res) for n in inc]
+    assert any("Brenton Freight" in n for n in flat), flat
+    assert not any("Marlow Revenue Office" in n or n == "Amazon" for n in flat), flat
+
+
+def test_impersonation_filter_on_its_own():
+    from incidex.extraction.victim_filters import is_impersonated
+
+    assert is_impersonated("Fraudulent emails impersonating either ")
+    assert is_impersonated("a fake invoice purporting to be from ")
+    assert is_impersonated("texts sent in the name of the ")
+    assert not is_impersonated("Hackers broke into the network of ")
+    assert not is_impersonated("The ransomware crippled ")
+
+
+def test_victim_that_takes_its_own_systems_offline_is_the_victim():
+    text = ("Tixora takes its websites offline after a cyberattack on Thursday.\n"
+            "The company said it was investigating and would restore service soon.")
+    res = incidex.extract(text, published="2025-05-30")
+    assert [n for inc in names(res) for n in inc] == ["Tixora"], [i.summary for i in res.incidents]
+    assert [r.kind for r in res.incidents[0].responses] == ["shutdown"]

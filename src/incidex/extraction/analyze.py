@@ -333,7 +333,8 @@ def parsed_facts(f: SentenceFacts, doc: Doc, cues: CueSet, gaz: Gazetteer) -> No
     if (f.triggers and not f.generic and not any(v.name != FOCUS for v in f.victims)
             and (f.sent.index < 3 or _AFTER_ATTACK.search(f.sent.text))
             and not _ATTRIBUTING_VERB.search(f.sent.text)  # that subject attributes, it was not hit
-            and not f.responses):  # nor does one that imposes sanctions
+            and all(r.kind == "shutdown" for r in f.responses)):  # nor does one that imposes sanctions
+        # (one that takes its own systems offline is the victim: "X takes websites offline after hack")
         cand = root_subject(doc, base, cues, gaz, actor_spans)
         if cand and (cand.start, cand.end) not in seen:
             f.victims = [v for v in f.victims if v.name != FOCUS] + [cand] if cand.name != FOCUS else f.victims + [cand]

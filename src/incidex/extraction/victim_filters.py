@@ -7,6 +7,8 @@
   is where the victim is, not a second victim.
 * A security vendor, research lab, authority or news agency (``lexicons/not_victims.yaml``)
   reports, researches or investigates; outside the headline it is never the victim.
+* A name a lure pretends to come from ("emails posing as the tax agency", "purporting to be from
+  Amazon", ``lexicons/impersonation.yaml``) is the brand abused, not the victim.
 * A demonym alone ("Malaysian") is the remnant of a longer name, not a victim.
 * A person named with a title ("Mayor ...", "CEO ...") speaks for the victim; incidents record
   organisations.
@@ -50,7 +52,19 @@ def drop_non_victims(facts: list[SentenceFacts], gaz=None) -> None:
                    if w is not v and w.end <= v.start and LOCATIVE.match(text[w.end - base:v.start - base])
                    and len(v.name.split()) <= 2}
         f.victims = [v for v in f.victims if v.start >= cut and not PERSON_TITLE.match(v.name) and id(v) not in located
-                     and (f.headline or not is_reporter(v.name)) and not (gaz is not None and _demonym_alone(v.name, gaz))]
+                     and (f.headline or not is_reporter(v.name)) and not (gaz is not None and _demonym_alone(v.name, gaz))
+                     and not is_impersonated(text[:max(0, v.start - base)])]
+
+
+def is_impersonated(before: str) -> bool:
+    """Whether the sentence text right before a candidate ends in a lure's "posing as" phrase."""
+    return bool(_impersonation().search(before[-80:]))
+
+
+@lru_cache(maxsize=1)
+def _impersonation() -> re.Pattern:
+    items = yaml.safe_load(resources.files("incidex.extraction").joinpath("lexicons/impersonation.yaml").read_text("utf-8"))
+    return re.compile(r"(?i)(?<![\w-])(?:" + "|".join(f"(?:{p})" for p in items) + r")\s+(?:(?:the|a|an|either|one of the)\s+)?$")
 
 
 def _demonym_alone(name: str, gaz) -> bool:
