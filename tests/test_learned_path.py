@@ -105,3 +105,22 @@ def test_victim_that_takes_its_own_systems_offline_is_the_victim():
     res = incidex.extract(text, published="2025-05-30")
     assert [n for inc in names(res) for n in inc] == ["Tixora"], [i.summary for i in res.incidents]
     assert [r.kind for r in res.incidents[0].responses] == ["shutdown"]
+
+
+def test_phrases_that_name_no_organisation_are_not_victims():
+    from incidex.extraction.analyze import VictimCandidate
+    from incidex.extraction.victim_filters import names_no_organisation
+
+    def cand(name, named=True):
+        return VictimCandidate(name=name, start=0, end=len(name), head=name.split()[-1], named=named)
+
+    for name in ("Thursday afternoon", "South America", "’s Office of Information Technology", "use"):
+        assert names_no_organisation(cand(name, named=name[0].isupper())), name
+    for name in ("customers", "hospitals", "Atlanta", "Office of Information Technology", "March Networks"):
+        assert not names_no_organisation(cand(name, named=name[0].isupper())), name
+    text = ("Hackers broke into the billing systems of Quorra Water on Thursday afternoon and stole the "
+            "records of 20,000 customers across South America.")
+    res = incidex.extract(text, published="2025-04-11")
+    flat = [n for inc in names(res) for n in inc]
+    assert any("Quorra Water" in n for n in flat), flat
+    assert not any(n in ("Thursday afternoon", "South America") for n in flat), flat

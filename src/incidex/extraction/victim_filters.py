@@ -9,6 +9,9 @@
   reports, researches or investigates; outside the headline it is never the victim.
 * A name a lure pretends to come from ("emails posing as the tax agency", "purporting to be from
   Amazon", ``lexicons/impersonation.yaml``) is the brand abused, not the victim.
+* A date ("Thursday afternoon"), a continent ("South America"), a possessive fragment ("'s Office of
+  ...") or a lone lower-case word that names no kind of organisation ("use") is no victim
+  (``lexicons/not_organisations.yaml``).
 * A demonym alone ("Malaysian") is the remnant of a longer name, not a victim.
 * A person named with a title ("Mayor ...", "CEO ...") speaks for the victim; incidents record
   organisations.
@@ -23,7 +26,7 @@ from pathlib import Path
 
 import yaml
 
-from .analyze import SentenceFacts
+from .analyze import FOCUS, FOCUS_HEADS, SentenceFacts
 
 DATELINE = re.compile(
     r"^\s*\([A-Za-z .&-]{2,30}\)\s*[-—–:]+\s*|"  # "(AP) —" when the splitter cut after "Ore."
@@ -53,7 +56,33 @@ def drop_non_victims(facts: list[SentenceFacts], gaz=None) -> None:
                    and len(v.name.split()) <= 2}
         f.victims = [v for v in f.victims if v.start >= cut and not PERSON_TITLE.match(v.name) and id(v) not in located
                      and (f.headline or not is_reporter(v.name)) and not (gaz is not None and _demonym_alone(v.name, gaz))
-                     and not is_impersonated(text[:max(0, v.start - base)])]
+                     and not is_impersonated(text[:max(0, v.start - base)]) and not names_no_organisation(v)]
+
+
+_WORD = re.compile(r"[\w.'’-]+")
+
+
+def names_no_organisation(v) -> bool:
+    """A date, a continent, a possessive fragment or a stray lower-case word (see the module doc)."""
+    if v.name == FOCUS or v.is_ref:
+        return False
+    name = v.name.strip()
+    if name[:2] in ("'s", "’s") or name[:1] in ("'", "’"):
+        return True
+    lex = _not_organisations()
+    words = [w.lower() for w in _WORD.findall(name)]
+    if words and all(w in lex["time"] or w.isdigit() for w in words):
+        return True
+    if name.lower() in lex["regions"]:
+        return True
+    return len(words) == 1 and name == name.lower() and words[0] not in lex["organisation_words"] \
+        and words[0] not in FOCUS_HEADS and words[0].rstrip("s") not in FOCUS_HEADS
+
+
+@lru_cache(maxsize=1)
+def _not_organisations() -> dict[str, set[str]]:
+    data = yaml.safe_load(resources.files("incidex.extraction").joinpath("lexicons/not_organisations.yaml").read_text("utf-8"))
+    return {k: {str(x).lower() for x in v} for k, v in data.items()}
 
 
 def is_impersonated(before: str) -> bool:
