@@ -7,14 +7,20 @@ the validator warnings we accept. In short:
 * ``incident`` per incident, with the incidex facts STIX has no property for in
   a property-extension (``EXTENSION_ID``, an ``extension-definition`` object in
   the bundle): attack types, outcome, impact, date and precision, attribution
-  status and by whom, responses, extraction confidence;
+  status and by whom, responses, extraction confidence; and, for OpenCTI, the
+  top-level ``first_seen``/``last_seen`` (the period the date covers) and
+  ``incident_type`` (declared by the toplevel-property-extension
+  ``TOPLEVEL_ID``), labels for attack types, outcome and attribution status,
+  and a ``note`` with the outcome and impact;
 * ``intrusion-set`` for attackers whose KB id is an ATT&CK group, ``threat-actor``
   for every other named group, persona, individual or state (ATT&CK / MISP
   galaxy external references when the KB knows them); a state link becomes an
   ``attributed-to`` from the actor to an ``identity`` of that state, which is
   ``located-at`` the country;
-* ``identity`` per victim (``located-at`` its country), ``location`` per
-  country, ``attack-pattern`` per technique, ``malware``, ``vulnerability`` per
+* ``identity`` (``organization``) per named victim, ``located-at`` its country
+  and ``part-of`` its sector's ``identity`` (``class``); an unnamed victim is
+  no identity: the incident ``targets`` its sector and its country;
+  ``location`` per country, ``attack-pattern`` per technique, ``malware``, ``vulnerability`` per
   CVE, ``indicator`` per IOC;
 * ``report`` per source article (url as external reference, its incidents'
   objects as ``object_refs``);
@@ -297,10 +303,11 @@ class StixGraph:
                          refs: set[str]) -> None:
         """Unnamed victims ("a hospital", "the national police") as targeted sectors, never as identities.
 
-        An identity of class ``class`` stands for a whole sector: "the national
-        police" as one would make every police force a victim. The incident
-        ``targets`` the sector identity instead (the relationship's description
-        says who, in the articles' words), and its country as a location (see ``add``).
+        An identity of class ``class`` stands for a whole sector: one named "the
+        national police" would read, in OpenCTI, as a sector of its own. The
+        incident ``targets`` the sector identity instead (the relationship's
+        description says who, in the articles' words), and the victim's country
+        as a location (see ``add``).
         """
         by_sector: dict[str, list[str]] = {}
         for v in inc.victims:
