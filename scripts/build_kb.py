@@ -934,8 +934,7 @@ def galaxies(misp: dict[str, dict]) -> dict[str, dict]:
     out = {}
     for g in EXPORTED_GALAXIES:
         d = misp[g]
-        out[d["type"]] = {"uuid": d["uuid"], "name": d["name"], "type": d["type"],
-                          "description": d.get("description") or "", "version": str(d.get("version") or "")}
+        out[d["type"]] = {"uuid": d["uuid"], "name": d["name"], "type": d["type"], "version": str(d.get("version") or "")}
     return out
 
 
