@@ -106,7 +106,8 @@ def test_examples_seen_times_follow_their_dates(examples_text, examples_store):
         first = datetime.fromisoformat(inc["first_seen"].replace("Z", "+00:00"))
         last = datetime.fromisoformat(inc["last_seen"].replace("Z", "+00:00"))
         assert first.tzinfo == timezone.utc and first < last
-        assert inc["first_seen"].startswith(rec.date.value[:4])
+        day = datetime.fromisoformat((rec.date.value + "-01-01")[:10]).replace(tzinfo=timezone.utc)
+        assert first <= day < last, (rec.date, inc["first_seen"], inc["last_seen"])  # the date is in its period
 
 
 def test_types_labels_and_impact_note(examples_store):
