@@ -95,6 +95,8 @@ def test_impersonation_filter_on_its_own():
     assert is_impersonated("Fraudulent emails impersonating either ")
     assert is_impersonated("a fake invoice purporting to be from ")
     assert is_impersonated("texts sent in the name of the ")
+    assert is_impersonated("Lures pretending to be from the U.S. tax office, the postal service and the ")
+    assert not is_impersonated("Emails posing as the bank were sent, and hackers then attacked ")
     assert not is_impersonated("Hackers broke into the network of ")
     assert not is_impersonated("The ransomware crippled ")
 
@@ -124,3 +126,22 @@ def test_phrases_that_name_no_organisation_are_not_victims():
     flat = [n for inc in names(res) for n in inc]
     assert any("Quorra Water" in n for n in flat), flat
     assert not any(n in ("Thursday afternoon", "South America") for n in flat), flat
+
+
+def test_products_and_researchers_speaking_are_not_victims():
+    from incidex.extraction.victim_filters import speaks_as_researcher
+
+    assert speaks_as_researcher("’s latest threat report found that")
+    assert speaks_as_researcher("'s researchers said")
+    assert not speaks_as_researcher("'s billing systems were encrypted")
+    from incidex.extraction.analyze import VictimCandidate
+    from incidex.extraction.victim_filters import names_no_organisation
+
+    assert names_no_organisation(VictimCandidate(name="Hollin proxy", start=0, end=12, head="proxy"))
+    assert not names_no_organisation(VictimCandidate(name="Hollin Proxy Services", start=0, end=21, head="Services"))
+    text = ("Criminals abused the Hollin proxy to redirect ransom payments of hospitals, according to "
+            "Brightwater's annual threat report, and they broke into the servers of Ashgrove Clinic in May.")
+    res = incidex.extract(text, published="2025-07-01")
+    flat = [n for inc in names(res) for n in inc]
+    assert any("Ashgrove Clinic" in n for n in flat), flat
+    assert not any(n in ("Hollin proxy", "Brightwater") for n in flat), flat
