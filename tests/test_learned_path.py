@@ -145,3 +145,20 @@ def test_products_and_researchers_speaking_are_not_victims():
     flat = [n for inc in names(res) for n in inc]
     assert any("Ashgrove Clinic" in n for n in flat), flat
     assert not any(n in ("Hollin proxy", "Brightwater") for n in flat), flat
+
+
+def test_acronym_and_full_name_are_one_victim_and_elsewhere_is_another_incident():
+    from incidex.extraction.analyze import is_system_acronym
+    from incidex.extraction.frames import is_acronym_of
+
+    assert is_acronym_of("NDOT", "Nevada Department of Transportation")
+    assert is_acronym_of("NHS", "National Health Service")
+    assert not is_acronym_of("NASA", "Nevada Department of Transportation")
+    assert is_system_acronym("CAD") and not is_system_acronym("NDOT")
+    text = ("Ransomware attack on NDOT computers disrupts road works\n\n"
+            "The Nevada Department of Transportation said on Tuesday that ransomware had encrypted its "
+            "computers.\nElsewhere, the same gang attacked the city of Dunmore last year.")
+    res = incidex.extract(text, published="2025-03-06")
+    assert len(res.incidents) == 2, [i.summary for i in res.incidents]
+    assert [v.name for v in res.incidents[0].victims] == ["Nevada Department of Transportation"]
+    assert "Dunmore" in res.incidents[1].victims[0].name

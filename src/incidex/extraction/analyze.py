@@ -9,6 +9,7 @@ Only sentences with a cue go through the statistical pipeline.
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from dataclasses import dataclass, field
 
 from spacy.tokens import Doc, Span, Token
@@ -535,13 +536,31 @@ def _described_sector(tok: Token, doc: Doc, span: Span, gaz: Gazetteer) -> str |
     return None
 
 
+def is_system_acronym(word: str) -> bool:
+    """'CAD', 'RDP', 'SCADA': capitals naming a kind of system (lexicons/not_organisations.yaml)."""
+    return word.lower() in _system_acronyms()
+
+
+@lru_cache(maxsize=1)
+def _system_acronyms() -> frozenset[str]:
+    import yaml
+    from importlib import resources
+
+    data = yaml.safe_load(resources.files("incidex.extraction").joinpath("lexicons/not_organisations.yaml").read_text("utf-8"))
+    return frozenset(str(x).lower() for x in data["system_acronyms"])
+
+
 def _modifier_owner(tok: Token, doc: Doc, base: int, gaz: Gazetteer) -> VictimCandidate | None:
     """'several Czech government websites': the owner is in the modifiers."""
     mods = [c for c in tok.lefts if c.dep_ in ("compound", "amod", "nmod")]
     if not mods:
         return None
     words = [w for w in doc[mods[0].left_edge.i:tok.i] if w.lower_ not in DETERMINERS and not w.like_num]
-    if not words or not any(_lemma(w) in gaz.org_heads or _pos(w) == "PROPN" for w in words):
+    def proper(w) -> bool:  # the small tagger often reads an acronym ("CDOT computers") as a common noun
+        return _pos(w) == "PROPN" or (len(w.text) >= 2 and w.text.isupper() and w.text.isalpha()
+                                      and not is_system_acronym(w.text))
+
+    if not words or not any(_lemma(w) in gaz.org_heads or proper(w) for w in words):
         return None
     if any(w.lower_ in ("and", "or") or w.is_punct for w in words):
         return None  # "government, transport and banking websites": a list of sectors, not an owner
@@ -549,10 +568,10 @@ def _modifier_owner(tok: Token, doc: Doc, base: int, gaz: Gazetteer) -> VictimCa
     name = doc.text[start:end]
     country = next((m.key for m in gaz.countries(name)), None)
     sector = gaz.sector(name)
-    if sector is None and not any(_pos(w) == "PROPN" for w in words if not gaz.countries(w.text)):
+    if sector is None and not any(proper(w) for w in words if not gaz.countries(w.text)):
         return None
     return VictimCandidate(name=name, start=base + start, end=base + end, head=_lemma(words[-1]), country=country,
-                           sector=sector, named=any(_pos(w) == "PROPN" for w in words), org_evidence=True)
+                           sector=sector, named=any(proper(w) for w in words), org_evidence=True)
 
 
 def _focus_ref(tok: Token, base: int, start: int | None = None, end: int | None = None, doc: Doc | None = None) -> VictimCandidate:

@@ -166,6 +166,8 @@ def _same_org(a: VictimCandidate, b: VictimCandidate) -> bool:
     if not ka or not kb_:
         return False
     ta, tb = ka.split(), kb_.split()
+    if is_acronym_of(a.name, b.name) or is_acronym_of(b.name, a.name):
+        return True
     if ka == kb_ or ta[:len(tb)] == tb or tb[:len(ta)] == ta or ta[-len(tb):] == tb or tb[-len(ta):] == ta:
         return True
     return (not a.named or not b.named) and a.head == b.head
@@ -174,7 +176,7 @@ def _same_org(a: VictimCandidate, b: VictimCandidate) -> bool:
 _SAME_STRAIN = re.compile(r"(?i)\b(?:same (?:ransomware|malware|strain|group|gang|hackers|attackers)|"
                           r"similar (?:attack|incident|fate)|also (?:been )?(?:hit|struck|infected|targeted)|"
                           r"other victims?|previous(?:ly)?|earlier|last (?:year|month|week)|in \d{4}|"
-                          r"like (?:the )?[A-Z])")
+                          r"like (?:the )?[A-Z]|elsewhere)")
 
 
 def _another_attack(f: SentenceFacts, current: Frame, published: date | None) -> bool:
@@ -475,11 +477,25 @@ def _tokens(name: str) -> list[str]:
     return re.findall(r"\w+", name.lower())
 
 
+def is_acronym_of(short: str, long: str) -> bool:
+    """'CDOT' and 'Colorado Department of Transportation', 'NHS' and 'National Health Service':
+    the capitals are the initials of the name's words (with or without its small words)."""
+    short = short.strip()
+    if not (2 <= len(short) <= 8 and short.isalpha() and short.isupper()):
+        return False
+    words = re.findall(r"[A-Za-z]+", long)
+    if len(words) < 2:
+        return False
+    every = "".join(w[0] for w in words).upper()
+    content = "".join(w[0] for w in words if w.lower() not in ("of", "the", "and", "for", "&")).upper()
+    return short in (every, content)
+
+
 def _same_victim(v: Victim, c: VictimCandidate, heads: dict[int, str]) -> bool:
     """One organisation under two mentions: 'the ministry' and 'Ministry of Interior',
-    'Lakeshore' and 'Lakeshore Children's Hospital'."""
+    'Lakeshore' and 'Lakeshore Children's Hospital', 'CDOT' and 'Colorado Department of Transportation'."""
     vt, ct = _tokens(v.name), _tokens(c.name)
-    if vt == ct:
+    if vt == ct or is_acronym_of(v.name, c.name) or is_acronym_of(c.name, v.name):
         return True
     if vt and ct and (vt[:len(ct)] == ct or ct[:len(vt)] == vt or vt[-len(ct):] == ct or ct[-len(vt):] == vt):
         return v.named == c.named or min(len(vt), len(ct)) >= 1
