@@ -336,7 +336,8 @@ def parsed_facts(f: SentenceFacts, doc: Doc, cues: CueSet, gaz: Gazetteer) -> No
             and not _ATTRIBUTING_VERB.search(f.sent.text)  # that subject attributes, it was not hit
             and all(r.kind == "shutdown" for r in f.responses)):  # nor does one that imposes sanctions
         # (one that takes its own systems offline is the victim: "X takes websites offline after hack")
-        cand = root_subject(doc, base, cues, gaz, actor_spans)
+        cand = root_subject(doc, base, cues, gaz, actor_spans) or (headline_subject(doc, base, cues, gaz, actor_spans)
+                                                                  if f.headline or f.sent.index == 0 else None)
         if cand and (cand.start, cand.end) not in seen:
             f.victims = [v for v in f.victims if v.name != FOCUS] + [cand] if cand.name != FOCUS else f.victims + [cand]
     f.victims = [v for v in f.victims if not (v.named and not v.org_evidence and maybe_person(v.name)
@@ -396,6 +397,8 @@ def _np_span(tok: Token, doc: Doc) -> Span:
     return doc[left:right + 1]
 
 
+PEOPLE_OF = {"customer", "user", "patient", "client", "subscriber", "passenger", "member", "student",
+             "policyholder", "accountholder", "shopper", "guest", "traveler", "traveller"}
 SUB_UNITS = {"department", "unit", "division", "branch", "office", "facility", "plant", "campus", "subsidiary",
              "site", "clinic", "hospital", "location", "store", "factory", "warehouse", "terminal"}
 # "X was forced offline after an attack ...": the subject was hit, wherever the sentence stands
@@ -430,6 +433,14 @@ def _victim_from_token(tok: Token, doc: Doc, base: int, cues: CueSet, gaz: Gazet
         if any(c.lower_ == "same" for c in tok.lefts):
             return _focus_ref(tok, base)  # "the same site": the one the article is about
         return _modifier_owner(tok, doc, base, gaz)
+    if _lemma(tok) in PEOPLE_OF and _pos(tok) == "NOUN":
+        # "data of 5.7 million Qantas customers", "patients of X": the organisation they belong to
+        owner = _owner(tok)
+        if owner is not None:
+            return _victim_from_token(owner, doc, base, cues, gaz, actor_spans, depth + 1)
+        found = _modifier_owner(tok, doc, base, gaz)
+        if found is not None:
+            return found
     if _lemma(tok) in SUB_UNITS and _pos(tok) == "NOUN":
         # "the health network's two emergency departments": the owner is the victim
         poss = next((c for c in tok.children if c.dep_ == "poss"), None)
@@ -538,16 +549,16 @@ def _described_sector(tok: Token, doc: Doc, span: Span, gaz: Gazetteer) -> str |
 
 def is_system_acronym(word: str) -> bool:
     """'CAD', 'RDP', 'SCADA': capitals naming a kind of system (lexicons/not_organisations.yaml)."""
-    return word.lower() in _system_acronyms()
+    return word.lower() in _not_org_lexicon()["system_acronyms"]
 
 
 @lru_cache(maxsize=1)
-def _system_acronyms() -> frozenset[str]:
+def _not_org_lexicon() -> dict[str, frozenset[str]]:
     import yaml
     from importlib import resources
 
     data = yaml.safe_load(resources.files("incidex.extraction").joinpath("lexicons/not_organisations.yaml").read_text("utf-8"))
-    return frozenset(str(x).lower() for x in data["system_acronyms"])
+    return {k: frozenset(str(x).lower() for x in v) for k, v in data.items() if isinstance(v, list)}
 
 
 def _modifier_owner(tok: Token, doc: Doc, base: int, gaz: Gazetteer) -> VictimCandidate | None:
@@ -562,6 +573,13 @@ def _modifier_owner(tok: Token, doc: Doc, base: int, gaz: Gazetteer) -> VictimCa
 
     if not words or not any(_lemma(w) in gaz.org_heads or proper(w) for w in words):
         return None
+    propers = [k for k, w in enumerate(words) if proper(w)]
+    tail = words[propers[-1] + 1:] if propers else []
+    if any(w.lower_ in _not_org_lexicon()["product_heads"] for w in tail + [tok]):
+        return None  # "a Tor proxy service": a product, not its maker
+    if propers and not any(_lemma(w) in gaz.org_heads for w in tail):
+        # "Collins Aerospace check-in software": the name ends where its proper nouns end
+        words = words[:propers[-1] + 1]
     if any(w.lower_ in ("and", "or") or w.is_punct for w in words):
         return None  # "government, transport and banking websites": a list of sectors, not an owner
     start, end = words[0].idx, words[-1].idx + len(words[-1].text)
@@ -631,10 +649,23 @@ def root_subject(doc: Doc, base: int, cues: CueSet, gaz: Gazetteer, actor_spans)
     return None
 
 
+def headline_subject(doc: Doc, base: int, cues: CueSet, gaz: Gazetteer, actor_spans) -> VictimCandidate | None:
+    """A headline without a verb of its own: "X production halted after cyberattack", "X software
+    disrupted by ransomware": the noun phrase the headline stands on is what was hit."""
+    root = next((t for t in doc if t.dep_ == "ROOT"), None)
+    if root is None or _pos(root) not in ("NOUN", "PROPN"):
+        return None
+    if not any(c.dep_ == "acl" and c.tag_ == "VBN" for c in root.children):
+        return None
+    if any(a <= c.idx < b for c in root.subtree if c.i <= root.i for a, b in actor_spans):
+        return None
+    return _victim_from_token(root, doc, base, cues, gaz, actor_spans)
+
+
 def _owner(tok: Token) -> Token | None:
     """Whose systems: 'used by X', 'of X', 'at X', then 'X's'."""
     for c in tok.children:
-        if c.dep_ in ("acl", "relcl"):
+        if c.dep_ in ("acl", "relcl") and _lemma(c) not in VICTIM_VERBS:  # "disrupted by ransomware": the attacker
             for a in c.children:
                 if a.dep_ == "agent" or (a.dep_ == "prep" and a.lower_ == "by"):
                     for p in a.children:

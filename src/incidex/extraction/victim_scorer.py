@@ -19,6 +19,7 @@ from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 
+from .victim_filters import is_reporter
 from .analyze import FOCUS, FOCUS_HEADS, SentenceFacts, VictimCandidate
 
 FEATURES = (
@@ -30,6 +31,7 @@ FEATURES = (
 # CASIE annotates data breaches, phishing and ransomware only: for other kinds of attack the
 # encoder's silence says nothing, and the rules' victims stand on their own.
 TRAINED_TYPES = {"ransomware", "data-breach", "phishing", "malware"}
+FEED_ITEM_SENTENCES = 3  # an article of at most this many sentences (headline included) is a feed item
 VULNERABILITY = 0.5  # a sentence the encoder reads as a vulnerability or patch report names no victim
 _VENDOR_CONTEXT = re.compile(
     r"(?i)\b(?:researchers?|security (?:firm|company|vendor|researcher)s?|discovered|disclosed|found|"
@@ -100,6 +102,7 @@ def score_victims(facts: list[SentenceFacts], text: str, headline_end: int, gaz,
     if scorer is None:
         return
     t = scorer.threshold if threshold is None else threshold
+    feed_item = len(facts) <= FEED_ITEM_SENTENCES
     low = text.lower()
     for f in facts:
         kept = []
@@ -117,6 +120,11 @@ def score_victims(facts: list[SentenceFacts], text: str, headline_end: int, gaz,
                 kept.append(c)
                 continue
             c.score = scorer.score(c, features(c, f, text, headline_end, gaz, len(f.victims) - 1, low))
+            if feed_item and f.sent.index == 0 and f.triggers and c.named and "rules" in c.source and not is_reporter(c.name):
+                # a feed item (headline and a sentence or two): the scorer learned from full articles,
+                # whose headline victims the body names again; here the headline is all there is
+                kept.append(c)
+                continue
             if c.score >= (min(t, rules_floor) if f.triggers and ("rules" in c.source or f.headline) else t):
                 kept.append(c)
         f.victims = kept
