@@ -162,3 +162,12 @@ def test_acronym_and_full_name_are_one_victim_and_elsewhere_is_another_incident(
     assert len(res.incidents) == 2, [i.summary for i in res.incidents]
     assert [v.name for v in res.incidents[0].victims] == ["Nevada Department of Transportation"]
     assert "Dunmore" in res.incidents[1].victims[0].name
+
+
+def test_officials_of_a_named_organisation_name_the_victim():
+    text = ("Port Aldren officials said on Monday that ransomware had encrypted the city's billing servers.\n"
+            "FBI officials are investigating.")
+    res = incidex.extract(text, published="2025-03-10")
+    flat = [n for inc in names(res) for n in inc]
+    assert flat and all("Port Aldren" in n for n in flat), flat
+    assert not any("FBI" in n for n in flat)

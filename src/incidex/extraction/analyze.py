@@ -481,7 +481,9 @@ def _victim_from_token(tok: Token, doc: Doc, base: int, cues: CueSet, gaz: Gazet
             and not (span[0].like_num or span[0].lower_ in ("the", "two", "three", "several", "both", "its", "their", "these", "those"))):
         return None  # a bare plural is a class ("telecom operators"), not a victim
     if _lemma(tok) in ROLE_HEADS:
-        return None  # "a Hollis spokesperson": a person speaking for the victim
+        # "a Hollis spokesperson", "Atlanta officials": people speaking for the organisation they name
+        found = _modifier_owner(tok, doc, base, gaz)
+        return found if found is not None and found.named and not AUTHORITY_NAME.search(found.name) else None
     named = any(_pos(w) == "PROPN" or (w.is_title and w.lower_ not in DETERMINERS and (w.i > 0 or any(c.dep_ == "appos" for c in w.children)))
                 for w in words)
     if not named and span[0].lower_ in ("the", "its", "their") and _lemma(words[-1]) in FOCUS_HEADS and len(words) <= 2:
