@@ -116,7 +116,7 @@ def test_phrases_that_name_no_organisation_are_not_victims():
     def cand(name, named=True):
         return VictimCandidate(name=name, start=0, end=len(name), head=name.split()[-1], named=named)
 
-    for name in ("Thursday afternoon", "South America", "’s Office of Information Technology", "use"):
+    for name in ("Thursday afternoon", "South America", "’s Office of Information Technology", "use", "Tenn.", "CFO"):
         assert names_no_organisation(cand(name, named=name[0].isupper())), name
     for name in ("customers", "hospitals", "Atlanta", "Office of Information Technology", "March Networks"):
         assert not names_no_organisation(cand(name, named=name[0].isupper())), name
@@ -171,3 +171,11 @@ def test_officials_of_a_named_organisation_name_the_victim():
     flat = [n for inc in names(res) for n in inc]
     assert flat and all("Port Aldren" in n for n in flat), flat
     assert not any("FBI" in n for n in flat)
+
+
+def test_a_description_beside_the_one_named_victim_is_that_victim():
+    text = ("An Ohio hospital paid hackers a $30,000 ransom this week.\n"
+            "Ashgrove Health said the ransomware had encrypted its patient records on Tuesday.")
+    res = incidex.extract(text, published="2025-02-07")
+    assert names(res) == [["Ashgrove Health"]], [i.summary for i in res.incidents]
+    assert res.incidents[0].victims[0].sector == "healthcare"

@@ -367,6 +367,7 @@ def frame_to_incident(frame: Frame, index: int, article_id: str, body: str, publ
     keep = [k for k, v in enumerate(victims) if not (_is_country_victim(v, gaz) and v.country in specific_countries)]
     victims = [victims[k] for k in keep]
     victim_sent = [victim_sent[k] for k in keep]
+    victims, victim_sent = _fold_descriptors(victims, victim_sent, heads, gaz)
     for i, f in enumerate(victim_sent):
         evidence(f"victims[{i}]", f)
     for f in frame.facts:
@@ -505,6 +506,37 @@ def _same_victim(v: Victim, c: VictimCandidate, heads: dict[int, str]) -> bool:
     if not c.named and c.sector and c.sector == v.sector and not c.is_state:
         return True
     return False
+
+
+def _fold_descriptors(victims: list[Victim], sents: list[SentenceFacts], heads: dict[int, str], gaz
+                      ) -> tuple[list[Victim], list[SentenceFacts]]:
+    """One entry per organisation: where an incident names one organisation, a singular
+    description beside it ("the Indiana hospital" beside "Hancock Health") is that organisation
+    described, unless its sector says otherwise. Plural classes ("hospitals") stay their own."""
+    def descriptor(v: Victim) -> bool:  # "hospital", "Indiana hospital": no name but a place's
+        if not v.named:
+            return True
+        rest = v.name
+        for m in sorted(gaz.countries(v.name), key=lambda m: -m.start):
+            rest = rest[:m.start] + rest[m.end:]
+        return rest.strip() != "" and not any(w[0].isupper() for w in rest.split())
+
+    named = [v for v in victims if not descriptor(v) and not _is_country_victim(v, gaz)]
+    if len(named) != 1:
+        return victims, sents
+    owner = named[0]
+    out, out_sents = [], []
+    for v, f in zip(victims, sents):
+        last = (_tokens(v.name) or [""])[-1]
+        singular = last == (heads.get(id(v)) or "").lower()
+        if (v is not owner and descriptor(v) and singular
+                and (v.sector is None or owner.sector is None or v.sector == owner.sector)):
+            owner.sector = owner.sector or v.sector
+            owner.country = owner.country or v.country
+            continue
+        out.append(v)
+        out_sents.append(f)
+    return out, out_sents
 
 
 def _merge_victim(victims: list[Victim], c: VictimCandidate, country: str | None, heads: dict[int, str]) -> bool:

@@ -85,6 +85,8 @@ def names_no_organisation(v) -> bool:
     words = [w.lower() for w in _WORD.findall(name)]
     if words and all(w in lex["time"] or w.isdigit() for w in words):
         return True
+    if words and all(w in lex["titles"] for w in words) and any(w not in ("the", "a", "an", "its", "their") for w in words):
+        return True  # "CFO", "the chief executive": a person
     if name.lower() in lex["regions"] or (len(words) > 1 and words[-1] in lex["product_heads"]):
         return True
     return len(words) == 1 and name == name.lower() and words[0] not in lex["organisation_words"] \
