@@ -76,6 +76,10 @@ def gate(f: SentenceFacts, pred: SentencePrediction, s: EncoderSettings) -> None
         f.generic = False  # "would give back access only when paid" is a report, not a habit
     if not f.triggers and actual >= s.open_threshold and not f.generic:
         kinds = [SUBTYPE_TYPES[k] for k in ("ransom", "databreach", "phishing") if pred.probs.get(k, 0.0) >= 0.5]
+        if SUBTYPE_TYPES["ransom"] in kinds and SUBTYPE_TYPES["databreach"] in kinds:
+            # "paid $50,000 to retrieve patient data": ransomware's data held, not data stolen (the
+            # manual's data-breach needs theft or exposure, which a cue phrase would have named)
+            kinds.remove(SUBTYPE_TYPES["databreach"])
         label = kinds[0] if kinds else "other"
         f.triggers = [Cue("attack_triggers", label, 0, 0, "")]
         f.types = set(kinds) or {"other"}
