@@ -133,6 +133,27 @@ def country_codes() -> tuple[str, ...]:
     return tuple(out)
 
 
+#: JSON-schema pattern of a free-text field: any text but a NUL character (see ``text``).
+NO_NUL_PATTERN = r"^[^\x00]*$"
+
+
+def text(field: str, value: str, max_length: int | None = None) -> str:
+    """A free-text value as given, refused when it holds a NUL or is too long.
+
+    Why: a NUL ends the string inside SQLite's full-text parser ("unterminated
+    string") and PostgreSQL refuses it in any text, so it would otherwise come back
+    as a server error; and the length is the length of what was sent, counted
+    before any whitespace is stripped, so 600 form feeds cannot slip past a
+    500-character limit.
+    """
+    nul = value.find("\x00")
+    if nul >= 0:
+        raise BadValue(field, f"contains a NUL character (%00) at position {nul + 1}; remove it")
+    if max_length is not None and len(value) > max_length:
+        raise BadValue(field, f"{len(value)} characters; at most {max_length}")
+    return value
+
+
 def date_filter(field: str, value: str) -> str:
     """A year, a month or a calendar day, as written (``2024``, ``2024-02``, ``2024-02-29``)."""
     v = str(value).strip()

@@ -15,6 +15,7 @@ import threading
 from collections import OrderedDict
 from typing import Any, Literal
 
+from annotated_types import MaxLen
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 from incidex.export.common import Source, incident_json
@@ -50,8 +51,30 @@ def _check_range(model: Any) -> Any:
     return model
 
 
+def _max_length(field: Any) -> int | None:
+    """The ``max_length`` a pydantic field declares, or None."""
+    return next((m.max_length for m in field.metadata if isinstance(m, MaxLen)), None)
+
+
+def text_field(default: Any = None, *, max_length: int, description: str, **kw: Any) -> Any:
+    """A free-text query parameter: the OpenAPI document says it may hold anything but a NUL
+    (``Strict._raw_text`` refuses one), so a client or a generator knows before sending it."""
+    return Field(default, max_length=max_length, description=description,
+                 json_schema_extra={"pattern": validate.NO_NUL_PATTERN}, **kw)
+
+
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", populate_by_name=True, str_strip_whitespace=True)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _raw_text(cls, value: Any, info: ValidationInfo) -> Any:
+        """Every text parameter as sent, before whitespace is stripped: no NUL, and its
+        ``max_length`` counted on the raw value (``validate.text``)."""
+        if not isinstance(value, str):
+            return value
+        field = cls.model_fields[info.field_name]
+        return validate.text(field.alias or info.field_name, value, _max_length(field))
 
 
 class Paging(Strict):
@@ -62,9 +85,9 @@ class Paging(Strict):
 class IncidentFilters(Strict):
     """The filters of ``incidex incidents`` (and ``export``)."""
 
-    q: str | None = Field(None, max_length=500, description="Full-text search over summaries, victims and actors.")
-    actor: str | None = Field(None, max_length=200, description="Attacker name, alias or kb id (an actor `id`).")
-    victim: str | None = Field(None, max_length=300, description="Victim name (exact, case-insensitive).")
+    q: str | None = text_field(max_length=500, description="Full-text search over summaries, victims and actors.")
+    actor: str | None = text_field(max_length=200, description="Attacker name, alias or kb id (an actor `id`).")
+    victim: str | None = text_field(max_length=300, description="Victim name (exact, case-insensitive).")
     country: str | None = Field(None, json_schema_extra=COUNTRY_SCHEMA, description="Victim country, ISO 3166-1 alpha-2.")
     sector: Sector | None = Field(None, description="Victim sector.")
     attack_type: AttackType | None = Field(None, alias="type", description="Attack type.")
@@ -99,8 +122,8 @@ class StatsQuery(IncidentFilters):
 
 
 class ArticleQuery(Paging):
-    q: str | None = Field(None, max_length=500, description="Full-text search over title and body.")
-    source: str | None = Field(None, max_length=200, description="Publisher domain, e.g. news.example.")
+    q: str | None = text_field(max_length=500, description="Full-text search over title and body.")
+    source: str | None = text_field(max_length=200, description="Publisher domain, e.g. news.example.")
     since: str | None = Field(None, json_schema_extra=DATE_SCHEMA, description="Published on or after" + _DATE_HELP + ".")
     until: str | None = Field(None, json_schema_extra=DATE_SCHEMA, description="Published on or before" + _DATE_HELP + ".")
     duplicates: bool = Field(True, description="Include syndicated copies.")
@@ -110,11 +133,11 @@ class ArticleQuery(Paging):
 
 
 class ActorQuery(Paging):
-    q: str | None = Field(None, max_length=200, description="Part of a name, or a kb id.")
+    q: str | None = text_field(max_length=200, description="Part of a name, or a kb id.")
 
 
 class VictimQuery(Paging):
-    q: str | None = Field(None, max_length=300, description="Part of a name.")
+    q: str | None = text_field(max_length=300, description="Part of a name.")
     country: str | None = Field(None, json_schema_extra=COUNTRY_SCHEMA, description="ISO 3166-1 alpha-2.")
     sector: Sector | None = None
 
@@ -122,7 +145,7 @@ class VictimQuery(Paging):
 
 
 class SearchQuery(Strict):
-    q: str = Field(..., min_length=1, max_length=500, description="Free text; \"quoted phrases\", prefix*.")
+    q: str = text_field(..., min_length=1, max_length=500, description="Free text; \"quoted phrases\", prefix*.")
     limit: int = Field(10, ge=1, le=100, description="Hits per kind (incidents, articles).")
 
 

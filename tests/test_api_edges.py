@@ -1,0 +1,111 @@
+"""Edges of the REST API found by fuzzing it (issue 16): what a server must not answer with a 500.
+
+* a NUL byte in a text parameter is a 422 naming the field (SQLite's full-text
+  parser read it as an unterminated string; PostgreSQL refuses it in any text);
+* a length limit counts the characters sent, before whitespace is stripped;
+* a 405 lists in ``Allow`` every method the path answers, not only those of
+  the first route on it;
+* every status an operation can answer is in the OpenAPI document.
+"""
+from __future__ import annotations
+
+import warnings
+
+import pytest
+
+from fixtures_export import copy_store, export_db  # noqa: F401  (fixture)
+from incidex.serve.app import create_app
+from incidex.store import open_store
+
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore")
+    from fastapi.testclient import TestClient
+
+
+@pytest.fixture(scope="module")
+def client(export_db, tmp_path_factory):
+    db = copy_store(export_db, tmp_path_factory.mktemp("edges") / "edges.db")
+    with TestClient(create_app(db), raise_server_exceptions=False) as c:
+        yield c
+
+
+NUL_QUERIES = [
+    ("/api/v1/incidents", "q"), ("/api/v1/incidents", "actor"), ("/api/v1/incidents", "victim"),
+    ("/api/v1/search", "q"), ("/api/v1/articles", "q"), ("/api/v1/articles", "source"), ("/api/v1/stats", "q"),
+    ("/api/v1/export", "q"), ("/api/v1/actors", "q"), ("/api/v1/victims", "q"),
+]
+
+
+@pytest.mark.parametrize("path,field", NUL_QUERIES, ids=[f"{p}?{f}" for p, f in NUL_QUERIES])
+def test_a_nul_in_a_text_parameter_is_a_422_naming_it(client, path, field):
+    r = client.get(f"{path}?{field}=x%00y")
+    assert r.status_code == 422, r.text
+    assert r.json()["detail"] == f"{field}: contains a NUL character (%00) at position 2; remove it"
+
+
+@pytest.mark.parametrize("path", ["/api/v1/incidents/x%00", "/api/v1/actors/x%00", "/api/v1/articles/x%00"])
+def test_a_nul_in_a_path_id_is_a_422(client, path):
+    r = client.get(path)
+    assert r.status_code == 422 and "contains a NUL character" in r.json()["detail"]
+
+
+def test_the_web_ui_refuses_a_nul_with_its_400_page(client):
+    r = client.get("/?q=x%00")
+    assert r.status_code == 400 and "NUL" in r.text
+
+
+def test_the_store_reads_a_nul_in_a_query_as_a_space(export_db, tmp_path):
+    """The library below the API, for callers that pass text straight through (both backends)."""
+    store = open_store(copy_store(export_db, tmp_path / "nul.db"))
+    try:
+        plain = [d["id"] for d in store.list_incident_docs(query="ransomware attack")]
+        assert plain and [d["id"] for d in store.list_incident_docs(query="ransomware\x00attack")] == plain
+        assert store.list_articles(query="\x00") is not None
+    finally:
+        store.close()
+
+
+@pytest.mark.parametrize("path,limit", [("/api/v1/incidents", 500), ("/api/v1/search", 500),
+                                        ("/api/v1/articles", 500), ("/api/v1/actors", 200)])
+def test_length_limits_count_the_raw_value(client, path, limit):
+    padded = "ab" + "\f" * (limit + 100)  # two characters once stripped
+    r = client.get(path, params={"q": padded})
+    assert r.status_code == 422, r.text
+    assert r.json()["detail"] == f"q: {limit + 102} characters; at most {limit}"
+    assert client.get(path, params={"q": "ab" + "\f" * (limit - 2)}).status_code == 200
+
+
+@pytest.mark.parametrize("method,path,allow", [
+    ("PUT", "/api/v1/articles", "GET, POST"),
+    ("DELETE", "/api/v1/articles", "GET, POST"),
+    ("PATCH", "/api/v1/alerts", "GET, POST"),
+    ("POST", "/api/v1/alerts/some-alert", "GET, DELETE"),
+    ("DELETE", "/api/v1/incidents", "GET"),
+    ("GET", "/api/v1/extract", "POST"),
+    ("PUT", "/taxii2/incidex/collections/incidents/objects/", "GET, POST"),
+    ("DELETE", f"/taxii2/incidex/collections/{'0' * 8}/objects/", "GET, POST"),
+    ("POST", "/taxii2/incidex/collections/", "GET"),
+])
+def test_405_lists_every_method_of_the_path(client, method, path, allow):
+    r = client.request(method, path)
+    assert r.status_code == 405
+    assert r.headers["allow"] == allow
+    body = r.json()
+    assert allow in (body.get("detail") or body.get("description"))
+
+
+def test_every_answerable_status_is_documented(client):
+    """401 (reads closed), 413 (body too large) and 422 on every API operation; 404 where an id is read;
+    400, 404 and 406 on every TAXII operation and 308 where the collection alias can be given."""
+    doc = client.get("/api/v1/openapi.json").json()
+    for path, item in doc["paths"].items():
+        for method, op in item.items():
+            codes = set(op["responses"])
+            if path.startswith("/api/v1"):
+                assert {"401", "413", "422"} <= codes, (method, path, codes)
+                if "{" in path:
+                    assert "404" in codes, (method, path)
+            elif path.startswith("/taxii2"):
+                assert {"400", "404", "406", "4XX"} <= codes and "422" not in codes, (method, path, codes)
+                if "{collection_id}" in path:
+                    assert "308" in codes, (method, path)
