@@ -11,10 +11,15 @@ Mounted under ``/taxii2`` by ``incidex.serve.app.create_app``:
 ``GET /taxii2/incidex/collections/{id}/objects/{object_id}/``   one object
 ``GET .../objects/{object_id}/versions/``                       its versions (one: the current)
 ``GET /taxii2/incidex/collections/{id}/manifest/``              manifest (filters, paging)
+``GET /taxii2/incidex/status/{id}/``                            404 (read-only: no statuses)
+``... /collections/incidents/...``                              308 to the same URL under the id
 ==============================================================  ===============================
 
 ``objects`` and ``manifest`` take ``added_after``, ``limit``, ``next``,
-``match[id]``, ``match[type]``, ``match[version]`` and ``match[spec_version]``.
+``match[id]``, ``match[type]``, ``match[version]`` and ``match[spec_version]``
+(one object: all but the id and type filters). Errors are TAXII error
+messages; the app's error handlers (``incidex.serve.app``) answer the same way
+for what never reaches these routes (no route, 401, 405, a bad parameter).
 
 The collection holds the objects of the STIX export of every stored incident
 (``incidex.export.stix``), each object once, at its current version. An
