@@ -109,3 +109,57 @@ def test_every_answerable_status_is_documented(client):
                 assert {"400", "404", "406", "4XX"} <= codes and "422" not in codes, (method, path, codes)
                 if "{collection_id}" in path:
                     assert "308" in codes, (method, path)
+
+
+# ----------------------------------------------------------------- scripts/fuzz_api.py
+
+def _script(name: str):
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "scripts" / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+class _Response:
+    def __init__(self, status_code: int, body: dict):
+        self.status_code, self._body = status_code, body
+
+    def json(self):
+        return self._body
+
+
+class _Case:
+    def __init__(self, method: str, path: str, query: dict | None = None):
+        self.method, self.path, self.query = method, path, query
+
+
+def test_the_fuzzer_lets_through_only_the_right_refusals():
+    hooks = _script("fuzz_api_hooks")
+    inverted = _Case("GET", "/api/v1/incidents", {"since": "2000-01-01", "until": "1000"})
+    assert hooks.expected_refusal(inverted, _Response(422, {"detail": "since: 2000-01-01 is after until 1000; swap "
+                                                            "them or widen the range"}))
+    no_article = _Case("POST", "/api/v1/extract")
+    assert hooks.expected_refusal(no_article, _Response(422, {"detail": "cannot read the article: HTML page has no "
+                                                              "article text"}))
+    no_date = {"loc": ["body", "published"], "msg": "Value error, published: 'x' is not a date; use ISO 8601"}
+    assert hooks.expected_refusal(no_article, _Response(422, {"detail": "published: 'x' is not a date",
+                                                              "errors": [no_date]}))
+    # everything else stands: another validation error, another operation, another status, a range in order
+    other = {"loc": ["body", "title"], "msg": "String should have at most 1000 characters"}
+    assert not hooks.expected_refusal(no_article, _Response(422, {"detail": "?", "errors": [no_date, other]}))
+    assert not hooks.expected_refusal(_Case("POST", "/api/v1/articles"), _Response(422, {"detail": "cannot read the "
+                                                                                         "article"}))
+    assert not hooks.expected_refusal(inverted, _Response(500, {"detail": "is after until"}))
+    assert not hooks.expected_refusal(_Case("GET", "/api/v1/incidents", {"since": "1000", "until": "2000"}),
+                                      _Response(422, {"detail": "q: too long"}))
+
+
+def test_the_fuzzer_reads_schemathesis_counts():
+    fuzz = _script("fuzz_api")
+    assert fuzz.counts("Test cases:\n  6579 generated, 6579 passed\n") == (6579, 0)
+    assert fuzz.counts("Test cases:\n  3335 generated, 5 found 5 unique failures\n") == (3335, 5)
+    assert fuzz.counts("Error: no such option") == (0, 0)
