@@ -13,13 +13,16 @@ with a fixed seed, so a red CI run means the change broke something, not that
 the dice found something new; hunting for new failures is ``--seed`` with more
 ``--examples``, and what it finds gets a test (tests/test_api_edges.py) with its fix.
 
-No API key is given: write operations are checked for their 401 (so no generated
+Path ids (collection, incident, article, actor, STIX object) are drawn from the
+store in most cases (``schemathesis.toml`` written in the run's folder), so the
+filters and paging behind them are fuzzed too. No API key is given: write operations are checked for their 401 (so no generated
 URL is ever fetched). The closing line says how many test cases ran and how many
 failed; the exit code is schemathesis' (0: no failure).
 """
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import re
 import shutil
@@ -52,6 +55,36 @@ def make_store(db: Path, count: int) -> None:
     if not report.new:
         raise SystemExit(f"fuzz_api: no article could be ingested: {report.to_dict()}")
     print(f"fuzz_api: store with {report.new} articles and {report.incidents} incidents", flush=True)
+
+
+def known_ids(db: Path) -> dict[str, list[str]]:
+    """Ids the store holds, by path parameter name: fuzzing with them reaches past the 404s into the
+    filters and paging of one collection, incident, article or actor."""
+    from incidex.export.taxii import ALIAS, COLLECTION_ID, ObjectIndex
+    from incidex.store import open_store
+
+    store = open_store(db)
+    try:
+        return {"collection_id": [COLLECTION_ID, ALIAS],
+                "incident_id": [d["id"] for d in store.list_incident_docs(limit=10)],
+                "article_id": [a.id for a in store.list_articles(limit=10)],
+                "actor_id": [a["id"] for a in store.list_actors(limit=10)],
+                "object_id": [e.id for e in ObjectIndex(store).entries()[:20]]}
+    finally:
+        store.close()
+
+
+def write_config(path: Path, ids: dict[str, list[str]], share: float = 0.8) -> None:
+    """A schemathesis.toml that draws each id parameter from ``ids`` in ``share`` of the cases
+    (the rest are generated, so unknown ids and their 404s are still tried)."""
+    lines = []
+    for name, values in ids.items():
+        if values:
+            lines += [f"[dictionaries.{name}]", f"values = {json.dumps(values)}", ""]
+    lines.append("[parameters]")
+    lines += [f'"path.{name}" = {{ dictionary = "{name}", probability = {share} }}' for name, values in ids.items()
+              if values]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 
 def free_port() -> int:
@@ -137,6 +170,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         db = work / "fuzz.db"
         make_store(db, args.articles)
+        write_config(work / "schemathesis.toml", known_ids(db))  # read from the run's folder
         with serving(db, work / "server.log") as base:
             cmd = schemathesis_command(base, args, work / "report")
             print("fuzz_api:", " ".join(cmd[1:]), flush=True)

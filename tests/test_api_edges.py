@@ -75,6 +75,15 @@ def test_length_limits_count_the_raw_value(client, path, limit):
     assert client.get(path, params={"q": "ab" + "\f" * (limit - 2)}).status_code == 200
 
 
+@pytest.mark.parametrize("q", [" ", "\f\t\n", "\x1c"])
+def test_a_required_text_of_whitespace_is_refused_as_such(client, q):
+    """``/search`` needs a ``q``: one of whitespace only (as Python strips it) is a 422 that says so, as the
+    OpenAPI document's pattern does, not a 422 about a length of 0 that the document allows."""
+    r = client.get("/api/v1/search", params={"q": q})
+    assert r.status_code == 422 and r.json()["detail"] == "q: is empty or only whitespace; give some text"
+    assert client.get("/api/v1/search", params={"q": q + "x"}).status_code == 200
+
+
 @pytest.mark.parametrize("method,path,allow", [
     ("PUT", "/api/v1/articles", "GET, POST"),
     ("DELETE", "/api/v1/articles", "GET, POST"),
@@ -148,6 +157,12 @@ def test_the_fuzzer_lets_through_only_the_right_refusals():
     no_date = {"loc": ["body", "published"], "msg": "Value error, published: 'x' is not a date; use ISO 8601"}
     assert hooks.expected_refusal(no_article, _Response(422, {"detail": "published: 'x' is not a date",
                                                               "errors": [no_date]}))
+    objects = "/taxii2/incidex/collections/{collection_id}/objects/"
+    bad_next = {"title": "Bad Request", "http_status": "400", "description": "invalid 'next' value"}
+    assert hooks.expected_refusal(_Case("GET", objects, {"next": "AAAA"}), _Response(400, bad_next))
+    assert not hooks.expected_refusal(_Case("GET", objects, {"limit": 2}), _Response(400, bad_next))
+    assert not hooks.expected_refusal(_Case("GET", objects, {"next": "AAAA"}),
+                                      _Response(400, {**bad_next, "description": "invalid added_after"}))
     # everything else stands: another validation error, another operation, another status, a range in order
     other = {"loc": ["body", "title"], "msg": "String should have at most 1000 characters"}
     assert not hooks.expected_refusal(no_article, _Response(422, {"detail": "?", "errors": [no_date, other]}))

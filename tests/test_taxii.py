@@ -238,6 +238,24 @@ def test_read_closed_is_a_taxii_401(export_db, tmp_path):
     assert r.json()["http_status"] == "401" and r.headers["www-authenticate"].startswith("Bearer")
 
 
+@pytest.mark.parametrize("text,ok", [
+    ("2024-05-02T09:30:00Z", True), ("2024-05-02T09:30:00.123456789Z", True), ("2024-05-02t09:30:00+02:00", True),
+    ("2024-05-02", False), ("2024", False), ("May 2, 2024", False), ("2024-13-02T09:30:00Z", False),
+    ("2024-05-02T09:30:00", False),
+])
+def test_taxii_timestamps_are_rfc3339(text, ok):
+    """added_after is declared ``format: date-time`` in the OpenAPI document: what that calls invalid is refused."""
+    from incidex.export.taxii import rfc3339
+
+    assert (rfc3339(text) is not None) == ok
+
+
+def test_a_version_that_is_no_timestamp_matches_nothing(collection):
+    """Like an unknown id or type: an empty envelope, not an error (the OpenAPI document allows any text)."""
+    assert collection.get_objects(version="not-a-time").get("objects", []) == []
+    assert collection.get_objects(version="not-a-time,last")["objects"]
+
+
 # -- the store methods behind added_after -------------------------------------------------------
 
 def test_list_incidents_since_and_times(db_url):

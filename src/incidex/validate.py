@@ -135,10 +135,13 @@ def country_codes() -> tuple[str, ...]:
 
 #: JSON-schema pattern of a free-text field: any text but a NUL character (see ``text``).
 NO_NUL_PATTERN = r"^[^\x00]*$"
+#: The same for a required text: at least one character that is neither whitespace nor NUL.
+NOT_BLANK_PATTERN = r"^[^\x00]*[^\s\x00][^\x00]*$"
 
 
-def text(field: str, value: str, max_length: int | None = None) -> str:
-    """A free-text value as given, refused when it holds a NUL or is too long.
+def text(field: str, value: str, max_length: int | None = None, required: bool = False) -> str:
+    """A free-text value as given, refused when it holds a NUL, is too long, or (``required``) is
+    only whitespace.
 
     Why: a NUL ends the string inside SQLite's full-text parser ("unterminated
     string") and PostgreSQL refuses it in any text, so it would otherwise come back
@@ -151,6 +154,8 @@ def text(field: str, value: str, max_length: int | None = None) -> str:
         raise BadValue(field, f"contains a NUL character (%00) at position {nul + 1}; remove it")
     if max_length is not None and len(value) > max_length:
         raise BadValue(field, f"{len(value)} characters; at most {max_length}")
+    if required and not value.strip():
+        raise BadValue(field, "is empty or only whitespace; give some text")
     return value
 
 

@@ -38,6 +38,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import re
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -191,6 +192,28 @@ def _decode_cursor(token: str) -> tuple[datetime, str]:
     return when, object_id
 
 
+_RFC3339 = re.compile(r"^\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$")
+
+
+def rfc3339(text: str) -> datetime | None:
+    """A TAXII timestamp (RFC 3339, e.g. ``2024-05-02T09:30:00.000Z``) as aware UTC, else None.
+
+    Strict, unlike the readers' date parsing: the OpenAPI document declares the
+    format ``date-time``, so what it calls invalid (``2024``, ``May``) is refused.
+    """
+    if not _RFC3339.match(text):
+        return None
+    text = text.upper().replace("Z", "+00:00")
+    whole, _, rest = text.partition(".")
+    if rest:  # datetime reads at most six fraction digits
+        digits = "".join(c for c in rest if c.isdigit())
+        text = f"{whole}.{digits[:6]}{rest[len(digits):]}"
+    try:
+        return datetime.fromisoformat(text).astimezone(UTC)
+    except (ValueError, OverflowError):
+        return None
+
+
 def _csv(value: str | None) -> list[str]:
     return [v.strip() for v in value.split(",") if v.strip()] if value else []
 
@@ -199,9 +222,9 @@ def _filter(entries: list[Entry], params: Any, object_id: str | None = None) -> 
     added_after = params.get("added_after")
     after = None
     if added_after:
-        after = parse_time(added_after)
+        after = rfc3339(added_after)
         if after is None:
-            raise BadRequest(f"invalid added_after timestamp {added_after!r}")
+            raise BadRequest(f"invalid added_after timestamp {added_after!r} (RFC 3339, e.g. 2024-05-02T09:30:00Z)")
     ids = set(_csv(params.get("match[id]")))
     if object_id:
         ids = {object_id} if not ids or object_id in ids else {"-"}
@@ -211,13 +234,11 @@ def _filter(entries: list[Entry], params: Any, object_id: str | None = None) -> 
         return []
     versions = _csv(params.get("match[version]")) or ["last"]
     keep_all = any(v in ("last", "first", "all") for v in versions)
-    wanted = set()
-    if not keep_all:
-        for v in versions:
-            t = parse_time(v)
-            if t is None:
-                raise BadRequest(f"invalid match[version] value {v!r}")
-            wanted.add(t)
+    # a version that is no timestamp is a version no object has: like an unknown id or type, it matches
+    # nothing (each object has one version, so last, first and all keep every object)
+    wanted = set() if keep_all else {t for t in map(rfc3339, versions) if t is not None}
+    if not keep_all and not wanted:
+        return []
     out = []
     for e in entries:
         if after is not None and e.date_added <= after:
@@ -290,10 +311,12 @@ def collection_info() -> dict[str, Any]:
 
 # Query parameters, declared so that the OpenAPI document lists them; parsed by _filter and _page.
 AddedAfter = Annotated[str | None, Query(description="Only objects added after this timestamp (exclusive), "
-                                                     "e.g. 2024-05-02T09:30:00.000Z.")]
+                                                     "e.g. 2024-05-02T09:30:00.000Z.",
+                                         json_schema_extra={"format": "date-time"})]
 Limit = Annotated[int | None, Query(ge=1, description=f"Objects per page (default {DEFAULT_PAGE}; more than the "
                                                         f"server's maximum, {MAX_PAGE} by default, is lowered).")]
-Next = Annotated[str | None, Query(description="The `next` value of the previous page.")]
+Next = Annotated[str | None, Query(description="The `next` value of the previous page (an opaque token; one this "
+                                               "server did not give is a 400).", pattern=r"^[A-Za-z0-9_-]+$")]
 MatchId = Annotated[str | None, Query(alias="match[id]", description="Object ids, comma-separated.")]
 MatchType = Annotated[str | None, Query(alias="match[type]", description="Object types, comma-separated.")]
 MatchVersion = Annotated[str | None, Query(alias="match[version]",

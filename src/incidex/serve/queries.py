@@ -15,7 +15,7 @@ import threading
 from collections import OrderedDict
 from typing import Any, Literal
 
-from annotated_types import MaxLen
+from annotated_types import MaxLen, MinLen
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 from incidex.export.common import Source, incident_json
@@ -56,11 +56,17 @@ def _max_length(field: Any) -> int | None:
     return next((m.max_length for m in field.metadata if isinstance(m, MaxLen)), None)
 
 
-def text_field(default: Any = None, *, max_length: int, description: str, **kw: Any) -> Any:
-    """A free-text query parameter: the OpenAPI document says it may hold anything but a NUL
-    (``Strict._raw_text`` refuses one), so a client or a generator knows before sending it."""
-    return Field(default, max_length=max_length, description=description,
-                 json_schema_extra={"pattern": validate.NO_NUL_PATTERN}, **kw)
+def _required_text(field: Any) -> bool:
+    return any(isinstance(m, MinLen) and m.min_length > 0 for m in field.metadata)
+
+
+def text_field(default: Any = None, *, max_length: int, description: str, min_length: int | None = None) -> Any:
+    """A free-text query parameter: the OpenAPI document says it may hold anything but a NUL, and
+    with ``min_length`` that it is not blank (``Strict._raw_text`` refuses both), so a client or a
+    generator knows before sending it."""
+    pattern = validate.NOT_BLANK_PATTERN if min_length else validate.NO_NUL_PATTERN
+    return Field(default, max_length=max_length, min_length=min_length, description=description,
+                 json_schema_extra={"pattern": pattern})
 
 
 class Strict(BaseModel):
@@ -69,12 +75,12 @@ class Strict(BaseModel):
     @field_validator("*", mode="before")
     @classmethod
     def _raw_text(cls, value: Any, info: ValidationInfo) -> Any:
-        """Every text parameter as sent, before whitespace is stripped: no NUL, and its
-        ``max_length`` counted on the raw value (``validate.text``)."""
+        """Every text parameter as sent, before whitespace is stripped: no NUL, its ``max_length``
+        counted on the raw value, and not blank when it has a ``min_length`` (``validate.text``)."""
         if not isinstance(value, str):
             return value
         field = cls.model_fields[info.field_name]
-        return validate.text(field.alias or info.field_name, value, _max_length(field))
+        return validate.text(field.alias or info.field_name, value, _max_length(field), _required_text(field))
 
 
 class Paging(Strict):
