@@ -178,3 +178,13 @@ def test_the_fuzzer_reads_schemathesis_counts():
     assert fuzz.counts("Test cases:\n  6579 generated, 6579 passed\n") == (6579, 0)
     assert fuzz.counts("Test cases:\n  3335 generated, 5 found 5 unique failures\n") == (3335, 5)
     assert fuzz.counts("Error: no such option") == (0, 0)
+
+
+@pytest.mark.parametrize("path", ["/incidents/x%00", "/articles/x%00", "/actors/x%00", "/feeds/x%00.atom",
+                                  "/actors?q=x%00", "/victims?q=x%00", "/stats?q=x%00", "/api/v1/alerts/x%00",
+                                  "/taxii2/incidex/collections/x%00/objects/",
+                                  f"/taxii2/incidex/collections/{'43a220c1-afd7-5ed2-87a4-b32fafcb76fb'}/objects/x%00/"])
+def test_no_nul_anywhere_is_a_server_error(client, path):
+    """The web UI, the feeds and TAXII too (PostgreSQL refuses a NUL in any text it is given)."""
+    r = client.get(path)
+    assert r.status_code < 500 and r.status_code in (400, 404, 422), (r.status_code, r.text[:200])

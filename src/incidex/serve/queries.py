@@ -13,10 +13,11 @@ from __future__ import annotations
 import re
 import threading
 from collections import OrderedDict
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from annotated_types import MaxLen, MinLen
-from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
+from fastapi import Path as PathParam
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 from incidex.export.common import Source, incident_json
 from incidex.records import ATTACK_TYPES, SECTORS, IncidexError, Incident
@@ -153,6 +154,18 @@ class VictimQuery(Paging):
 class SearchQuery(Strict):
     q: str = text_field(..., min_length=1, max_length=500, description="Free text; \"quoted phrases\", prefix*.")
     limit: int = Field(10, ge=1, le=100, description="Hits per kind (incidents, articles).")
+
+
+def _no_nul(value: str) -> str:
+    """An id with a NUL can name nothing, and PostgreSQL would refuse to look it up: a 422 (400 in the UI)."""
+    if "\x00" in value:
+        raise ValueError("contains a NUL character (%00); remove it")
+    return value
+
+
+#: A path id (REST API, web UI, feeds): 1 to 200 characters, no NUL (the OpenAPI document says so too).
+IdPath = Annotated[str, PathParam(min_length=1, max_length=200, pattern=validate.NO_NUL_PATTERN),
+                   BeforeValidator(_no_nul)]
 
 
 def page_size(limit: int | None, config: Any) -> int:

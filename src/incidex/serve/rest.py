@@ -17,35 +17,23 @@ import zipfile
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, HTTPException, Path as PathParam, Query, Request, Response
+from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
 from fastapi.responses import JSONResponse
-from pydantic import BeforeValidator, Field
+from pydantic import Field
 
 from incidex import __version__
 from incidex.records import IncidexError, RawDocument
 from incidex.serve import models as m
 from incidex.serve.highlight import article_evidence
 from incidex.serve.queries import (
-    ActorQuery, ArticleQuery, IncidentFilters, IncidentQuery, SearchQuery, StatsQuery, VictimQuery, incident_page,
-    paging, records,
+    ActorQuery, ArticleQuery, IdPath, IncidentFilters, IncidentQuery, SearchQuery, StatsQuery, VictimQuery,
+    incident_page, paging, records,
 )
 from incidex.serve.security import require_read, require_write
-from incidex.validate import NO_NUL_PATTERN
 
 MAX_EXPORT = 100_000  # the documented bound; [serve] max_export can only lower it
 ERRORS = {status: {"model": m.ErrorBody} for status in (400, 401, 404, 413, 422)}
 
-
-def _no_nul(value: str) -> str:
-    """An id with a NUL can name nothing, and PostgreSQL would refuse to look it up: a 422."""
-    if "\x00" in value:
-        raise ValueError("contains a NUL character (%00); remove it")
-    return value
-
-
-#: A path id: 1 to 200 characters, no NUL (the OpenAPI document says so too).
-ID = PathParam(min_length=1, max_length=200, pattern=NO_NUL_PATTERN)
-IdPath = Annotated[str, ID, BeforeValidator(_no_nul)]
 
 
 class ParamError(IncidexError):
