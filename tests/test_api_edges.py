@@ -75,6 +75,24 @@ def test_length_limits_count_the_raw_value(client, path, limit):
     assert client.get(path, params={"q": "ab" + "\f" * (limit - 2)}).status_code == 200
 
 
+STORY = "The Brackenford Water Company said a ransomware attack encrypted its billing servers on Monday."
+
+
+@pytest.mark.parametrize("body,message", [
+    ({"text": STORY, "title": "ab" + "\f" * 1100}, "title: 1102 characters; at most 1000"),
+    ({"text": STORY, "source": " " * 201}, "source: 201 characters; at most 200"),
+    ({"text": " \n\t"}, "text: is empty or only whitespace; give some text"),
+])
+def test_body_fields_are_checked_as_sent_too(client, body, message):
+    r = client.post("/api/v1/extract", json=body)
+    assert r.status_code == 422 and r.json()["detail"] == message
+
+
+def test_article_text_may_hold_a_nul_its_readers_drop(client):
+    r = client.post("/api/v1/extract", json={"text": STORY + "\x00", "title": "Water\x00 utility"})
+    assert r.status_code == 200 and r.json()["article"]["title"] == "Water utility"
+
+
 @pytest.mark.parametrize("q", [" ", "\f\t\n", "\x1c"])
 def test_a_required_text_of_whitespace_is_refused_as_such(client, q):
     """``/search`` needs a ``q``: one of whitespace only (as Python strips it) is a 422 that says so, as the

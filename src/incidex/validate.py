@@ -139,9 +139,9 @@ NO_NUL_PATTERN = r"^[^\x00]*$"
 NOT_BLANK_PATTERN = r"^[^\x00]*[^\s\x00][^\x00]*$"
 
 
-def text(field: str, value: str, max_length: int | None = None, required: bool = False) -> str:
-    """A free-text value as given, refused when it holds a NUL, is too long, or (``required``) is
-    only whitespace.
+def text(field: str, value: str, max_length: int | None = None, required: bool = False, nul: bool = False) -> str:
+    """A free-text value as given, refused when it holds a NUL (unless ``nul``: article text, whose
+    readers drop it), is too long, or (``required``) is only whitespace.
 
     Why: a NUL ends the string inside SQLite's full-text parser ("unterminated
     string") and PostgreSQL refuses it in any text, so it would otherwise come back
@@ -149,9 +149,9 @@ def text(field: str, value: str, max_length: int | None = None, required: bool =
     before any whitespace is stripped, so 600 form feeds cannot slip past a
     500-character limit.
     """
-    nul = value.find("\x00")
-    if nul >= 0:
-        raise BadValue(field, f"contains a NUL character (%00) at position {nul + 1}; remove it")
+    at = -1 if nul else value.find("\x00")
+    if at >= 0:
+        raise BadValue(field, f"contains a NUL character (%00) at position {at + 1}; remove it")
     if max_length is not None and len(value) > max_length:
         raise BadValue(field, f"{len(value)} characters; at most {max_length}")
     if required and not value.strip():

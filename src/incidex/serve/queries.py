@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 import threading
 from collections import OrderedDict
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 from annotated_types import MaxLen, MinLen
 from fastapi import Path as PathParam
@@ -63,25 +63,33 @@ def _required_text(field: Any) -> bool:
 
 def text_field(default: Any = None, *, max_length: int, description: str, min_length: int | None = None) -> Any:
     """A free-text query parameter: the OpenAPI document says it may hold anything but a NUL, and
-    with ``min_length`` that it is not blank (``Strict._raw_text`` refuses both), so a client or a
+    with ``min_length`` that it is not blank (``RawText`` refuses both), so a client or a
     generator knows before sending it."""
     pattern = validate.NOT_BLANK_PATTERN if min_length else validate.NO_NUL_PATTERN
     return Field(default, max_length=max_length, min_length=min_length, description=description,
                  json_schema_extra={"pattern": pattern})
 
 
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", populate_by_name=True, str_strip_whitespace=True)
+class RawText(BaseModel):
+    """Text fields checked as sent, before ``str_strip_whitespace`` strips them (``validate.text``):
+    no NUL (unless ``nul_allowed``), ``max_length`` counted on the raw value, and not blank when the
+    field has a ``min_length``. Why: pydantic checks lengths after stripping, so 600 form feeds
+    around two letters would pass a 500-character limit."""
+
+    nul_allowed: ClassVar[bool] = False
 
     @field_validator("*", mode="before")
     @classmethod
     def _raw_text(cls, value: Any, info: ValidationInfo) -> Any:
-        """Every text parameter as sent, before whitespace is stripped: no NUL, its ``max_length``
-        counted on the raw value, and not blank when it has a ``min_length`` (``validate.text``)."""
         if not isinstance(value, str):
             return value
         field = cls.model_fields[info.field_name]
-        return validate.text(field.alias or info.field_name, value, _max_length(field), _required_text(field))
+        return validate.text(field.alias or info.field_name, value, _max_length(field), _required_text(field),
+                             nul=cls.nul_allowed)
+
+
+class Strict(RawText):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, str_strip_whitespace=True)
 
 
 class Paging(Strict):
