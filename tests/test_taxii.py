@@ -229,6 +229,17 @@ def test_the_openapi_document_lists_the_taxii_parameters(served):
     assert "/taxii2/incidex/status/{status_id}/" in paths
 
 
+def test_a_body_too_large_is_a_taxii_413(export_db, tmp_path):
+    from test_api import settings
+
+    with TestClient(create_app(copy_store(export_db, tmp_path / "big.db"), settings(max_body_bytes=100))) as c:
+        r = c.post(f"/taxii2/incidex/collections/{COLLECTION_ID}/objects/", content=b"{" + b" " * 200 + b"}",
+                   headers={"Content-Type": MEDIA_TAXII})
+        assert r.status_code == 413 and r.headers["content-type"] == MEDIA_TAXII
+        assert r.json()["http_status"] == "413" and "max_body_bytes" in r.json()["description"]
+        assert c.post("/api/v1/extract", content=b"{" + b" " * 200 + b"}").json()["detail"].startswith("request body")
+
+
 def test_read_closed_is_a_taxii_401(export_db, tmp_path):
     from test_api import settings
 
