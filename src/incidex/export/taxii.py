@@ -347,11 +347,9 @@ def _alias_redirect(request: Request) -> RedirectResponse:
     read is in the URL they asked (so they must be given the id URL in the first
     place; the alias is a shorthand for people and plain HTTP clients).
     """
-    prefix = f"/{API_ROOT}/collections/{ALIAS}/"
-    path = request.url.path
-    at = path.index(prefix) + len(f"/{API_ROOT}/collections/")
-    return RedirectResponse(str(request.url.replace(path=path[:at] + COLLECTION_ID + path[at + len(ALIAS):])),
-                            status_code=308)
+    collections = f"/{API_ROOT}/collections/"
+    path = request.url.path.replace(f"{collections}{ALIAS}/", f"{collections}{COLLECTION_ID}/", 1)
+    return RedirectResponse(str(request.url.replace(path=path)), status_code=308)
 
 
 def make_router(get_store: Callable[[Request], Any] | None = None) -> APIRouter:
