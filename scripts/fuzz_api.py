@@ -15,9 +15,10 @@ the dice found something new; hunting for new failures is ``--seed`` with more
 
 Path ids (collection, incident, article, actor, STIX object) are drawn from the
 store in most cases (``schemathesis.toml`` written in the run's folder), so the
-filters and paging behind them are fuzzed too. No API key is given: write operations are checked for their 401 (so no generated
-URL is ever fetched). The closing line says how many test cases ran and how many
-failed; the exit code is schemathesis' (0: no failure).
+filters and paging behind them are fuzzed too. No API key is given: write
+operations are checked for their 401 (so no generated URL is ever fetched).
+The closing line says how many test cases ran and how many failed; the exit
+code is 0 only when schemathesis ran cases and found no failure.
 """
 from __future__ import annotations
 

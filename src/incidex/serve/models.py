@@ -214,8 +214,9 @@ class ExtractIn(_ArticleMeta):
 
     model_config = ConfigDict(json_schema_extra={"oneOf": [{"required": ["text"]}, {"required": ["html"]}]})
 
-    text: str = Field(None, min_length=1, description="Plain text (header lines such as 'Title:' are read).", json_schema_extra=NOT_BLANK)
-    html: str = Field(None, min_length=1, description="An HTML page (boilerplate is removed).", json_schema_extra=NOT_BLANK)
+    text: str = Field(None, min_length=1, json_schema_extra=NOT_BLANK,
+                      description="Plain text (header lines such as 'Title:' are read).")
+    html: str = Field(None, min_length=1, json_schema_extra=NOT_BLANK, description="An HTML page (boilerplate is removed).")
     url: str = Field(None, max_length=2000, description="Where the text came from (not fetched here).")
 
     @model_validator(mode="after")
@@ -232,8 +233,9 @@ class ArticleIn(_ArticleMeta):
         "anyOf": [{"required": ["text"]}, {"required": ["html"]}, {"required": ["url"]}],
         "not": {"required": ["text", "html"]}})
 
-    text: str = Field(None, min_length=1, description="Plain text (header lines such as 'Title:' are read).", json_schema_extra=NOT_BLANK)
-    html: str = Field(None, min_length=1, description="An HTML page (boilerplate is removed).", json_schema_extra=NOT_BLANK)
+    text: str = Field(None, min_length=1, json_schema_extra=NOT_BLANK,
+                      description="Plain text (header lines such as 'Title:' are read).")
+    html: str = Field(None, min_length=1, json_schema_extra=NOT_BLANK, description="An HTML page (boilerplate is removed).")
     url: str = Field(None, max_length=2000, pattern=r"^[Hh][Tt][Tt][Pp][Ss]?://\S+$",
                             description="With text/html: where it came from. Alone: fetched (http/https; "
                                         "private and link-local addresses refused unless allowed).")
