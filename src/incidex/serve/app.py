@@ -81,7 +81,7 @@ def create_app(db_url: str | os.PathLike[str] | None = None, settings: dict[str,
     app.include_router(ui.router)
     ui.mount_static(app)
 
-    @app.get("/health", tags=["meta"])
+    @app.get("/health", tags=["meta"], responses={s: rest.ERRORS[s] for s in (400, 413)})  # BodyLimit's
     def health(request: Request) -> dict[str, Any]:
         return {"status": "ok", "version": __version__, "incidents": request.app.state.store.count_incidents()}
 
