@@ -2,6 +2,7 @@
 
     python scripts/fuzz_api.py                      # what CI runs: seed 1, 25 examples per operation
     python scripts/fuzz_api.py --examples 200 --seed 7 --keep /tmp/fuzz   # a longer hunt, report kept
+    python scripts/fuzz_api.py --db postgresql://user@127.0.0.1/empty_db  # the same over PostgreSQL
 
 It ingests a few ``examples/articles`` into a new SQLite store, starts
 ``incidex serve`` on 127.0.0.1 (a free port) over it, and runs ``schemathesis run``
@@ -43,7 +44,7 @@ HOOKS = Path(__file__).resolve().with_name("fuzz_api_hooks.py")  # the refusals 
 STARTUP_SECONDS = 120
 
 
-def make_store(db: Path, count: int) -> None:
+def make_store(db: Path | str, count: int) -> None:
     """A small store: the first ``count`` example articles ingested as ``incidex ingest`` does."""
     import incidex
     from incidex.store import open_store
@@ -58,7 +59,7 @@ def make_store(db: Path, count: int) -> None:
     print(f"fuzz_api: store with {report.new} articles and {report.incidents} incidents", flush=True)
 
 
-def known_ids(db: Path) -> dict[str, list[str]]:
+def known_ids(db: Path | str) -> dict[str, list[str]]:
     """Ids the store holds, by path parameter name: fuzzing with them reaches past the 404s into the
     filters and paging of one collection, incident, article or actor."""
     from incidex.export.taxii import ALIAS, COLLECTION_ID, ObjectIndex
@@ -104,7 +105,7 @@ def _env() -> dict[str, str]:
 
 
 @contextmanager
-def serving(db: Path, log: Path) -> Iterator[str]:
+def serving(db: Path | str, log: Path) -> Iterator[str]:
     """``incidex serve`` over ``db`` on 127.0.0.1: yields its base URL once /health answers, stops it after."""
     port = free_port()
     with open(log, "wb") as out:
@@ -165,11 +166,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--workers", type=int, default=1, help="schemathesis workers (default 1)")
     ap.add_argument("--timeout", type=int, default=900, help="seconds for the whole schemathesis run (default 900)")
     ap.add_argument("--keep", type=Path, help="keep the store, server log and JUnit report in this folder")
+    ap.add_argument("--db", help="an empty store to fill and serve instead of a new SQLite file (e.g. a "
+                                 "PostgreSQL URL, where a NUL in any text is refused)")
     args = ap.parse_args(argv)
 
     work = Path(tempfile.mkdtemp(prefix="incidex-fuzz-api-"))
     try:
-        db = work / "fuzz.db"
+        db: Path | str = args.db or work / "fuzz.db"
         make_store(db, args.articles)
         write_config(work / "schemathesis.toml", known_ids(db))  # read from the run's folder
         with serving(db, work / "server.log") as base:
