@@ -58,6 +58,7 @@ def _max_length(field: Any) -> int | None:
 
 
 def _required_text(field: Any) -> bool:
+    """Whether a field declares a ``min_length``: then whitespace alone is no value either."""
     return any(isinstance(m, MinLen) and m.min_length > 0 for m in field.metadata)
 
 
