@@ -163,6 +163,10 @@ def test_the_alias_redirects_to_the_collection_id(served, collection):
         assert r.status_code == 308
         assert r.headers["location"] == f"{root}/collections/{COLLECTION_ID}/objects/?limit=2&match%5Btype%5D=incident"
         assert http.get(f"{root}/collections/incidents/").headers["location"] == f"{root}/collections/{COLLECTION_ID}/"
+        # a request that is bad anyway is refused at once, not redirected first
+        for bad in ({"added_after": ""}, {"added_after": "2024"}, {"limit": "0"}, {"next": "not a token"}):
+            r = http.get(f"{root}/collections/incidents/objects/", params=bad)
+            assert r.status_code == 400 and r.headers["content-type"] == MEDIA_TAXII, (bad, r.status_code)
     # the client follows the alias to the same envelope as under the id
     assert collection._conn.get(f"{root}/collections/incidents/objects/", params={"limit": 3}) \
         == collection.get_objects(limit=3)

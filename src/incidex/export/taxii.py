@@ -47,6 +47,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
+from pydantic import AfterValidator
 
 from incidex.export.common import UTC, parse_time, stable_uuid
 
@@ -221,7 +222,7 @@ def _csv(value: str | None) -> list[str]:
 def _filter(entries: list[Entry], params: Any, object_id: str | None = None) -> list[Entry]:
     added_after = params.get("added_after")
     after = None
-    if added_after:
+    if added_after is not None:
         after = rfc3339(added_after)
         if after is None:
             raise BadRequest(f"invalid added_after timestamp {added_after!r} (RFC 3339, e.g. 2024-05-02T09:30:00Z)")
@@ -310,9 +311,18 @@ def collection_info() -> dict[str, Any]:
 
 
 # Query parameters, declared so that the OpenAPI document lists them; parsed by _filter and _page.
+def _timestamp_param(value: str | None) -> str | None:
+    """``added_after`` checked where it is declared, so that a bad one is a 400 before anything else
+    (the alias's redirect included) and an empty one is as bad as any other non-timestamp."""
+    if value is not None and rfc3339(value) is None:
+        raise ValueError(f"{value!r} is not an RFC 3339 timestamp, e.g. 2024-05-02T09:30:00Z")
+    return value
+
+
 AddedAfter = Annotated[str | None, Query(description="Only objects added after this timestamp (exclusive), "
                                                      "e.g. 2024-05-02T09:30:00.000Z.",
-                                         json_schema_extra={"format": "date-time"})]
+                                         json_schema_extra={"format": "date-time"}),
+                       AfterValidator(_timestamp_param)]
 Limit = Annotated[int | None, Query(ge=1, description=f"Objects per page (default {DEFAULT_PAGE}; more than the "
                                                         f"server's maximum, {MAX_PAGE} by default, is lowered).")]
 Next = Annotated[str | None, Query(description="The `next` value of the previous page (an opaque token; one this "
