@@ -32,7 +32,7 @@ from incidex.records import ATTACK_TYPES, SECTORS, IncidexError
 from incidex.serve import charts
 from incidex.serve.highlight import article_evidence, evidence_in, marks, owner_of
 from incidex.serve.queries import (
-    ActorQuery, IncidentQuery, StatsQuery, VictimQuery, actor_name, paging,
+    ActorQuery, IdPath, IncidentQuery, StatsQuery, VictimQuery, actor_name, paging,
 )
 from incidex.serve.security import COOKIE, check_key, require_read
 from incidex.store import codec
@@ -131,7 +131,7 @@ def _facet_label(store: Any, dim: str, value: str | None) -> str:
 
 
 @router.get("/incidents/{incident_id}", response_class=HTMLResponse)
-def incident_page(request: Request, incident_id: str) -> HTMLResponse:
+def incident_page(request: Request, incident_id: IdPath) -> HTMLResponse:
     store = request.app.state.store
     inc = store.get_incident(incident_id)
     if inc is None:
@@ -162,7 +162,7 @@ def _evidence_keys(inc: Any) -> set[str]:
 
 
 @router.get("/articles/{article_id}", response_class=HTMLResponse)
-def article_page(request: Request, article_id: str) -> HTMLResponse:
+def article_page(request: Request, article_id: IdPath) -> HTMLResponse:
     store = request.app.state.store
     art = store.get_article(article_id)
     if art is None:
@@ -192,7 +192,7 @@ def actors_page(request: Request, q: Annotated[ActorQuery, Query()]) -> HTMLResp
 
 
 @router.get("/actors/{actor_id}", response_class=HTMLResponse)
-def actor_page(request: Request, actor_id: str) -> HTMLResponse:
+def actor_page(request: Request, actor_id: IdPath) -> HTMLResponse:
     store = request.app.state.store
     actor = store.get_actor(actor_id)
     if actor is None:
