@@ -53,3 +53,29 @@ def shipped_galaxies() -> dict[str, dict]:
         data = json.loads(path.read_text(encoding="utf-8"))
         out[data["type"]] = {"uuid": data["uuid"], "clusters": {v["uuid"]: v["value"] for v in data["values"]}}
     return out
+
+
+#: CASIE train (real news, 2017-2019): the first articles of it, ingested as a JSONL archive.
+CASIE_TRAIN = REPO.parent / "shared" / "data" / "casie" / "train.jsonl"
+CASIE_SLICE = 150
+
+
+@pytest.fixture(scope="session")
+def casie_db(tmp_path_factory) -> Path:
+    """Path of a SQLite store of the first CASIE_SLICE CASIE train articles (do not write to it)."""
+    import incidex
+
+    if not CASIE_TRAIN.exists():
+        pytest.skip(f"CASIE train is not at {CASIE_TRAIN}")
+    folder = tmp_path_factory.mktemp("casie")
+    lines = CASIE_TRAIN.read_text(encoding="utf-8").splitlines()[:CASIE_SLICE]
+    archive = folder / "train-slice.jsonl"
+    archive.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    path = folder / "casie.db"
+    store = open_store(path)
+    try:
+        report = incidex.ingest([str(archive)], store)
+        assert report.read == CASIE_SLICE and report.incidents >= 40, report.to_dict()
+    finally:
+        store.close()
+    return path

@@ -12,7 +12,7 @@ import pytest
 from pymisp import MISPEvent
 from typer.testing import CliRunner
 
-from fixtures_examples import examples_db, examples_store, shipped_galaxies  # noqa: F401  (fixtures)
+from fixtures_examples import casie_db, examples_db, examples_store, shipped_galaxies  # noqa: F401  (fixtures)
 from fixtures_export import export_db, export_store  # noqa: F401  (fixtures)
 from incidex.cli import app
 from incidex.export import export, select_incidents
@@ -191,3 +191,29 @@ def test_states_and_unknown_attackers_get_no_galaxy_tag():
 def test_every_sector_mapping_is_a_galaxy_cluster():
     for sector, value in MISP_SECTORS.items():
         assert kb().misp_sector(value) is not None, (sector, value)
+
+
+def test_casie_train_galaxy_tags_are_shipped_clusters(casie_db, shipped_galaxies):
+    """The same check over real news: actors and countries the examples never name."""
+    from incidex.export import select_incidents
+    from incidex.export.misp import events_json, to_events
+    from incidex.store import open_store
+
+    store = open_store(casie_db)
+    try:
+        items = events_json(to_events(select_incidents(store), store))
+    finally:
+        store.close()
+    assert len(items) >= 40
+    checked = 0
+    for item in items:
+        ev = MISPEvent()
+        ev.from_dict(**copy.deepcopy(item["Event"]))
+        for tag in ev.tags:
+            parsed = galaxy_tag(tag.name) if tag.name.startswith("misp-galaxy:") else None
+            if parsed is None or parsed[0] in UNSHIPPED_GALAXIES:
+                continue
+            galaxy, value = parsed
+            assert value in shipped_galaxies[galaxy]["clusters"].values(), f"{ev.info}: {galaxy}={value!r}"
+            checked += 1
+    assert checked >= 40

@@ -21,7 +21,7 @@ import pytest
 from stix2validator import ValidationOptions, validate_string
 from stix2validator.v21.enums import INDUSTRY_SECTOR_OV
 
-from fixtures_examples import examples_db, examples_store  # noqa: F401  (fixtures)
+from fixtures_examples import casie_db, examples_db, examples_store  # noqa: F401  (fixtures)
 from incidex.export import select_incidents
 from incidex.export.common import STIX_INDUSTRY_SECTORS, STIX_SECTORS
 from incidex.export.stix import EXTENSION_ID, TOPLEVEL_ID, serialize, stix_id, to_bundle
@@ -42,6 +42,26 @@ def examples_text(examples_db) -> str:
         return serialize(to_bundle(select_incidents(store), store))
     finally:
         store.close()
+
+
+def test_casie_train_export_is_strictly_valid(casie_db):
+    """Real news (CASIE train): more shapes of victims, dates and actors than our own examples."""
+    store = open_store(casie_db)
+    try:
+        text = serialize(to_bundle(select_incidents(store), store))
+    finally:
+        store.close()
+    bundle = json.loads(text)
+    assert len(by_type(bundle)["incident"]) >= 40
+    result = validate_string(text, STRICT)
+    assert result.errors == [], [str(e) for e in result.errors[:20]]
+    assert result.is_valid
+    # no victim is an identity of class "class" (unnamed victims are sector + location targets)
+    victims = {r["target_ref"] for r in by_type(bundle)["relationship"] if r["relationship_type"] == "targets"}
+    classes = {o["id"] for o in by_type(bundle)["identity"] if o.get("identity_class") == "class"}
+    sectors = {o["id"] for o in by_type(bundle)["identity"] if o.get("identity_class") == "class"
+               and o["name"] in STIX_INDUSTRY_SECTORS.values() and len(o.get("sectors", [])) == 1}
+    assert victims & classes <= sectors
 
 
 def export(store, *incidents: Incident) -> dict:
