@@ -53,6 +53,7 @@ def test_headline_shapes_of_feed_items_name_their_victim():
         ("Kestrel Avionics check-in software disrupted by ransomware, delaying flights", "", "Kestrel Avionics"),
         ("Hackers steal data of 2.1 million Skyrail customers", "The rail operator said it was investigating.", "Skyrail"),
         ("Harbour town Kelsby defaced by Crimson Quill hackers", "", "Kelsby"),
+        ("Cyberattackers demand ransom from Brightmoor Physicians Group", "", "Brightmoor Physicians Group"),
     ]
     for title, description, victim in items:
         res = incidex.extract(description, title=title, published="2025-10-01")
