@@ -179,3 +179,12 @@ def test_a_description_beside_the_one_named_victim_is_that_victim():
     res = incidex.extract(text, published="2025-02-07")
     assert names(res) == [["Ashgrove Health"]], [i.summary for i in res.incidents]
     assert res.incidents[0].victims[0].sector == "healthcare"
+
+
+def test_a_citys_officials_speak_for_its_government_a_states_do_not():
+    res = incidex.extract("Baltimore officials are still restoring systems after the ransomware attack on Monday.",
+                          published="2025-03-12")
+    assert names(res) == [["Baltimore"]] and res.incidents[0].victims[0].sector == "government"
+    res = incidex.extract("Colorado officials are still restoring systems after the ransomware attack on Monday.",
+                          published="2025-03-12")
+    assert not any("Colorado" == n for inc in names(res) for n in inc)

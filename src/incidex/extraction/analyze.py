@@ -482,7 +482,7 @@ def _victim_from_token(tok: Token, doc: Doc, base: int, cues: CueSet, gaz: Gazet
         return None  # a bare plural is a class ("telecom operators"), not a victim
     if _lemma(tok) in ROLE_HEADS:
         # "a Hollis spokesperson", "Atlanta officials": people speaking for the organisation they name
-        found = _modifier_owner(tok, doc, base, gaz)
+        found = _modifier_owner(tok, doc, base, gaz) or _place_government(tok, doc, base, gaz)
         return found if found is not None and found.named and not AUTHORITY_NAME.search(found.name) else None
     named = any(_pos(w) == "PROPN" or (w.is_title and w.lower_ not in DETERMINERS and (w.i > 0 or any(c.dep_ == "appos" for c in w.children)))
                 for w in words)
@@ -561,6 +561,21 @@ def _not_org_lexicon() -> dict[str, frozenset[str]]:
 
     data = yaml.safe_load(resources.files("incidex.extraction").joinpath("lexicons/not_organisations.yaml").read_text("utf-8"))
     return {k: frozenset(str(x).lower() for x in v) for k, v in data.items() if isinstance(v, list)}
+
+
+def _place_government(tok: Token, doc: Doc, base: int, gaz: Gazetteer) -> VictimCandidate | None:
+    """'Atlanta officials', 'Baltimore city officials': a place's officials speak for its government."""
+    mods = [c for c in tok.lefts if c.dep_ in ("compound", "nmod") and _pos(c) == "PROPN"]
+    if not mods:
+        return None
+    start, end = mods[0].left_edge.idx, mods[-1].idx + len(mods[-1].text)
+    name = doc.text[start:end]
+    places = gaz.countries(name)
+    if (not places or sum(m.end - m.start for m in places) < len(name.strip()) - 1 or gaz.is_country_name(name)
+            or name.strip().lower() in _not_org_lexicon()["states"]):
+        return None  # a country's or a state's officials speak for many agencies, not one victim
+    return VictimCandidate(name=name, start=base + start, end=base + end, head=_lemma(mods[-1]), country=places[0].key,
+                           sector="government", named=True, org_evidence=True)
 
 
 def _modifier_owner(tok: Token, doc: Doc, base: int, gaz: Gazetteer) -> VictimCandidate | None:
