@@ -188,3 +188,12 @@ def test_a_citys_officials_speak_for_its_government_a_states_do_not():
     res = incidex.extract("Colorado officials are still restoring systems after the ransomware attack on Monday.",
                           published="2025-03-12")
     assert not any("Colorado" == n for inc in names(res) for n in inc)
+
+
+def test_a_percentage_marks_statistics_not_every_sentence_with_a_number():
+    from incidex.extraction.cues import load_cues
+
+    cues = load_cues()
+    assert [c.text for c in cues.find("generic", "About 60% of hospitals were hit last year.")] == ["60% of"]
+    assert [c.text for c in cues.find("generic", "Attacks rose 30 percent in 2017.")] == ["rose 30 percent"]
+    assert list(cues.find("generic", "After ransomware knocked its servers offline, the agency is back to 80 percent.")) == []
