@@ -54,8 +54,20 @@ def test_headline_shapes_of_feed_items_name_their_victim():
         ("Hackers steal data of 2.1 million Skyrail customers", "The rail operator said it was investigating.", "Skyrail"),
         ("Harbour town Kelsby defaced by Crimson Quill hackers", "", "Kelsby"),
         ("Cyberattackers demand ransom from Brightmoor Physicians Group", "", "Brightmoor Physicians Group"),
+        ("Ransomware attack disrupts operations at Nordic retailer Kelto", "", "Kelto"),
+        ("Microsoft patches zero-day exploited in attacks on Vellmark Bank", "", "Vellmark Bank"),
     ]
     for title, description, victim in items:
         res = incidex.extract(description, title=title, published="2025-10-01")
         got = [v.name for inc in res.incidents for v in inc.victims]
         assert got == [victim], (title, got)
+
+
+def test_a_context_only_gang_name_that_claims_is_the_attacker():
+    res = incidex.extract("", title="Akira claims breach of Italian manufacturer Fornelli", published="2025-10-01")
+    assert len(res.incidents) == 1
+    inc = res.incidents[0]
+    assert [a.name for a in inc.attackers] == ["Akira"] and inc.attribution.status == "claimed"
+    assert [v.name for v in inc.victims] == ["Fornelli"]
+    ev = [e for e in inc.evidence if e.field.startswith("attackers")]
+    assert ev and all(e.text == "Akira" for e in ev if e.field.endswith("mention")), ev

@@ -399,6 +399,8 @@ def _np_span(tok: Token, doc: Doc) -> Span:
 
 PEOPLE_OF = {"customer", "user", "patient", "client", "subscriber", "passenger", "member", "student",
              "policyholder", "accountholder", "shopper", "guest", "traveler", "traveller"}
+FIXING_VERBS = {"patch", "fix", "release", "issue", "publish", "disclose", "discover", "uncover", "find", "detail",
+                "warn", "urge", "advise", "update", "analyze", "analyse", "track", "spot", "detect", "observe", "expose"}
 SUB_UNITS = {"department", "unit", "division", "branch", "office", "facility", "plant", "campus", "subsidiary",
              "site", "clinic", "hospital", "location", "store", "factory", "warehouse", "terminal"}
 # "X was forced offline after an attack ...": the subject was hit, wherever the sentence stands
@@ -454,6 +456,13 @@ def _victim_from_token(tok: Token, doc: Doc, base: int, cues: CueSet, gaz: Gazet
         words = words[:-1]
     if not words:
         return None
+    if _pos(words[-1]) == "NOUN" and words[-1].i == tok.i:
+        # "breach of Italian manufacturer Fornelli": the small parser hangs the name elsewhere
+        k = tok.i + 1
+        while k < len(doc) and doc[k].tag_ in ("NNP", "NNPS") and (
+                doc[k].dep_ in ("appos", "compound", "npadvmod", "dep") or _lemma(tok) in gaz.org_heads):
+            words.append(doc[k])
+            k += 1
     # "Riga-based shipping company Baltic Freight Lines": the proper name is the name
     propn_tail = []
     for w in reversed(words):
@@ -657,6 +666,8 @@ def root_subject(doc: Doc, base: int, cues: CueSet, gaz: Gazetteer, actor_spans)
         if t.dep_ in ("nsubj", "nsubjpass") and (main or _lemma(t.head) in REPORTING_VERBS):
             if t.lower_ in PRONOUNS or _pos(t) not in ("PROPN", "NOUN"):
                 continue
+            if _lemma(t.head) in FIXING_VERBS:
+                continue  # "Microsoft patches zero-day exploited in attacks": the vendor fixes, it was not hit
             if any(a <= c.idx < b for c in t.subtree for a, b in actor_spans):
                 continue  # "The RansomHub ransomware operation says ...": the attacker speaks
             if (_pos(t) != "PROPN" and not t.is_title and _lemma(t) not in FOCUS_HEADS
@@ -670,8 +681,9 @@ def headline_subject(doc: Doc, base: int, cues: CueSet, gaz: Gazetteer, actor_sp
     """A headline without a verb of its own: "X production halted after cyberattack", "X software
     disrupted by ransomware": the noun phrase the headline stands on is what was hit."""
     root = next((t for t in doc if t.dep_ == "ROOT"), None)
-    if root is None or _pos(root) not in ("NOUN", "PROPN"):
-        return None
+    if root is None or _pos(root) not in ("NOUN", "PROPN") or _lemma(root) in FIXING_VERBS or _lemma(root) in (
+            "patch", "fix", "update", "warning", "advisory", "report", "research", "study"):
+        return None  # "Microsoft patches zero-day exploited in attacks": the fix is the news, not a victim
     if not any(c.dep_ == "acl" and c.tag_ == "VBN" for c in root.children):
         return None
     if any(a <= c.idx < b for c in root.subtree if c.i <= root.i for a, b in actor_spans):

@@ -34,6 +34,9 @@ class Mention:
     text: str
 
 
+_CLAIM_TAIL = re.compile(r"\s+(?:claims|claimed)(?:\s+responsibility)?$", re.IGNORECASE)
+
+
 class Gazetteer:
     """Knowledge-base lookups over raw sentence text."""
 
@@ -82,8 +85,12 @@ class Gazetteer:
         for m in found:
             if m.start < taken_end:
                 continue
-            kept.append(m)
             taken_end = m.end
+            claim = _CLAIM_TAIL.search(m.text)
+            if claim and m.kind in ("actor", "malware"):
+                # "Akira claims": the claim made the name safe to match; the name is what it mentions
+                m = Mention(m.kind, m.key, m.start, m.start + claim.start(), m.text[:claim.start()])
+            kept.append(m)
         return kept
 
     def scan(self, text: str) -> list[Mention]:

@@ -358,7 +358,7 @@ def frame_to_incident(frame: Frame, index: int, article_id: str, body: str, publ
                 country = ctx
             if country is None and (not c.named or (ctx and ctx in sent_countries)):
                 country = ctx
-            merged = _merge_victim(victims, c, country, heads)
+            merged = _merge_victim(victims, c, country, heads, gaz)
             if not merged:
                 victims.append(Victim(name=c.name, country=country, sector=c.sector, mention=c.name, named=c.named))
                 heads[id(victims[-1])] = c.head
@@ -508,18 +508,21 @@ def _same_victim(v: Victim, c: VictimCandidate, heads: dict[int, str]) -> bool:
     return False
 
 
+def is_descriptor(name: str, gaz) -> bool:
+    """"Indiana hospital", "Nordic retailer": no name but a place's (capitals prove nothing there)."""
+    rest = name
+    for m in sorted(gaz.countries(name), key=lambda m: -m.start):
+        rest = rest[:m.start] + rest[m.end:]
+    return rest.strip() != "" and not any(w[0].isupper() for w in rest.split())
+
+
 def _fold_descriptors(victims: list[Victim], sents: list[SentenceFacts], heads: dict[int, str], gaz
                       ) -> tuple[list[Victim], list[SentenceFacts]]:
     """One entry per organisation: where an incident names one organisation, a singular
     description beside it ("the Indiana hospital" beside "Hancock Health") is that organisation
     described, unless its sector says otherwise. Plural classes ("hospitals") stay their own."""
-    def descriptor(v: Victim) -> bool:  # "hospital", "Indiana hospital": no name but a place's
-        if not v.named:
-            return True
-        rest = v.name
-        for m in sorted(gaz.countries(v.name), key=lambda m: -m.start):
-            rest = rest[:m.start] + rest[m.end:]
-        return rest.strip() != "" and not any(w[0].isupper() for w in rest.split())
+    def descriptor(v: Victim) -> bool:
+        return not v.named or is_descriptor(v.name, gaz)
 
     named = [v for v in victims if not descriptor(v) and not _is_country_victim(v, gaz)]
     if len(named) != 1:
@@ -539,11 +542,15 @@ def _fold_descriptors(victims: list[Victim], sents: list[SentenceFacts], heads: 
     return out, out_sents
 
 
-def _merge_victim(victims: list[Victim], c: VictimCandidate, country: str | None, heads: dict[int, str]) -> bool:
+def _merge_victim(victims: list[Victim], c: VictimCandidate, country: str | None, heads: dict[int, str],
+                  gaz=None) -> bool:
+    def rank(name: str, named: bool) -> tuple[int, int]:  # a name beats a description, then the longer
+        return (int(named and not (gaz is not None and is_descriptor(name, gaz))), len(name))
+
     for v in victims:
         if not _same_victim(v, c, heads):
             continue
-        if c.named and (not v.named or len(c.name) > len(v.name)):
+        if c.named and rank(c.name, c.named) > rank(v.name, v.named):
             v.name, v.named, v.mention = c.name, True, c.name
             heads[id(v)] = c.head
         v.country = v.country or country

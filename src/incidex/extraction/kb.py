@@ -58,8 +58,10 @@ MIN_MATCH_LEN = 3
 # mention) are not looked up, which also bounds the suffix patterns run on them.
 MAX_NAME_LEN = 200
 # Fallback phrases offered for a name that is too ambiguous alone ("Tick" -> "Tick group").
-ACTOR_FALLBACKS = ("group", "Group", "hackers", "gang", "APT", "threat actor", "threat group")
-MALWARE_FALLBACKS = {"ransomware": ("ransomware", "Ransomware", "ransomware gang", "ransomware group"),
+# "Akira claims breach of ...": a name that claims an attack is the actor's (feed headlines).
+CLAIM_FALLBACKS = ("claims", "claimed", "claims responsibility", "claimed responsibility")
+ACTOR_FALLBACKS = ("group", "Group", "hackers", "gang", "APT", "threat actor", "threat group") + CLAIM_FALLBACKS
+MALWARE_FALLBACKS = {"ransomware": ("ransomware", "Ransomware", "ransomware gang", "ransomware group") + CLAIM_FALLBACKS,
                      "malware": ("malware", "backdoor", "trojan", "Trojan", "RAT", "loader", "botnet", "wiper", "implant"),
                      "tool": ()}
 _MALWARE_SUFFIX = re.compile(r"\s+(?:ransomware|malware|backdoor|trojan|wiper|loader|botnet|rat|implant|stealer|infostealer)"

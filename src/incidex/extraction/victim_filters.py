@@ -45,10 +45,30 @@ def dateline_end(f: SentenceFacts) -> int:
     return f.sent.start + (m.end() if m and m.end() < len(f.sent.text) else 0)
 
 
+def merge_appositions(f: SentenceFacts, gaz) -> None:
+    """"Nordic retailer Kelto" read as two phrases: a description right before a name is that name."""
+    from .frames import is_descriptor
+
+    out = []
+    for v in sorted(f.victims, key=lambda v: v.start):
+        prev = out[-1] if out else None
+        if (prev is not None and prev.name != FOCUS and v.name != FOCUS and v.named and not is_descriptor(v.name, gaz)
+                and (not prev.named or is_descriptor(prev.name, gaz))
+                and f.sent.text[prev.end - f.sent.start:v.start - f.sent.start] in (" ", ", ")):
+            v.sector = v.sector or prev.sector
+            v.country = v.country or prev.country
+            out[-1] = v
+            continue
+        out.append(v)
+    f.victims = out
+
+
 def drop_non_victims(facts: list[SentenceFacts], gaz=None) -> None:
     for f in facts:
         if not f.victims:
             continue
+        if gaz is not None:
+            merge_appositions(f, gaz)
         cut = dateline_end(f) if f.sent.index <= 2 else f.sent.start
         text, base = f.sent.text, f.sent.start
         located = {id(v) for v in f.victims for w in f.victims
