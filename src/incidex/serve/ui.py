@@ -41,8 +41,10 @@ _PKG = resources.files("incidex.serve")
 templates = Jinja2Templates(directory=str(_PKG / "templates"))
 templates.env.globals.update(version=__version__, attack_types=ATTACK_TYPES, sectors=SECTORS)
 
-FACETS = (("type", "type", "Attack type"), ("country", "country", "Victim country"),
-          ("sector", "sector", "Victim sector"), ("actor", "actor", "Attacker"), ("outcome", "outcome", "Outcome"))
+#: Facets of the incident list: (count dimension, store keyword, query parameter, title).
+FACETS = (("type", "attack_type", "type", "Attack type"), ("country", "country", "country", "Victim country"),
+          ("sector", "sector", "sector", "Victim sector"), ("actor", "actor", "actor", "Attacker"),
+          ("outcome", "outcome", "outcome", "Outcome"))
 
 
 def mount_static(app: FastAPI) -> None:
@@ -58,18 +60,31 @@ def _country(code: str | None) -> str:
 templates.env.filters["country"] = _country
 
 
-def _link(params: dict[str, str], **changes: Any) -> str:
-    """A query string: ``params`` with ``changes`` applied (None removes); the page offset resets."""
-    d = {k: v for k, v in params.items() if k != "offset"}
-    for k, v in changes.items():
-        if v is None:
-            d.pop(k, None)
-        else:
-            d[k] = str(v)
-    return "?" + urlencode(d) if d else "?"
+def _query(pairs: list[tuple[str, str]]) -> str:
+    return "?" + urlencode(pairs) if pairs else "?"
 
 
-templates.env.globals["link"] = _link
+def _link(params: Any, **changes: Any) -> str:
+    """A query string: ``params`` (a ``Params`` or a dict) with ``changes`` applied: a value replaces
+    every value of that name, None removes them; the page offset resets."""
+    pairs = [(k, v) for k, v in params.items() if k != "offset" and k not in changes]
+    return _query(pairs + [(k, str(v)) for k, v in changes.items() if v is not None])
+
+
+def _toggle(params: Any, name: str, value: str) -> str:
+    """``params`` with one value of a filter added (an OR with the others) or, when set, removed.
+
+    Adding ``type=x`` drops ``not_type=x`` and the reverse, so a link never asks
+    for a value and its negation at once.
+    """
+    other = name[4:] if name.startswith("not_") else f"not_{name}"
+    pairs = [(k, v) for k, v in params.items() if k != "offset"]
+    if (name, value) in pairs:
+        return _query([p for p in pairs if p != (name, value)])
+    return _query([p for p in pairs if p != (other, value)] + [(name, value)])
+
+
+templates.env.globals.update(link=_link, toggle=_toggle)
 
 
 def render(request: Request, name: str, code: int = 200, **ctx: Any) -> HTMLResponse:
@@ -102,22 +117,39 @@ def incidents_page(request: Request, q: Annotated[IncidentQuery, Query()]) -> HT
         filters = q.store_filters()
         docs, total = store.incident_page_docs(limit=limit, offset=offset, count_cap=config.count_cap + 1, **filters)
         rows = [codec.incident_from_dict(d) for d in docs]
-        counted = {k: v for k, v in filters.items() if v is not None}
     except IncidexError as e:
         return error_page(request, 400, str(e))
     params = q.active()
-    facets = []
-    for dim, param, title in FACETS:
-        active = params.get(param)
-        values = [] if active else stats.counts(dim, top=30, **counted)
-        items = [{"value": (v.upper() if dim == "country" else v), "count": n,
-                  "label": _facet_label(store, dim, v)} for v, n in values]
-        facets.append({"param": param, "title": title, "active": active,
-                       "active_label": _facet_label(store, dim, active) if active else "", "values_": items})
+    facets = [_facet(store, stats, filters, params, *f) for f in FACETS]
     sources = store.sources_for_incidents([i.id for i in rows])
     return render(request, "incidents.html", incidents=rows, sources=sources, total=min(total, config.count_cap),
                   more=total > config.count_cap, limit=limit, offset=offset, params=params, facets=facets, f=q,
-                  chip_labels={"actor": _facet_label(store, "actor", params.get("actor"))} if params.get("actor") else {})
+                  chip_labels=_chip_labels(store, params))
+
+
+def _facet(store: Any, stats: Any, filters: dict[str, Any], params: Any, dim: str, key: str, param: str,
+           title: str) -> dict[str, Any]:
+    """One facet: its chosen and negated values, and the top values with counts.
+
+    The counts leave out the facet's own filter and negation (the other
+    filters hold), so each count is what choosing that value alone would list
+    and the analyst can add values to an OR without the others vanishing.
+    """
+    others = {k: v for k, v in filters.items() if k not in (key, f"not_{key}")}
+    counted = {k: v for k, v in others.items() if v is not None}
+    chosen, negated = params.values(param), params.values(f"not_{param}")
+    items = [{"value": (v.upper() if dim == "country" else v), "count": n, "label": _facet_label(store, dim, v)}
+             for v, n in stats.counts(dim, top=30, **counted)]
+    for it in items:
+        it["on"], it["off"] = it["value"] in chosen, it["value"] in negated
+    return {"param": param, "title": title, "values_": items,
+            "chosen": [{"value": v, "label": _facet_label(store, dim, v)} for v in chosen],
+            "negated": [{"value": v, "label": _facet_label(store, dim, v)} for v in negated]}
+
+
+def _chip_labels(store: Any, params: Any) -> dict[tuple[str, str], str]:
+    """Display names of the actor filters' values (a kb id reads as its KB name)."""
+    return {(k, v): actor_name(store, v) for k, v in params.items() if k in ("actor", "not_actor")}
 
 
 def _facet_label(store: Any, dim: str, value: str | None) -> str:

@@ -40,15 +40,14 @@ DIMENSIONS: dict[str, tuple[sa.Table | None, sa.ColumnElement]] = {
 }
 
 
-def incident_conditions(*, actor: str | None = None, victim: str | None = None, country: str | None = None,
-                        sector: str | None = None, attack_type: str | None = None, outcome: str | None = None,
-                        since: date | str | None = None, until: date | str | None = None,
-                        include_background: bool = True) -> list[sa.ColumnElement]:
+def incident_conditions(**filters: Any) -> list[sa.ColumnElement]:
     """WHERE conditions on ``incidents`` for the filters of ``Store.list_incidents`` (all but ``query``).
 
     ``actor`` matches a name (case-insensitive) or a kb id; an ``actor`` of the
     form ``name:<key>`` (the id ``list_actors`` gives actors without a kb id)
     matches that name key. The victim filters must hold for one victim together.
+    Every facet filter takes one value or several (any of them matches), and
+    each has a negation ``not_<filter>`` (see ``_negations``).
 
     Child-table filters are ``id IN (sub-select)``, not correlated EXISTS: the
     planner can then start from the child index (a victim name: a handful of
@@ -57,9 +56,28 @@ def incident_conditions(*, actor: str | None = None, victim: str | None = None, 
     victim name at 100k incidents). They are uncorrelated, so they also work in
     queries that join the child tables themselves (group counts).
     """
-    filters = {"actor": actor, "victim": victim, "country": country, "sector": sector, "attack_type": attack_type}
     conds = [incidents.c.id.in_(ids) for ids, _, _ in _child_sets(**filters)]
-    return conds + _row_conditions(since=since, until=until, outcome=outcome, include_background=include_background)
+    return conds + _row_conditions(**filters)
+
+
+#: The facet filters that take several values and a negation (``not_<name>``), by store keyword.
+FACET_FILTERS = ("actor", "victim", "country", "sector", "attack_type", "outcome")
+NEGATIONS = tuple(f"not_{f}" for f in FACET_FILTERS)
+#: Every keyword filter of ``Store.list_incidents`` (what exports and alerts accept).
+INCIDENT_FILTERS = (*FACET_FILTERS, "since", "until", "query", "include_background", *NEGATIONS)
+
+
+def _values(value: Any) -> list[str]:
+    """A filter's values: None, one text, or several (a list or tuple), blanks left out."""
+    if value is None:
+        return []
+    items = [value] if isinstance(value, str) else list(value)
+    return [str(v).strip() for v in items if v is not None and str(v).strip()]
+
+
+def _one_of(col: sa.ColumnElement, values: list[str]) -> sa.ColumnElement:
+    """``col = v`` for one value (the plainest plan), ``col IN (...)`` for several."""
+    return col == values[0] if len(values) == 1 else col.in_(values)
 
 
 def _intersection(id_sets: list[Any]) -> Any:
@@ -93,16 +111,16 @@ class _Plan:
     text_only: sa.Select | None = None  # the filter is exactly this full-text match: count it in the text index
 
 
-def _child_sets(actor: str | None = None, victim: str | None = None, country: str | None = None,
-                sector: str | None = None, attack_type: str | None = None,
-                **_: Any) -> list[tuple[sa.Select, sa.Select, sa.ColumnElement]]:
+def _child_sets(actor: Any = None, victim: Any = None, country: Any = None, sector: Any = None,
+                attack_type: Any = None, **_: Any) -> list[tuple[sa.Select, sa.Select, sa.ColumnElement]]:
     """``(incident ids, matching child rows, EXISTS probe)`` per child-table filter.
 
     The first two read only the child table's covering ``(key, incident_id)``
     index; the probe checks one incident through the child's ``incident_id``
-    index. An actor is a kb id when it looks like one (``source:id``, no
-    space), a name otherwise; another text with a colon may be either: a UNION
-    of two index lookups (an OR of the two columns would scan the table).
+    index. Each filter takes one value or several (a list: any of them), which
+    stays one set per table, so several values of a field are an OR and the
+    fields an AND. Actor names and kb ids are a UNION of two index lookups
+    (``_actor_alternatives``).
     """
     out = []
 
@@ -114,39 +132,102 @@ def _child_sets(actor: str | None = None, victim: str | None = None, country: st
         out.append((ids[0] if len(ids) == 1 else sa.union(*ids),
                     rows[0] if len(rows) == 1 else sa.union_all(*rows), probe))
 
-    if actor is not None:
-        raw = actor.strip()
-        key = codec.name_key(raw[5:] if raw.startswith("name:") else raw)
-        kb_ids = actor_resolver.filter_ids(raw)
-        if kb_ids:  # a KB name, alias or id: every incident filed under the actor (or reported by that name)
-            add(incident_actors, [incident_actors.c.kb_id.in_(kb_ids)], [incident_actors.c.name_key == key])
-        elif _KB_ID.match(raw):  # attack:G0007, misp:<uuid>
-            add(incident_actors, [incident_actors.c.kb_id == raw])
-        elif ":" in raw and not raw.startswith("name:"):  # a name with a colon could still be a kb id
-            add(incident_actors, [incident_actors.c.kb_id == raw], [incident_actors.c.name_key == key])
-        else:  # kb ids always have a colon, so a name cannot be one
-            add(incident_actors, [incident_actors.c.name_key == key])
-    v = []
-    if victim is not None:
-        v.append(incident_victims.c.name_key == codec.name_key(victim))
-    if country is not None:
-        v.append(incident_victims.c.country_key == codec.name_key(country))
-    if sector is not None:
-        v.append(incident_victims.c.sector == sector.strip().lower())
+    names = _values(actor)
+    if names:
+        add(incident_actors, *_actor_alternatives(names))
+    v = _victim_conditions(victim, country, sector)
     if v:
         add(incident_victims, v)
-    if attack_type is not None:
-        add(incident_attack_types, [incident_attack_types.c.attack_type == attack_type.strip().lower()])
+    types = [t.lower() for t in _values(attack_type)]
+    if types:
+        add(incident_attack_types, [_one_of(incident_attack_types.c.attack_type, types)])
     return out
 
 
-def _row_conditions(since: date | str | None = None, until: date | str | None = None, outcome: str | None = None,
-                    include_background: bool = True, **_: Any) -> list[sa.ColumnElement]:
-    """The filters on the incidents' own columns."""
+def _actor_alternatives(names: list[str]) -> list[list[sa.ColumnElement]]:
+    """Conditions on ``incident_actors`` rows, any of which names one of the actors ``names``.
+
+    An actor is a kb id when it looks like one (``source:id``, no space), a
+    name otherwise; a KB name or alias also matches every incident filed under
+    its kb ids; another text with a colon may be either. Each alternative is
+    one index lookup (an OR of two columns would scan the table).
+    """
+    t = incident_actors
+    kb_ids: list[str] = []
+    keys: list[str] = []
+    for raw in names:
+        key = codec.name_key(raw[5:] if raw.startswith("name:") else raw)
+        known = actor_resolver.filter_ids(raw)
+        if known:  # a KB name, alias or id: every incident filed under the actor (or reported by that name)
+            kb_ids += known
+            keys.append(key)
+        elif _KB_ID.match(raw):  # attack:G0007, misp:<uuid>
+            kb_ids.append(raw)
+        elif ":" in raw and not raw.startswith("name:"):  # a name with a colon could still be a kb id
+            kb_ids.append(raw)
+            keys.append(key)
+        else:  # kb ids always have a colon, so a name cannot be one
+            keys.append(key)
+    alternatives = []
+    if kb_ids:
+        alternatives.append([_one_of(t.c.kb_id, list(dict.fromkeys(kb_ids)))])
+    if keys:
+        alternatives.append([_one_of(t.c.name_key, list(dict.fromkeys(keys)))])
+    return alternatives
+
+
+def _victim_conditions(victim: Any, country: Any, sector: Any) -> list[sa.ColumnElement]:
+    """Conditions one ``incident_victims`` row must meet together (any of each filter's values)."""
+    t = incident_victims
+    conds = []
+    for col, values in ((t.c.name_key, [codec.name_key(x) for x in _values(victim)]),
+                        (t.c.country_key, [codec.name_key(x) for x in _values(country)]),
+                        (t.c.sector, [x.lower() for x in _values(sector)])):
+        if values:
+            conds.append(_one_of(col, values))
+    return conds
+
+
+def _negations(not_actor: Any = None, not_victim: Any = None, not_country: Any = None, not_sector: Any = None,
+               not_attack_type: Any = None, not_outcome: Any = None, **_: Any) -> list[sa.ColumnElement]:
+    """Conditions leaving out the incidents that have any of a negated filter's values.
+
+    ``not_country=US`` drops every incident with a victim in the US (not only
+    those whose victims are all there), so an incident with no victims or no
+    country passes; each negated victim field stands alone. ``id NOT IN
+    (sub-select)`` reads the child index once; incident ids are never null,
+    so NOT IN means what it says on both databases.
+    """
+    out: list[sa.ColumnElement] = []
+
+    def drop(table: sa.Table, *alternatives: list[sa.ColumnElement]) -> None:
+        for conds in alternatives:
+            out.append(incidents.c.id.not_in(sa.select(table.c.incident_id).where(*conds)))
+
+    names = _values(not_actor)
+    if names:
+        drop(incident_actors, *_actor_alternatives(names))
+    for field, value in (("victim", not_victim), ("country", not_country), ("sector", not_sector)):
+        conds = _victim_conditions(**{"victim": None, "country": None, "sector": None, field: value})
+        if conds:
+            drop(incident_victims, conds)
+    types = [t.lower() for t in _values(not_attack_type)]
+    if types:
+        drop(incident_attack_types, [_one_of(incident_attack_types.c.attack_type, types)])
+    outcomes = [o.lower() for o in _values(not_outcome)]
+    if outcomes:
+        out.append(incidents.c.outcome.not_in(outcomes))
+    return out
+
+
+def _row_conditions(since: date | str | None = None, until: date | str | None = None, outcome: Any = None,
+                    include_background: bool = True, **negations: Any) -> list[sa.ColumnElement]:
+    """The filters on the incidents' own columns, and the negations (``NOT IN`` a child-table set)."""
     i = incidents
-    conds: list[sa.ColumnElement] = []
-    if outcome is not None:
-        conds.append(i.c.outcome == outcome.strip().lower())
+    conds: list[sa.ColumnElement] = _negations(**negations)
+    outcomes = [o.lower() for o in _values(outcome)]
+    if outcomes:
+        conds.append(_one_of(i.c.outcome, outcomes))
     lo, hi = codec.bound_date(since, end=False), codec.bound_date(until, end=True)
     if lo is not None:
         conds.append(i.c.date_to >= lo)

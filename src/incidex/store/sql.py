@@ -625,13 +625,15 @@ class SqlStore(ResolutionStoreMixin, WatchStoreMixin, ApiStoreMixin, AlertStoreM
             doc = conn.execute(_INCIDENT_DOC, {"iid": incident_id}).scalar_one_or_none()
         return codec.incident_from_dict(doc) if doc is not None else None
 
-    def list_incidents(self, *, actor: str | None = None, victim: str | None = None, country: str | None = None,
-                       sector: str | None = None, attack_type: str | None = None, outcome: str | None = None,
+    def list_incidents(self, *, actor: Any = None, victim: Any = None, country: Any = None,
+                       sector: Any = None, attack_type: Any = None, outcome: Any = None,
                        since: date | str | None = None, until: date | str | None = None, query: str | None = None,
-                       include_background: bool = True, limit: int = 50, offset: int = 0) -> list[Incident]:
+                       include_background: bool = True, limit: int = 50, offset: int = 0,
+                       **negations: Any) -> list[Incident]:
         docs = self.list_incident_docs(
             actor=actor, victim=victim, country=country, sector=sector, attack_type=attack_type, outcome=outcome,
-            since=since, until=until, query=query, include_background=include_background, limit=limit, offset=offset)
+            since=since, until=until, query=query, include_background=include_background, limit=limit, offset=offset,
+            **negations)
         return [codec.incident_from_dict(doc) for doc in docs]
 
     def count_incidents(self) -> int:
