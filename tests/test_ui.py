@@ -230,5 +230,5 @@ def test_charts_escape_and_scale():
     months = str(charts.stacked_months([{"month": "2024-01", "type": "ransomware", "count": 3},
                                         {"month": "2024-04", "type": "ddos", "count": 5}]))
     assert len(re.findall(r'<rect class="t-[a-z-]+" x=', months)) == 2  # one bar per month with incidents
-    assert ">Feb<" in months and ">Mar<" in months  # empty months are kept on the axis
-    assert "No dated incidents" in str(charts.timeline([("", "ddos", "x", "/")]))
+    assert ">Feb 2024<" in months and ">Mar 2024<" in months  # empty months are kept on the axis, with years
+    assert "No incident dated to the month" in str(charts.timeline([("", "ddos", "x", "/")]))

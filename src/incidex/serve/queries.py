@@ -293,6 +293,7 @@ def _count_args(filters: dict[str, Any]) -> dict[str, Any]:
 STAT_DIMENSIONS = ("month", "country", "sector", "type", "actor", "outcome")
 
 
+
 class Stats:
     """``Store.incident_counts`` with an LRU cache that empties when the incidents change.
 
@@ -339,7 +340,8 @@ class Stats:
 
     def summary(self, filters: dict[str, Any], top: int = 20) -> dict[str, Any]:
         """Counts by month (all months, chronological), month and type, and the top countries,
-        sectors, types, actors and outcomes of the incidents matching ``filters``."""
+        sectors, types, actors and outcomes of the incidents matching ``filters``; ``undated`` and
+        ``year_only`` count those no month holds."""
         filters = _count_args(filters)
         return self._cached(("summary", top, tuple(sorted(filters.items()))), lambda: self._summary(filters, top))
 
@@ -348,6 +350,8 @@ class Stats:
         out["by_month"] = [{"key": k, "count": n} for k, n in sorted(self.counts("month", **filters))]
         out["by_month_type"] = [{"month": m, "type": t, "count": n}
                                 for m, t, n in sorted(self.counts(("month", "type"), **filters))]
+        dating = dict(self.counts("dating", **filters))
+        out["undated"], out["year_only"] = dating.get("undated", 0), dating.get("year", 0)
         for dim in ("country", "sector", "type", "actor", "outcome"):
             rows = self.counts(dim, top=top, **filters)
             out[f"by_{dim}"] = [{"key": (k.upper() if dim == "country" else k), "count": n} for k, n in rows]

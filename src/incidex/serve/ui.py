@@ -32,7 +32,7 @@ from incidex.records import ATTACK_TYPES, SECTORS, IncidexError
 from incidex.serve import charts
 from incidex.serve.highlight import article_evidence, evidence_in, marks, owner_of
 from incidex.serve.queries import (
-    ActorQuery, IncidentQuery, StatsQuery, VictimQuery, actor_name, paging,
+    ActorQuery, IncidentFilters, IncidentQuery, StatsQuery, VictimQuery, actor_name, paging,
 )
 from incidex.serve.security import COOKIE, check_key, require_read
 from incidex.store import codec
@@ -180,7 +180,31 @@ def incident_page(request: Request, incident_id: str) -> HTMLResponse:
                         "runs": marks(art.body, [(inc.id, e) for e in ev])})
     actors = {a.name: _actor_id(a) for a in inc.attackers}
     return render(request, "incident.html", inc=inc, sources=sources, actors=actors,
-                  evidence_keys=_evidence_keys(inc))
+                  evidence_keys=_evidence_keys(inc), events=incident_events(inc, sources))
+
+
+def incident_events(inc: Any, sources: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The incident's own timeline: when it happened, the first report and each later source, and
+    each response, in date order (``when`` YYYY[-MM[-DD]]); what has no date comes last, said so.
+
+    An analyst reads from it how fast the news followed the attack and the
+    responses followed the news, which the facts table does not show.
+    """
+    events = []
+    if inc.date:
+        events.append({"when": inc.date.value, "kind": "incident", "label": "The incident",
+                       "detail": f"{inc.date.precision} precision"})
+    reports = sorted((s for s in sources if s["article"].published), key=lambda s: s["article"].published)
+    reports += [s for s in sources if not s["article"].published]
+    for n, src in enumerate(reports):
+        art = src["article"]
+        label = "First report" if n == 0 and art.published else ("Copy" if src["role"] == "syndicated" else "Report")
+        events.append({"when": (art.published or "")[:10], "kind": "source", "label": label,
+                       "detail": f"{art.source or ''}: {art.title or art.id}".strip(": "), "href": f"#src-{art.id}"})
+    for r in inc.responses:
+        who = " ".join(x for x in (r.kind, f"by {r.by}" if r.by else "", f"against {r.against}" if r.against else "") if x)
+        events.append({"when": r.date.value if r.date else "", "kind": "response", "label": "Response", "detail": who})
+    return sorted(events, key=lambda e: (not e["when"], e["when"]))
 
 
 def _actor_id(actor: Any) -> str:
@@ -229,14 +253,9 @@ def actor_page(request: Request, actor_id: str) -> HTMLResponse:
     actor = store.get_actor(actor_id)
     if actor is None:
         raise HTTPException(404, f"No actor {actor_id!r}.")
-    incidents = store.list_incidents(actor=actor["id"], limit=1000)
-    points = [(i.date.value if i.date else "", (i.attack_types or ["other"])[0], i.summary, f"/incidents/{i.id}")
-              for i in incidents]
-    by_year: dict[str, list] = {}
-    for i in incidents:
-        by_year.setdefault(i.date.value[:4] if i.date else "undated", []).append(i)
-    return render(request, "actor.html", actor=actor, incidents=incidents, by_year=by_year,
-                  timeline=charts.timeline(points), shown=len(incidents))
+    incidents = store.list_incidents(actor=actor["id"], limit=TIMELINE_POINTS)
+    return render(request, "actor.html", actor=actor, incidents=incidents, by_year=by_year(incidents),
+                  timeline=charts.timeline(_points(incidents)), shown=len(incidents))
 
 
 @router.get("/victims", response_class=HTMLResponse)
@@ -265,10 +284,59 @@ def stats_page(request: Request, q: Annotated[StatsQuery, Query()]) -> HTMLRespo
         return charts.hbars(rows, label=key)
 
     return render(request, "stats.html", s=s, params=params, f=q,
-                  months=charts.stacked_months(s["by_month_type"]),
+                  months=charts.stacked_months(s["by_month_type"],
+                                               left_out=charts.undated_note(s["undated"], s["year_only"])),
                   countries=bars("by_country", "country", lambda r: _country(r["key"]) or r["key"]),
                   sectors=bars("by_sector", "sector"), types=bars("by_type", "type"),
                   actors=bars("by_actor", "actor", lambda r: r["name"]))
+
+
+# ----------------------------------------------------------------- timelines
+
+TIMELINE_POINTS = 1000  # incidents drawn one by one; the monthly chart counts them all
+
+
+@router.get("/timeline", response_class=HTMLResponse)
+def timeline_page(request: Request, q: Annotated[IncidentFilters, Query()]) -> HTMLResponse:
+    """The incidents of the current filter over time: per month by type (all of them), each one on a
+    time axis and by year (the latest ``TIMELINE_POINTS``); undated and year-only ones counted apart."""
+    store, stats = request.app.state.store, request.app.state.stats
+    try:
+        filters = q.store_filters()
+        s = stats.summary(filters, top=1)
+        incidents = store.list_incidents(**filters, limit=TIMELINE_POINTS)
+    except IncidexError as e:
+        return error_page(request, 400, str(e))
+    params = q.active()
+    return render(request, "timeline.html", s=s, params=params, incidents=incidents, subject=_subject(store, params),
+                  months=charts.stacked_months(s["by_month_type"],
+                                               left_out=charts.undated_note(s["undated"], s["year_only"])),
+                  timeline=charts.timeline(_points(incidents)), by_year=by_year(incidents),
+                  chip_labels=_chip_labels(store, params))
+
+
+def _subject(store: Any, params: Any) -> str:
+    """Whose timeline this is, when the filter is one actor or one victim and nothing else."""
+    if len(params) == 1 and params.actor:
+        return actor_name(store, params.actor)
+    if len(params) == 1 and params.victim:
+        return params.victim
+    return ""
+
+
+def _points(incidents: list[Any]) -> list[tuple[str, str, str, str]]:
+    return [(i.date.value if i.date else "", (i.attack_types or ["other"])[0], i.summary, f"/incidents/{i.id}")
+            for i in incidents]
+
+
+def by_year(incidents: list[Any]) -> dict[str, list[Any]]:
+    """Incidents by year, latest year first, the undated last: every incident listed once (a
+    year-only one under its year), none dropped for lack of a month."""
+    groups: dict[str, list[Any]] = {}
+    for i in incidents:
+        groups.setdefault(i.date.value[:4] if i.date else "undated", []).append(i)
+    years = sorted((k for k in groups if k != "undated"), reverse=True)
+    return {k: groups[k] for k in [*years, *(["undated"] if "undated" in groups else [])]}
 
 
 # ----------------------------------------------------------------- paste an article

@@ -28,9 +28,15 @@ from incidex.store.tables import (
 #: ``month``/``year`` read the text ``date_value`` (YYYY, YYYY-MM or YYYY-MM-DD), which
 #: ``substr`` slices the same way on every database.
 _MONTH = sa.func.substr(incidents.c.date_value, 1, 7)
+#: How precisely an incident is dated, as the monthly charts need it: ``month`` (a month, week or
+#: day: on a monthly chart), ``year`` (known only to the year) or ``undated``.
+_DATING = sa.case((incidents.c.date_value.is_(None), "undated"),
+                  (sa.or_(sa.func.length(incidents.c.date_value) < 7, incidents.c.date_precision == "year"), "year"),
+                  else_="month")
 DIMENSIONS: dict[str, tuple[sa.Table | None, sa.ColumnElement]] = {
     "month": (None, _MONTH),
     "year": (None, sa.func.substr(incidents.c.date_value, 1, 4)),
+    "dating": (None, _DATING),
     "outcome": (None, incidents.c.outcome),
     "attribution": (None, incidents.c.attribution_status),
     "type": (incident_attack_types, incident_attack_types.c.attack_type),
