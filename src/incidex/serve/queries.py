@@ -21,7 +21,7 @@ from incidex.export.common import Source, incident_json
 from incidex.records import ATTACK_TYPES, SECTORS, IncidexError, Incident
 from incidex import validate
 from incidex.store import codec
-from incidex.store.api_sql import FACET_FILTERS as FACET_KEYS, NEGATIONS as NEGATED_KEYS
+from incidex.store.api_sql import FACET_FILTERS as FACET_KEYS, NEGATIONS as NEGATED_KEYS, TERM_FILTERS
 
 AttackType = Literal[ATTACK_TYPES]  # type: ignore[valid-type]
 Sector = Literal[SECTORS]  # type: ignore[valid-type]
@@ -62,7 +62,8 @@ class Paging(Strict):
 
 #: One facet value of each kind; a filter is a list of them (a repeated parameter: any of them).
 Country = Annotated[str, Field(json_schema_extra=COUNTRY_SCHEMA)]
-Name = Annotated[str, Field(max_length=300)]
+#: A name or id: no control characters (PostgreSQL text cannot hold NUL; no name has a newline).
+Name = Annotated[str, Field(max_length=300, pattern=r"^[^\x00-\x1f]*$")]
 MAX_VALUES = 50  # values of one filter in one request
 _NOT = "Leave out incidents with any of these "
 
@@ -99,11 +100,15 @@ class IncidentFilters(Strict):
     not_attack_type: list[AttackType] | None = Field(None, alias="not_type", max_length=MAX_VALUES,
                                                      description=_NOT + "attack types.")
     not_outcome: list[Outcome] | None = _many(_NOT + "outcomes.")
+    technique: list[Name] | None = _many("ATT&CK technique ids, e.g. T1486 (any case); any of them.")
+    malware: list[Name] | None = _many("Malware names (any case); any of them.")
+    cve: list[Name] | None = _many("CVE ids, e.g. CVE-2023-34362; any of them.")
     since: str | None = Field(None, json_schema_extra=DATE_SCHEMA, description="Incident date on or after" + _DATE_HELP + ".")
     until: str | None = Field(None, json_schema_extra=DATE_SCHEMA, description="Incident date on or before" + _DATE_HELP + ".")
     background: bool = Field(True, description="Include incidents only mentioned as background.")
 
-    _lists = field_validator(*FACET_KEYS, *NEGATED_KEYS, mode="before")(classmethod(lambda cls, v: _as_list(v)))
+    _lists = field_validator(*FACET_KEYS, *NEGATED_KEYS, *TERM_FILTERS, mode="before")(
+        classmethod(lambda cls, v: _as_list(v)))
     _dates = field_validator("since", "until", mode="before")(_check_date)
     _range = model_validator(mode="after")(_check_range)
 
@@ -120,7 +125,7 @@ class IncidentFilters(Strict):
         each facet None, one value or a list of several (``validate.one_or_many``)."""
         out: dict[str, Any] = {"since": self.since, "until": self.until, "include_background": self.background,
                                "query": self.q or None}
-        for key in (*FACET_KEYS, *NEGATED_KEYS):
+        for key in (*FACET_KEYS, *NEGATED_KEYS, *TERM_FILTERS):
             values = [v for v in getattr(self, key) or [] if v]
             out[key] = validate.one_or_many([v.upper() for v in values] if key.endswith("country") else values)
         return out

@@ -32,7 +32,7 @@ from incidex.records import ATTACK_TYPES, SECTORS, IncidexError
 from incidex.serve import charts
 from incidex.serve.highlight import article_evidence, evidence_in, marks, owner_of
 from incidex.serve.queries import (
-    ActorQuery, IncidentFilters, IncidentQuery, StatsQuery, VictimQuery, actor_name, paging,
+    ActorQuery, IncidentFilters, IncidentQuery, Params, StatsQuery, VictimQuery, actor_name, paging,
 )
 from incidex.serve.security import COOKIE, check_key, require_read
 from incidex.store import codec
@@ -211,6 +211,9 @@ def _actor_id(actor: Any) -> str:
     return actor.kb_id or f"name:{codec.name_key(actor.name)}"
 
 
+templates.env.globals["actor_id"] = _actor_id
+
+
 def _evidence_keys(inc: Any) -> set[str]:
     from incidex.serve.highlight import fact_key
 
@@ -265,6 +268,77 @@ def victims_page(request: Request, q: Annotated[VictimQuery, Query()]) -> HTMLRe
                                                 sector=q.sector, limit=limit, offset=offset)
     params = {k: v for k, v in {"q": q.q, "country": q.country, "sector": q.sector}.items() if v}
     return render(request, "victims.html", victims=rows, f=q, limit=limit, offset=offset, params=params)
+
+
+@router.get("/victims/{name:path}", response_class=HTMLResponse)
+def victim_page(request: Request, name: str, country: str | None = None) -> HTMLResponse:
+    """One victim (by name; in one country with ``?country=``): where and what it is, the names
+    the news used for it, who attacked it, and its incidents over time."""
+    store, stats = request.app.state.store, request.app.state.stats
+    victim = store.get_victim(name, country=country)
+    if victim is None:
+        raise HTTPException(404, f"No victim {name!r}" + (f" in {country}." if country else "."))
+    filters = {"victim": victim["name"], **({"country": country.upper()} if country else {})}
+    incidents = store.list_incidents(**filters, limit=TIMELINE_POINTS)
+    attackers = [{"id": a, "name": actor_name(store, a), "incidents": n}
+                 for a, n in stats.counts("actor", top=10, **filters)]
+    return render(request, "victim.html", victim=victim, incidents=incidents, attackers=attackers,
+                  params=Params(list(filters.items())), by_year=by_year(incidents),
+                  timeline=charts.timeline(_points(incidents)), shown=len(incidents))
+
+
+# ----------------------------------------------------------------- techniques, malware, CVEs
+
+#: Pivot pages of incident terms: URL section -> (store kind and filter, title, plural title).
+TERM_PAGES = {"techniques": ("technique", "Technique", "Techniques"), "malware": ("malware", "Malware", "Malware"),
+              "cves": ("cve", "CVE", "CVEs")}
+
+
+def _term_list(section: str) -> Any:
+    kind, _, plural = TERM_PAGES[section]
+
+    def page(request: Request, q: Annotated[ActorQuery, Query()]) -> HTMLResponse:
+        limit, offset = _paging(q, request)
+        rows = request.app.state.store.list_terms(kind, q.q, limit=limit, offset=offset)
+        return render(request, "terms.html", rows=rows, section=section, title=plural, q=q.q or "", limit=limit,
+                      offset=offset, params={k: v for k, v in {"q": q.q}.items() if v})
+    return page
+
+
+def _term_page(section: str) -> Any:
+    kind, title, _ = TERM_PAGES[section]
+
+    def page(request: Request, value: str) -> HTMLResponse:
+        """A technique, malware or CVE: the incidents naming it over time, the attackers and victims
+        of those incidents, and links to filter the list by it."""
+        store, stats = request.app.state.store, request.app.state.stats
+        term = store.get_term(kind, value)
+        if term is None:
+            raise HTTPException(404, f"No incident names the {title.lower()} {value!r}.")
+        filters = {kind: term["key"]}
+        incidents = store.list_incidents(**filters, limit=TIMELINE_POINTS)
+        top = {dim: stats.counts(dim, top=10, **filters) for dim in ("actor", "country", "sector")}
+        return render(request, "term.html", term=term, section=section, title=title, incidents=incidents,
+                      attackers=[{"id": a, "name": actor_name(store, a), "incidents": n} for a, n in top["actor"]],
+                      countries=top["country"], sectors=top["sector"], params=Params([(kind, term["key"])]),
+                      by_year=by_year(incidents), timeline=charts.timeline(_points(incidents)),
+                      shown=len(incidents), external=term_link(kind, term["key"]))
+    return page
+
+
+def term_link(kind: str, key: str) -> str | None:
+    """The public reference page of a technique (MITRE ATT&CK) or a CVE (cve.org); None for malware."""
+    if kind == "technique" and key.startswith("T"):
+        return "https://attack.mitre.org/techniques/" + key.replace(".", "/") + "/"
+    if kind == "cve" and key.startswith("CVE-"):
+        return f"https://www.cve.org/CVERecord?id={key}"
+    return None
+
+
+for _section in TERM_PAGES:
+    router.add_api_route(f"/{_section}", _term_list(_section), methods=["GET"], response_class=HTMLResponse)
+    router.add_api_route(f"/{_section}/{{value:path}}", _term_page(_section), methods=["GET"],
+                         response_class=HTMLResponse)
 
 
 # ----------------------------------------------------------------- statistics

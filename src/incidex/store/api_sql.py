@@ -21,7 +21,8 @@ from incidex.records import IncidexError
 from incidex.resolve import actors as actor_resolver
 from incidex.store import codec
 from incidex.store.tables import (
-    api_keys, articles, incident_actors, incident_articles, incident_attack_types, incident_victims, incidents,
+    api_keys, articles, incident_actors, incident_articles, incident_attack_types, incident_terms, incident_victims,
+    incidents,
 )
 
 #: Group-by dimensions of ``incident_counts``: name -> (child table or None, key column).
@@ -69,8 +70,10 @@ def incident_conditions(**filters: Any) -> list[sa.ColumnElement]:
 #: The facet filters that take several values and a negation (``not_<name>``), by store keyword.
 FACET_FILTERS = ("actor", "victim", "country", "sector", "attack_type", "outcome")
 NEGATIONS = tuple(f"not_{f}" for f in FACET_FILTERS)
+#: Filters on an incident's techniques, malware and CVEs (``incident_terms``; several values: any).
+TERM_FILTERS = tuple(codec.TERM_KINDS)
 #: Every keyword filter of ``Store.list_incidents`` (what exports and alerts accept).
-INCIDENT_FILTERS = (*FACET_FILTERS, "since", "until", "query", "include_background", *NEGATIONS)
+INCIDENT_FILTERS = (*FACET_FILTERS, "since", "until", "query", "include_background", *NEGATIONS, *TERM_FILTERS)
 
 
 def _values(value: Any) -> list[str]:
@@ -118,7 +121,7 @@ class _Plan:
 
 
 def _child_sets(actor: Any = None, victim: Any = None, country: Any = None, sector: Any = None,
-                attack_type: Any = None, **_: Any) -> list[tuple[sa.Select, sa.Select, sa.ColumnElement]]:
+                attack_type: Any = None, **terms: Any) -> list[tuple[sa.Select, sa.Select, sa.ColumnElement]]:
     """``(incident ids, matching child rows, EXISTS probe)`` per child-table filter.
 
     The first two read only the child table's covering ``(key, incident_id)``
@@ -147,6 +150,10 @@ def _child_sets(actor: Any = None, victim: Any = None, country: Any = None, sect
     types = [t.lower() for t in _values(attack_type)]
     if types:
         add(incident_attack_types, [_one_of(incident_attack_types.c.attack_type, types)])
+    for kind in TERM_FILTERS:
+        keys = [k for k in (codec.term_key(kind, v) for v in _values(terms.get(kind))) if k]
+        if keys:
+            add(incident_terms, [incident_terms.c.kind == kind, _one_of(incident_terms.c.term_key, keys)])
     return out
 
 
@@ -541,6 +548,63 @@ class ApiStoreMixin:
             r["first"], r["last"] = _iso(r["first"]), _iso(r["last"])
         return rows
 
+    def get_victim(self, name: str, country: str | None = None) -> dict[str, Any] | None:
+        """One victim by name (case-insensitive; in ``country`` when given): its countries and
+        sectors, incident count, first and last date, and the names the news used for it."""
+        v, i = incident_victims, incidents
+        key = codec.name_key(name)
+        conds = [v.c.name_key == key] + ([v.c.country_key == codec.name_key(country)] if country else [])
+        with self._connection(write=False) as conn:
+            row = conn.execute(
+                sa.select(sa.func.count(sa.distinct(v.c.incident_id)).label("incidents"),
+                          sa.func.min(v.c.name).label("name"),
+                          sa.func.min(i.c.date_from).label("first"), sa.func.max(i.c.date_to).label("last"))
+                .select_from(v.join(i, i.c.id == v.c.incident_id)).where(*conds)).one()
+            if not row.incidents:
+                return None
+            places = conn.execute(sa.select(v.c.country, v.c.sector, sa.func.count(sa.distinct(v.c.incident_id)))
+                                  .where(*conds).group_by(v.c.country, v.c.sector)).all()
+            ids = sa.select(v.c.incident_id).where(*conds)
+            docs = [d for (d,) in conn.execute(sa.select(i.c.doc).where(i.c.id.in_(ids)).limit(5000))]
+        return {"name": row.name, "incidents": row.incidents, "first": _iso(row.first), "last": _iso(row.last),
+                "countries": _tally((c, n) for c, _, n in places if c),
+                "sectors": _tally((s, n) for _, s, n in places if s),
+                "names": _victim_surfaces(docs, key)}
+
+    def list_terms(self, kind: str, query: str | None = None, limit: int = 50,
+                   offset: int = 0) -> list[dict[str, Any]]:
+        """Techniques, malware or CVEs (``kind``) over all incidents, most incidents first: ``key``
+        (what the pivot page and the filter take), ``term`` as written, count, first and last date."""
+        t, i = incident_terms, incidents
+        n = sa.func.count(sa.distinct(t.c.incident_id)).label("incidents")
+        stmt = (sa.select(t.c.term_key.label("key"), sa.func.min(t.c.term).label("term"), n,
+                          sa.func.min(i.c.date_from).label("first"), sa.func.max(i.c.date_to).label("last"))
+                .select_from(t.join(i, i.c.id == t.c.incident_id)).where(t.c.kind == kind)
+                .group_by(t.c.term_key).order_by(n.desc(), t.c.term_key)
+                .limit(_limit(limit)).offset(max(0, int(offset))))
+        if query is not None and query.strip():
+            stmt = stmt.where(t.c.term_key.contains(codec.term_key(kind, query) or "", autoescape=True))
+        with self._connection(write=False) as conn:
+            rows = [dict(r._mapping) for r in conn.execute(stmt)]
+        for r in rows:
+            r["kind"], r["first"], r["last"] = kind, _iso(r["first"]), _iso(r["last"])
+        return rows
+
+    def get_term(self, kind: str, value: str) -> dict[str, Any] | None:
+        """One technique, malware or CVE (any case) as ``list_terms`` gives it, or None."""
+        t, i = incident_terms, incidents
+        key = codec.term_key(kind, value)
+        n = sa.func.count(sa.distinct(t.c.incident_id)).label("incidents")
+        stmt = (sa.select(sa.func.min(t.c.term).label("term"), n,
+                          sa.func.min(i.c.date_from).label("first"), sa.func.max(i.c.date_to).label("last"))
+                .select_from(t.join(i, i.c.id == t.c.incident_id)).where(t.c.kind == kind, t.c.term_key == key))
+        with self._connection(write=False) as conn:
+            row = conn.execute(stmt).one()
+        if not row.incidents:
+            return None
+        return {"kind": kind, "key": key, "term": row.term, "incidents": row.incidents,
+                "first": _iso(row.first), "last": _iso(row.last)}
+
     # -- API keys --------------------------------------------------------------
 
     def add_api_key(self, name: str, key_hash: str, prefix: str) -> int:
@@ -607,6 +671,31 @@ def _news_surfaces(conn: Any, cond: sa.ColumnElement, kb_id: str | None, key: st
                     seen.add(s)
                     counts[s] = counts.get(s, 0) + 1
     return sorted(counts.items(), key=lambda t: (-t[1], t[0]))
+
+
+def _tally(pairs: Any) -> list[dict[str, Any]]:
+    """``(value, count)`` pairs summed per value, most first."""
+    counts: dict[str, int] = {}
+    for value, n in pairs:
+        counts[value] = counts.get(value, 0) + int(n)
+    return [{"value": k, "incidents": n} for k, n in sorted(counts.items(), key=lambda t: (-t[1], t[0]))]
+
+
+def _victim_surfaces(docs: list[dict], key: str | None) -> list[dict[str, Any]]:
+    """Every name the news used for a victim (its name, ``mention`` and aliases in the incidents
+    naming it), with the number of incidents using each, most used first."""
+    counts: dict[str, int] = {}
+    for doc in docs:
+        seen: set[str] = set()
+        for v in (doc or {}).get("victims") or []:
+            if codec.name_key(v.get("name")) != key:
+                continue
+            for s in (v.get("name"), v.get("mention"), *(v.get("aliases") or [])):
+                s = " ".join((s or "").split())
+                if s and s not in seen:
+                    seen.add(s)
+                    counts[s] = counts.get(s, 0) + 1
+    return [{"name": k, "incidents": n} for k, n in sorted(counts.items(), key=lambda t: (-t[1], t[0]))]
 
 
 def _actor_row(r: Any) -> dict[str, Any]:
