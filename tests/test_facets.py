@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import warnings
+from contextlib import contextmanager
 
 import pytest
 from lxml import html as lhtml
@@ -79,6 +80,18 @@ CASES = [
                                                       "--not-country", "FR"], {"r2"}),
 ]
 IDS = [c[1] for c in CASES]
+
+
+@contextmanager
+def filled_client(db_url, fill_store=None):
+    """A test client of the app over a new store of ``db_url`` filled by ``fill_store`` (default: ``fill``)."""
+    from incidex.serve.app import create_app
+
+    store = open_store(db_url)
+    (fill_store or fill)(store)
+    store.close()
+    with TestClient(create_app(db_url)) as c:
+        yield c
 
 
 @pytest.fixture()

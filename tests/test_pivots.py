@@ -3,19 +3,14 @@ and list pages. On SQLite and PostgreSQL, over four invented incidents counted b
 from __future__ import annotations
 
 import sqlite3
-import warnings
 from urllib.parse import unquote
 
 import pytest
 from lxml import html as lhtml
 
 from incidex.records import Actor, Article, DateValue, Incident, Victim
-from incidex.serve.app import create_app
 from incidex.store import open_store
-
-with warnings.catch_warnings():
-    warnings.simplefilter("ignore")
-    from fastapi.testclient import TestClient
+from test_facets import filled_client
 
 FENWICK = "Fenwick Clinic"
 
@@ -48,10 +43,7 @@ def fill(store) -> None:
 
 @pytest.fixture()
 def client(db_url):
-    store = open_store(db_url)
-    fill(store)
-    store.close()
-    with TestClient(create_app(db_url)) as c:
+    with filled_client(db_url, fill) as c:
         yield c
 
 

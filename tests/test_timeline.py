@@ -17,7 +17,7 @@ from incidex.records import Article, DateValue, Incident, Response, Victim
 from incidex.serve import charts
 from incidex.serve.app import create_app
 from incidex.store import open_store
-from test_facets import INCIDENTS, fill
+from test_facets import INCIDENTS, fill, filled_client
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")
@@ -28,10 +28,7 @@ MONTHLY = {i for i, v in INCIDENTS.items() if v[4] and v[4][1] != "year"}  # on 
 
 @pytest.fixture()
 def client(db_url):
-    store = open_store(db_url)
-    fill(store)
-    store.close()
-    with TestClient(create_app(db_url)) as c:
+    with filled_client(db_url, fill) as c:
         yield c
 
 

@@ -122,7 +122,7 @@ def test_pivot_pages_from_an_incident(page, base_url):
 
 PAGES = ["/", "/?type=ransomware&type=ddos&not_country=GB", "/incidents/t1", "/incidents/r3", "/timeline",
          "/timeline?actor=NoName057(16)", "/stats", "/actors", "/victims", "/victims/Fenwick%20Clinic",
-         "/techniques", "/techniques/T1486", "/malware/LockBit%203.0", "/cves/CVE-2023-4966", "/paste"]
+         "/techniques", "/techniques/T1486", "/malware/LockBit%203.0", "/cves/CVE-2023-4966", "/paste", "/graph"]
 
 
 @pytest.mark.parametrize("width", NARROW)
@@ -145,3 +145,22 @@ def test_no_page_scrolls_sideways_on_a_phone(browser, monkeypatch, base_url, wid
     finally:
         context.close()
     assert pg.errors == [], pg.errors
+
+
+def test_graph_nodes_lead_to_their_pages(page, base_url):
+    page.goto(base_url + "/?type=ddos")
+    page.locator("a", has_text="Graph").click()
+    page.wait_for_url("**/graph?type=ddos")
+    assert page.locator("h1").inner_text().startswith("Graph · 4 incidents")
+    nodes = page.locator("svg.graph a.node")
+    # the articles' 1 and the tests' 3 DDoS incidents; NoName057(16) twice (the articles' with its kb id,
+    # the tests' by name only, as the actor facet counts them); 4 victims
+    assert nodes.count() == 4 + 2 + 4
+    shot(page, "desk-05-graph")
+    page.locator("svg.graph a.k-actor").first.click()  # (a click on an SVG link follows it)
+    page.wait_for_url("**/actors/**")
+    assert "NoName057(16)" in page.locator("h1").inner_text()
+    page.go_back()
+    page.locator("svg.graph a.k-victim", has_text="Port of Skel").click()
+    page.wait_for_url("**/victims/**")
+    assert page.locator("h1").inner_text() == "Port of Skel"

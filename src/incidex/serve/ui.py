@@ -6,6 +6,10 @@
 ``/articles/{id}``         one article with the evidence of its incidents
 ``/actors``, ``/actors/{id}``   attackers; one with aliases, state, timeline
 ``/victims``               victims, most incidents first
+``/victims/{name}``        one victim: where, what, names used, over time
+``/techniques``, ``/malware``, ``/cves`` (and ``/.../{id}``)   pivot pages of incident terms
+``/timeline``              the current filter over time (per month, each incident)
+``/graph``                 attackers -> incidents -> victims of the filter as SVG
 ``/stats``                 incidents per month by type, top countries, sectors
 ``/paste``                 paste an article and see its extraction (or store it)
 ``/login``                 the API key, when ``[serve] read_open`` is false
@@ -26,13 +30,14 @@ from fastapi import APIRouter, Depends, FastAPI, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
+from pydantic import Field
 
 from incidex import __version__
 from incidex.records import ATTACK_TYPES, SECTORS, IncidexError
 from incidex.serve import charts
 from incidex.serve.highlight import article_evidence, evidence_in, marks, owner_of
 from incidex.serve.queries import (
-    ActorQuery, IncidentFilters, IncidentQuery, Params, StatsQuery, VictimQuery, actor_name, paging,
+    ActorQuery, IncidentFilters, IncidentQuery, Params, StatsQuery, VictimQuery, _count_args, actor_name, paging,
 )
 from incidex.serve.security import COOKIE, check_key, require_read
 from incidex.store import codec
@@ -208,6 +213,10 @@ def incident_events(inc: Any, sources: list[dict[str, Any]]) -> list[dict[str, A
 
 
 def _actor_id(actor: Any) -> str:
+    """The id the store files an attacker under (``list_actors``' ids), for links to its page."""
+    from incidex.resolve.actors import canonical_actor
+
+    actor = canonical_actor(actor)
     return actor.kb_id or f"name:{codec.name_key(actor.name)}"
 
 
@@ -411,6 +420,40 @@ def by_year(incidents: list[Any]) -> dict[str, list[Any]]:
         groups.setdefault(i.date.value[:4] if i.date else "undated", []).append(i)
     years = sorted((k for k in groups if k != "undated"), reverse=True)
     return {k: groups[k] for k in [*years, *(["undated"] if "undated" in groups else [])]}
+
+
+# ----------------------------------------------------------------- graph
+
+class GraphQuery(IncidentFilters):
+    limit: int = Field(300, ge=1, le=1000, description="The latest incidents drawn.")
+
+
+@router.get("/graph", response_class=HTMLResponse)
+def graph_page(request: Request, q: Annotated[GraphQuery, Query()]) -> HTMLResponse:
+    """Attackers -> incidents -> victims of the current filter as one laid-out SVG (the latest
+    ``limit`` incidents), kept in the statistics cache until the incidents change (a layout of
+    300 incidents costs about half a second)."""
+    from incidex.serve import graph
+
+    store, stats = request.app.state.store, request.app.state.stats
+    try:
+        filters = q.store_filters()
+        key = ("graph", q.limit, tuple(sorted(_count_args(filters).items())))
+        drawn = stats.peek(key)
+        if drawn is None:
+            incidents = store.list_incidents(**filters, limit=q.limit)
+            g = graph.build(incidents, _actor_id, lambda aid, name: actor_name(store, aid) if ":" in aid else name)
+            drawn = {"svg": graph.svg(g, graph.layout(g)), "incidents": len(incidents),
+                     "actors": sum(1 for _, d in g.nodes(data=True) if d["kind"] == "actor"),
+                     "victims": sum(1 for _, d in g.nodes(data=True) if d["kind"] == "victim")}
+            stats.put(key, drawn)
+        total = store.count_incidents_matching(**filters, cap=request.app.state.config.count_cap + 1)
+    except IncidexError as e:
+        return error_page(request, 400, str(e))
+    params = q.active()
+    params.pop("limit")
+    return render(request, "graph.html", drawn=drawn, total=total, limit=q.limit, params=params,
+                  chip_labels=_chip_labels(store, params))
 
 
 # ----------------------------------------------------------------- paste an article
