@@ -250,6 +250,19 @@ class Store(Protocol):
         """Victims aggregated over incidents (name, country, sector, counts, first/last date)."""
         ...
 
+    def get_victim(self, name: str, country: str | None = None) -> dict | None:
+        """One victim by name (in ``country`` when given): countries, sectors, counts, first/last date
+        and the names the news used for it; None when no incident names it."""
+        ...
+
+    def list_terms(self, kind: str, query: str | None = None, limit: int = 50, offset: int = 0) -> list[dict]:
+        """Techniques, malware or CVEs (``kind``: technique, malware, cve) over all incidents, most first."""
+        ...
+
+    def get_term(self, kind: str, value: str) -> dict | None:
+        """One technique, malware or CVE (any case), as ``list_terms`` gives it, or None."""
+        ...
+
     def add_api_key(self, name: str, key_hash: str, prefix: str) -> int:
         """Store the hash of a new API key (never the key); returns its id."""
         ...
