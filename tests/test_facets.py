@@ -59,6 +59,9 @@ CASES = [
      ["--outcome", "attempted", "--outcome", "unknown"], {"d1", "e1", "p1"}),
     ({"actor": ["LockBit", "akira"]}, "actor=LockBit&actor=akira", ["--actor", "LockBit", "--actor", "akira"],
      {"r1", "r3"}),
+    # a KB name is a UNION of kb-id and name lookups: less a negation, counted from the indexes too
+    ({"actor": ["LockBit", "akira"], "not_country": "FR"}, "actor=LockBit&actor=akira&not_country=FR",
+     ["--actor", "LockBit", "--actor", "akira", "--not-country", "FR"], {"r1"}),
     ({"victim": ["Harlow Bank", "harlow clinic"]}, "victim=Harlow+Bank&victim=harlow+clinic",
      ["--victim", "Harlow Bank", "--victim", "harlow clinic"], {"r2", "p1"}),
     ({"not_attack_type": "ddos"}, "not_type=ddos", ["--not-type", "ddos"], {"r1", "r2", "r3", "e1", "w1", "p1"}),
@@ -186,8 +189,9 @@ def test_bad_values_name_the_negated_field(filled):
 
 def test_alert_keeps_several_values_and_negations(filled):
     store, db_url = filled
-    from incidex.alerts import create_alert
+    from incidex.alerts import create_alert, filters_text
 
     alert = create_alert(store, "rw-no-fr", {"attack_type": ["ransomware", "ddos"], "not_country": "fr"})
     assert alert["filters"] == {"attack_type": ["ransomware", "ddos"], "not_country": "FR"}
+    assert filters_text(alert["filters"]) == "attack_type=ransomware|ddos, not_country=FR"
     assert {m["doc"]["id"] for m in store.alert_matches(alert["filters"], limit=50)} == {"r1", "r2", "d1", "d2"}

@@ -1031,7 +1031,9 @@ def keys_revoke(
 # ----------------------------------------------------------------- alerts
 
 def _filters_text(filters: dict) -> str:
-    return ", ".join(f"{k}={v}" for k, v in sorted(filters.items())) or "all incidents"
+    from .alerts import filters_text
+
+    return filters_text(filters)
 
 
 @alerts_app.command("add")

@@ -11,7 +11,7 @@ unchanged on PostgreSQL; full-text restrictions go through the dialect's
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field as dc_field
 from datetime import date, datetime
 from typing import Any, Sequence
 
@@ -54,7 +54,7 @@ def incident_conditions(**filters: Any) -> list[sa.ColumnElement]:
     form ``name:<key>`` (the id ``list_actors`` gives actors without a kb id)
     matches that name key. The victim filters must hold for one victim together.
     Every facet filter takes one value or several (any of them matches), and
-    each has a negation ``not_<filter>`` (see ``_negations``).
+    each has a negation ``not_<filter>`` (see ``_negated_sets``).
 
     Child-table filters are ``id IN (sub-select)``, not correlated EXISTS: the
     planner can then start from the child index (a victim name: a handful of
@@ -89,16 +89,18 @@ def _one_of(col: sa.ColumnElement, values: list[str]) -> sa.ColumnElement:
     return col == values[0] if len(values) == 1 else col.in_(values)
 
 
-def _intersection(id_sets: list[Any]) -> Any:
-    """The incident ids in every set (smallest first): the smallest walked on its index and each id
-    probed in the others' ``(key, incident_id)`` indexes; an INTERSECT when the first is a UNION."""
+def _intersection(id_sets: list[Any], excluded: Sequence[sa.Select] = ()) -> Any:
+    """The incident ids in every set (smallest first) and in none of ``excluded`` (the negations):
+    the smallest walked on its index and each id probed in the others' ``(key, incident_id)``
+    indexes; an INTERSECT when the first is a UNION."""
     first, rest = id_sets[0], id_sets[1:]
-    if not rest:
+    if not rest and not excluded:
         return first
     if not isinstance(first, sa.Select):
-        return sa.intersect(*id_sets)
+        inner = (sa.intersect(*id_sets) if rest else first).subquery()
+        return sa.select(inner.c[0]).where(*(inner.c[0].not_in(x) for x in excluded))
     col = first.selected_columns[0]
-    return first.where(*(col.in_(other) for other in rest)).distinct()
+    return first.where(*(col.in_(other) for other in rest), *(col.not_in(x) for x in excluded)).distinct()
 
 
 _KB_ID = re.compile(r"^(attack|misp):[^\s:]+$")
@@ -116,6 +118,7 @@ class _Plan:
     rank_query: str | None = None  # order by full-text relevance for this query, else by date
     empty: bool = False
     id_sets: list[sa.Select] | None = None  # the filter is exactly these child-table id sets (smallest first)
+    excluded: list[sa.Select] = dc_field(default_factory=list)  # ... less these (negations), with ``id_sets``
     count_conds: list[sa.ColumnElement] | None = None  # for counting (whole sets read once), else ``conds``
     text_only: sa.Select | None = None  # the filter is exactly this full-text match: count it in the text index
 
@@ -201,21 +204,20 @@ def _victim_conditions(victim: Any, country: Any, sector: Any) -> list[sa.Column
     return conds
 
 
-def _negations(not_actor: Any = None, not_victim: Any = None, not_country: Any = None, not_sector: Any = None,
-               not_attack_type: Any = None, not_outcome: Any = None, **_: Any) -> list[sa.ColumnElement]:
-    """Conditions leaving out the incidents that have any of a negated filter's values.
+def _negated_sets(not_actor: Any = None, not_victim: Any = None, not_country: Any = None, not_sector: Any = None,
+                  not_attack_type: Any = None, **_: Any) -> list[sa.Select]:
+    """The incident ids the child-table negations leave out, one sub-select each.
 
     ``not_country=US`` drops every incident with a victim in the US (not only
     those whose victims are all there), so an incident with no victims or no
-    country passes; each negated victim field stands alone. ``id NOT IN
-    (sub-select)`` reads the child index once; incident ids are never null,
-    so NOT IN means what it says on both databases.
+    country passes; each negated victim field stands alone. Used as ``id NOT
+    IN (sub-select)``, which reads the child index once; incident ids are
+    never null, so NOT IN means what it says on both databases.
     """
-    out: list[sa.ColumnElement] = []
+    out: list[sa.Select] = []
 
     def drop(table: sa.Table, *alternatives: list[sa.ColumnElement]) -> None:
-        for conds in alternatives:
-            out.append(incidents.c.id.not_in(sa.select(table.c.incident_id).where(*conds)))
+        out.extend(sa.select(table.c.incident_id).where(*conds) for conds in alternatives)
 
     names = _values(not_actor)
     if names:
@@ -227,20 +229,21 @@ def _negations(not_actor: Any = None, not_victim: Any = None, not_country: Any =
     types = [t.lower() for t in _values(not_attack_type)]
     if types:
         drop(incident_attack_types, [_one_of(incident_attack_types.c.attack_type, types)])
-    outcomes = [o.lower() for o in _values(not_outcome)]
-    if outcomes:
-        out.append(incidents.c.outcome.not_in(outcomes))
     return out
 
 
 def _row_conditions(since: date | str | None = None, until: date | str | None = None, outcome: Any = None,
-                    include_background: bool = True, **negations: Any) -> list[sa.ColumnElement]:
+                    include_background: bool = True, not_outcome: Any = None,
+                    **negations: Any) -> list[sa.ColumnElement]:
     """The filters on the incidents' own columns, and the negations (``NOT IN`` a child-table set)."""
     i = incidents
-    conds: list[sa.ColumnElement] = _negations(**negations)
+    conds: list[sa.ColumnElement] = [i.c.id.not_in(ids) for ids in _negated_sets(**negations)]
     outcomes = [o.lower() for o in _values(outcome)]
     if outcomes:
         conds.append(_one_of(i.c.outcome, outcomes))
+    left_out = [o.lower() for o in _values(not_outcome)]
+    if left_out:
+        conds.append(i.c.outcome.not_in(left_out))
     lo, hi = codec.bound_date(since, end=False), codec.bound_date(until, end=True)
     if lo is not None:
         conds.append(i.c.date_to >= lo)
@@ -281,7 +284,7 @@ class ApiStoreMixin:
             if count_cap is not None and plan.id_sets and len(plan.id_sets) > 1:
                 # several child filters: their exact count is cheap and needed anyway; when few
                 # incidents have them all, read those instead of walking for them
-                ids = list(conn.execute(_intersection(plan.id_sets)).scalars())
+                ids = list(conn.execute(_intersection(plan.id_sets, plan.excluded)).scalars())
                 total = len(ids)
                 if total <= int(self._settings.get("store", {}).get("plan_drive_limit", 2000)):
                     conds = [i.c.id.in_(ids)]
@@ -337,7 +340,9 @@ class ApiStoreMixin:
                  for _, rows, _ in sets]
         if any(n == 0 for n in sizes):
             return _Plan([], empty=True)
-        conds = _row_conditions(**filters)
+        excluded = _negated_sets(**filters)
+        plain = _row_conditions(**{k: v for k, v in filters.items() if k not in NEGATIONS or k == "not_outcome"})
+        conds = plain + [i.c.id.not_in(ids) for ids in excluded]
         listing, counting = list(conds), list(conds)
         smallest = min(range(len(sets)), key=sizes.__getitem__) if sets else None
         for k, (members, _, probe) in enumerate(sets):
@@ -351,11 +356,12 @@ class ApiStoreMixin:
             counting.append((col + 0 if k == text_set else col + "").in_(members))
             # a page needs few probes: check each incident walked instead of reading the whole set
             listing.append(counting[-1] if k == text_set else probe)
-        only_sets = sets and text_set < 0 and rank_query is None and not conds
+        # child-table filters and their negations alone: counted from the indexes (sets less the negated)
+        only_sets = sets and text_set < 0 and rank_query is None and not plain
         by_size = [sets[k][0] for k in sorted(range(len(sets)), key=sizes.__getitem__)]
         text_only = text if query is not None and not conds and len(sets) == (0 if rank_query else 1) else None
         return _Plan(listing, rank_query, id_sets=by_size if only_sets else None, count_conds=counting,
-                     text_only=text_only)
+                     text_only=text_only, excluded=excluded if only_sets else [])
 
     def _incident_where(self, query: str | None, filters: dict[str, Any]) -> list[sa.ColumnElement] | None:
         """Conditions for ``filters`` plus full text (for group counts); None when ``query`` has nothing
@@ -385,7 +391,7 @@ class ApiStoreMixin:
             inner = plan.text_only.limit(int(cap)) if cap is not None else plan.text_only
             return int(conn.execute(sa.select(sa.func.count()).select_from(inner.subquery())).scalar_one())
         if plan.id_sets:  # child filters only: intersect their id sets, all on covering indexes
-            ids = _intersection(plan.id_sets).subquery()
+            ids = _intersection(plan.id_sets, plan.excluded).subquery()
             return int(conn.execute(sa.select(sa.func.count(sa.distinct(ids.c[0])))).scalar_one())
         inner = sa.select(incidents.c.seq).where(*(plan.count_conds or plan.conds))
         if plan.rank_query is not None:
