@@ -195,3 +195,19 @@ def test_alert_keeps_several_values_and_negations(filled):
     assert alert["filters"] == {"attack_type": ["ransomware", "ddos"], "not_country": "FR"}
     assert filters_text(alert["filters"]) == "attack_type=ransomware|ddos, not_country=FR"
     assert {m["doc"]["id"] for m in store.alert_matches(alert["filters"], limit=50)} == {"r1", "r2", "d1", "d2"}
+
+
+def test_cli_export_and_alerts_take_several_values_and_negations(filled, tmp_path):
+    store, db_url = filled
+    from incidex.cli import app
+
+    runner = CliRunner()
+    r = runner.invoke(app, ["export", "--db", str(db_url), "--format", "jsonl", "--type", "ransomware",
+                            "--type", "ddos", "--not-country", "GB"])
+    assert r.exit_code == 0, r.output
+    assert {json.loads(line)["id"] for line in r.stdout.splitlines()} == {"r2", "d1"}
+    r = runner.invoke(app, ["alerts", "add", "no-gb", "--db", str(db_url), "--type", "ransomware", "--type", "ddos",
+                            "--not-country", "gb"])
+    assert r.exit_code == 0, r.output
+    assert "alert no-gb: attack_type=ransomware|ddos, not_country=GB" in r.stdout
+    assert store.get_alert("no-gb")["filters"] == {"attack_type": ["ransomware", "ddos"], "not_country": "GB"}

@@ -164,3 +164,51 @@ def test_graph_nodes_lead_to_their_pages(page, base_url):
     page.locator("svg.graph a.k-victim", has_text="Port of Skel").click()
     page.wait_for_url("**/victims/**")
     assert page.locator("h1").inner_text() == "Port of Skel"
+
+
+@pytest.fixture(scope="module")
+def big_url(tmp_path_factory):
+    """A store of the 300 invented incidents of ``test_graph`` (over 500 nodes drawn)."""
+    import test_graph
+    from incidex.records import Article
+
+    db = tmp_path_factory.mktemp("graph") / "graph.db"
+    store = open_store(db)
+    try:
+        with store.transaction():
+            for inc in test_graph.many():
+                store.add_article(Article(id=f"a-{inc.id}", body=f"Invented report {inc.id} for the graph test."))
+                store.add_incident(inc, f"a-{inc.id}")
+    finally:
+        store.close()
+    with running_server(create_app(db)) as base:
+        yield base
+
+
+def test_graph_of_three_hundred_incidents(page, big_url, browser, monkeypatch):
+    page.goto(big_url + "/graph")
+    assert page.locator("h1").inner_text().startswith("Graph · 300 incidents, 40 attackers")
+    nodes = page.locator("svg.graph a.node")
+    assert nodes.count() > 500
+    box = page.locator("svg.graph").bounding_box()
+    assert box["width"] > 1000 and box["height"] > 1000  # drawn large enough to tell nodes apart
+    shot(page, "desk-06-graph-300")
+    # a real click on an attacker's diamond (the first one no other mark or name covers)
+    hit = page.evaluate("""() => {
+        for (const a of document.querySelectorAll('svg.graph a.k-actor')) {
+            const r = a.querySelector('path').getBoundingClientRect();
+            const x = r.left + r.width / 2, y = r.top + r.height / 2;
+            if (document.elementFromPoint(x, y)?.closest('a') === a)
+                return {x, y, name: a.querySelector('text').textContent, href: a.getAttribute('href')};
+        }
+        return null; }""")
+    assert hit, "every attacker is covered"
+    page.mouse.click(hit["x"], hit["y"])
+    page.wait_for_url("**" + hit["href"])
+    assert page.locator("h1").inner_text() == hit["name"]
+    context, narrow = new_page(browser, monkeypatch, 360, 780)
+    try:
+        narrow.goto(big_url + "/graph")
+        assert narrow.evaluate("document.scrollingElement.scrollWidth <= window.innerWidth")
+    finally:
+        context.close()

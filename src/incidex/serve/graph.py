@@ -9,8 +9,8 @@ its page. Nothing runs in the browser, as for the charts (``charts``): colours
 come from the stylesheet's classes and every text is escaped.
 
 Drawing stays readable with several hundred nodes: small marks, thin edges,
-names written only beside attackers and victims of two incidents or more
-(every node still has its name as a tooltip and its link).
+names written only beside the attackers and victims of several incidents
+(``labelled``; every node still has its name as a tooltip and its link).
 """
 from __future__ import annotations
 
@@ -95,7 +95,16 @@ def layout(g: nx.Graph) -> dict[str, tuple[float, float]]:
     return out
 
 
-def svg(g: nx.Graph, pos: dict[str, tuple[float, float]], *, label_degree: int = 2) -> Markup:
+def labelled(kind: str, degree: int, big: bool) -> bool:
+    """Whether a node's name is written beside it: every attacker and victim in a small graph; in a
+    big one (over 150 nodes) attackers of two incidents or more and victims of three or more, so the
+    names that are written can be read (the others are in the tooltips)."""
+    if kind == "incident":
+        return False
+    return not big or degree >= (2 if kind == "actor" else 3)
+
+
+def svg(g: nx.Graph, pos: dict[str, tuple[float, float]]) -> Markup:
     """The laid-out graph as SVG: edges first, then nodes (incidents as circles in their attack
     type's colour, attackers as diamonds, victims as squares), each node a link with a tooltip."""
     if not g:
@@ -123,7 +132,7 @@ def svg(g: nx.Graph, pos: dict[str, tuple[float, float]], *, label_degree: int =
             mark = (f'<rect class="n-victim" x="{x - s:.1f}" y="{y - s:.1f}" width="{2 * s:.1f}" '
                     f'height="{2 * s:.1f}" rx="1.5">{title}</rect>')
         text = ""
-        if d["kind"] != "incident" and (deg >= label_degree or not big):
+        if labelled(d["kind"], deg, big):
             name = d["label"] if len(d["label"]) <= 28 else d["label"][:27] + "…"
             text = f'<text x="{x + r + 5:.1f}" y="{y + 4:.1f}">{_e(name)}</text>'
         parts.append(f'<a href="{_e(d["href"])}" class="node k-{d["kind"]}" data-node="{_e(node)}">{mark}{text}</a>')
