@@ -54,7 +54,7 @@ def get(client, url, status=200):
 
 
 def listed(doc) -> list[str]:
-    return sorted(a.get("href").rsplit("/", 1)[1] for a in doc.cssselect("ul.timeline-list a"))
+    return sorted(a.get("href").rsplit("/", 1)[1] for a in doc.cssselect("ul.timeline-list a[href^='/incidents/']"))
 
 
 def test_technique_page(client):
@@ -119,6 +119,9 @@ def test_every_pivot_name_links_to_its_page(client):
     assert len([h for h in links if h.startswith("/actors/")]) == 3
     for href in links:
         get(client, href)
+    timeline = get(client, "/timeline")
+    names = [a.get("href") for a in timeline.cssselect("ul.timeline-list a.victim")]
+    assert len(names) == 4 and all(client.get(h).status_code == 200 for h in names)
     victims = get(client, "/victims")
     assert all(a.get("href").startswith("/victims/") for a in victims.cssselect("table.list tbody a"))
 

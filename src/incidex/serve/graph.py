@@ -120,7 +120,8 @@ def svg(g: nx.Graph, pos: dict[str, tuple[float, float]]) -> Markup:
     for node, d in g.nodes(data=True):
         x, y = pos[node]
         deg = g.degree(node)
-        title = f"<title>{_e(d['label'])}{'' if d['kind'] == 'incident' else f' · {deg} incident' + ('s' if deg != 1 else '')}</title>"
+        count = "" if d["kind"] == "incident" else f" · {deg} incident" + ("s" if deg != 1 else "")
+        title = f"<title>{_e(d['label'])}{count}</title>"
         if d["kind"] == "incident":
             mark = f'<circle class="n-incident t-{_e(d["type"])}" cx="{x:.1f}" cy="{y:.1f}" r="{r:.1f}">{title}</circle>'
         elif d["kind"] == "actor":
