@@ -295,6 +295,7 @@ class Entry:
     primary: str = ""
     state_link: str | None = None
     state_why: str | None = None
+    clusters: list[tuple] = field(default_factory=list)  # MISP clusters merged in (see ``misp_cluster``)
 
     def add(self, surface: str | None, weight: int) -> None:
         s = clean_surface(surface or "")
@@ -381,6 +382,7 @@ def build_actors(attack: dict, misp: dict[str, dict], countries: Countries, infe
         for s in v["meta"].get("synonyms") or []:
             e.add(s, 60)
         e.sources.add("misp:mitre-intrusion-set")
+        e.clusters.append(misp_cluster("mitre-intrusion-set", v))
         A.uuid_to_id[v["uuid"]] = e.kb_id
     # revoked groups -> the group that revoked them (MISP 'revoked-by' relation, else by name)
     for o in revoked:
@@ -506,6 +508,7 @@ def build_actors(attack: dict, misp: dict[str, dict], countries: Countries, infe
         if target is None:
             e.descs.append(v.get("description") or "")
         e.sources.add("misp:threat-actor")
+        e.clusters.append(misp_cluster("threat-actor", v))
         A.uuid_to_id[v["uuid"]] = e.kb_id
         for r in v.get("related") or []:
             if r.get("type") in ("similar", "overlaps", "linked-to", "part-of", "same-as"):
@@ -565,6 +568,34 @@ def build_actors(attack: dict, misp: dict[str, dict], countries: Countries, infe
                 e.attributed_to = next(iter(c))
                 break
     return A
+
+
+_GID_SUFFIX = re.compile(r"\s+-\s+G\d{4}$")
+
+
+def misp_cluster(galaxy: str, v: dict) -> tuple[str, str, str, frozenset[str]]:
+    """A MISP galaxy cluster merged into a KB entry: galaxy type, uuid, value and its name keys."""
+    names = [_GID_SUFFIX.sub("", v["value"]), *((v.get("meta") or {}).get("synonyms") or [])]
+    return galaxy, v["uuid"], v["value"], frozenset(norm_key(n) for n in names)
+
+
+def cluster_rows(clusters, primary: str) -> list[list[str]]:
+    """The MISP galaxy clusters merged into one KB entry, as ``[galaxy type, uuid, value]`` rows.
+
+    The exports attach these clusters to MISP events by uuid (and tag them with
+    the cluster's own value, which can differ from the KB's display name:
+    ATT&CK's "Sandworm Team" is the threat-actor cluster "Sandworm"). Within a
+    galaxy the cluster best named like the entry comes first (its value is the
+    entry's name, else begins it as "Sandworm" does "Sandworm Team", else one of
+    its synonyms is the entry's name): the export uses that one.
+    """
+    key = norm_key(primary)
+
+    def rank(c):
+        galaxy, uuid, value, names = c
+        own = norm_key(_GID_SUFFIX.sub("", value))
+        return galaxy, own != key, not key.startswith(own), key not in names, value, uuid
+    return [list(c[:3]) for c in sorted(set(clusters), key=rank)]
 
 
 def choose_display(variants: collections.Counter, prefer: str | None = None) -> str:
@@ -645,6 +676,8 @@ def finish_actors(A: Actors, variant_counts: dict[str, collections.Counter]) -> 
         d = {"id": e.kb_id, "name": e.primary, "type": e.etype, "aliases": aliases,
              "state": e.state_link, "state_src": e.state_why,
              "related": sorted(e.related - {e.kb_id}), "sources": sorted(e.sources)}
+        if e.clusters:
+            d["misp"] = cluster_rows(e.clusters, e.primary)
         if e.attributed_to:
             d["attributed_to"] = e.attributed_to
         if e.first_seen or e.last_seen:
@@ -744,6 +777,7 @@ def build_malware(attack: dict, misp: dict[str, dict]) -> tuple[list[dict], dict
             if meta.get("links"):
                 ents[kb_id]["gang"] = True
             stats["ransomware"] += 1
+        ents[kb_id].setdefault("clusters", []).append(misp_cluster("ransomware", v))
         names[kb_id].extend(forms)
         for s, _ in forms:
             idx[norm_key(s)].add(kb_id)
@@ -778,6 +812,8 @@ def build_malware(attack: dict, misp: dict[str, dict]) -> tuple[list[dict], dict
                     surfaces.add((var, k))
         d = dict(ents[k])
         d.update(name=primary, aliases=aliases, sources=sorted(d["sources"]), used_by=sorted(d["used_by"]))
+        if "clusters" in d:
+            d["misp"] = cluster_rows(d.pop("clusters"), primary)
         if not d["used_by"]:
             del d["used_by"]
         out.append(d)
@@ -889,6 +925,19 @@ def _variant_counts(attack: dict, misp: dict[str, dict], entries) -> dict[str, c
     return counts
 
 
+#: The MISP galaxies whose clusters the KB keeps for the exports (``misp`` rows of entries, countries, sectors).
+EXPORTED_GALAXIES = ("threat-actor", "mitre-intrusion-set", "ransomware", "sector", "country")
+
+
+def galaxies(misp: dict[str, dict]) -> dict[str, dict]:
+    """What a MISP event needs to name a galaxy its clusters belong to (``Galaxy`` entries)."""
+    out = {}
+    for g in EXPORTED_GALAXIES:
+        d = misp[g]
+        out[d["type"]] = {"uuid": d["uuid"], "name": d["name"], "type": d["type"], "version": str(d.get("version") or "")}
+    return out
+
+
 def write_sources(out: Path, src: Path, attack: dict, misp: dict[str, dict], counts: dict) -> None:
     source_txt = (src / "misp-galaxy" / "SOURCE.txt").read_text(encoding="utf-8").strip()
     misp_license = (src / "misp-galaxy" / "LICENSE.md").read_text(encoding="utf-8").strip()
@@ -955,7 +1004,10 @@ def main(argv: list[str] | None = None) -> int:
                                   "malware": (malware, malware_index, malware_surfaces)}, rules)
     techniques, phrases = build_techniques(attack)
     sectors = build_sectors(misp["sector"])
+    sectors["clusters"] = {v["value"]: v["uuid"] for v in sorted(misp["sector"]["values"], key=lambda v: v["value"])}
     regions = {v["value"]: sorted(v.get("meta", {}).get("subregions") or []) for v in misp["region"]["values"]}
+    country_clusters = {v["meta"]["ISO"]: [v["uuid"], v["value"]] for v in misp["country"]["values"]
+                        if v["meta"].get("ISO")}
     country_rows = []
     for iso in sorted(countries.display):
         country_rows.append({
@@ -964,6 +1016,8 @@ def main(argv: list[str] | None = None) -> int:
             "demonyms": sorted(d for d, i in countries.demonyms.items() if i == iso),
             "cities": sorted(c for c, i in countries.cities.items() if i == iso),
         })
+        if iso in country_clusters:
+            country_rows[-1]["misp"] = country_clusters[iso]
     kb = {
         "format": FORMAT,
         "sources": {
@@ -985,6 +1039,7 @@ def main(argv: list[str] | None = None) -> int:
         "country_ambiguous": sorted(countries.ambiguous),
         "sectors": sectors,
         "regions": regions,
+        "galaxies": galaxies(misp),
     }
     payload = json.dumps(kb, ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode("utf-8")
     args.out.mkdir(parents=True, exist_ok=True)

@@ -352,7 +352,7 @@ def test_extract_stores_nothing(write_app):
 
 
 @pytest.mark.parametrize("body,msg", [({}, "give exactly one"), ({"text": "a", "html": "<p>a</p>"}, "exactly one"),
-                                      ({"text": ""}, "body field 'text'"), ({"text": "x", "colour": 1}, "colour"),
+                                      ({"text": ""}, "text: is empty or only whitespace"), ({"text": "x", "colour": 1}, "colour"),
                                       ({"text": 5}, "body field 'text'")])
 def test_extract_validation(client, body, msg):
     r = client.post("/api/v1/extract", json=body)

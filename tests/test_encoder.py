@@ -54,3 +54,25 @@ def test_switch(monkeypatch):
     assert not encoder_enabled({"extract": {"encoder": {"enabled": "off"}}})
     monkeypatch.setenv("INCIDEX_ENCODER", "off")
     assert not encoder_enabled({"extract": {"encoder": {"enabled": "on"}}})
+
+
+def test_candidate_sentences_mode_reads_only_what_can_matter():
+    from incidex.extraction.analyze import cheap_facts
+    from incidex.extraction.cues import load_cues
+    from incidex.extraction.learned import EncoderSettings, wants_encoding
+    from incidex.extraction.pipeline import ORG_HEADS
+    from incidex.extraction.entities import Gazetteer
+    from incidex.extraction.kb import load_kb
+    from incidex.extraction.sentences import split_sentences
+
+    text = ("The mayor opened a new library on Monday.\nIt has three floors.\nVisitors liked the cafe.\n"
+            "The weather stayed dry all week.\nHackers encrypted the city's servers.\n"
+            "Researchers said the flaw had been known for months.\nThe festival ends on Sunday.")
+    cues, gaz = load_cues(), Gazetteer(load_kb(), ORG_HEADS)
+    facts = [cheap_facts(s, cues, gaz) for s in split_sentences(text, 100_000)]
+    every = EncoderSettings()
+    some = EncoderSettings(sentences="candidates", lead_sentences=2, also=r"\bflaw")
+    assert all(wants_encoding(f, every) for f in facts)
+    read = [f.sent.text for f in facts if wants_encoding(f, some)]
+    assert read == ["The mayor opened a new library on Monday.", "It has three floors.",
+                    "Hackers encrypted the city's servers.", "Researchers said the flaw had been known for months."]

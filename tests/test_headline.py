@@ -44,3 +44,18 @@ def test_evidence_offsets_of_the_body_are_unchanged_by_the_headline():
         for e in inc.evidence:
             src = with_title.article.title if e.part == "title" else with_title.article.body
             assert src[e.start:e.end] == e.text
+
+
+def test_headline_shapes_of_feed_items_name_their_victim():
+    """Feed headlines leave out the verb or put it in the present: the victim is still read."""
+    items = [
+        ("Verran Motors production halted after cyberattack", "The carmaker shut down its IT systems.", "Verran Motors"),
+        ("Kestrel Avionics check-in software disrupted by ransomware, delaying flights", "", "Kestrel Avionics"),
+        ("Hackers steal data of 2.1 million Skyrail customers", "The rail operator said it was investigating.", "Skyrail"),
+        ("Harbour town Kelsby defaced by Crimson Quill hackers", "", "Kelsby"),
+        ("Cyberattackers demand ransom from Brightmoor Physicians Group", "", "Brightmoor Physicians Group"),
+    ]
+    for title, description, victim in items:
+        res = incidex.extract(description, title=title, published="2025-10-01")
+        got = [v.name for inc in res.incidents for v in inc.victims]
+        assert got == [victim], (title, got)

@@ -91,3 +91,26 @@ def test_jsonl_text_too_short_becomes_failure_in_batch(tmp_path):
     assert isinstance(results[0], ReadFailure) and results[0].reason == "no article text after cleaning"
     assert results[0].origin == f"{p}:1"
     assert results[1].external_id == "ok"
+
+
+def test_a_publication_date_no_reader_understands_is_a_warning(tmp_path):
+    import incidex
+    from incidex.store import open_store
+
+    p = tmp_path / "dates.jsonl"
+    _write_lines(p, [
+        json.dumps({"id": "d-1", "text": STORY, "date": "sometime last spring"}),
+        json.dumps({"id": "d-2", "text": SECOND_STORY, "date": "2017_01_03"}),
+    ])
+    store = open_store(tmp_path / "d.db")
+    try:
+        report = incidex.ingest([str(p)], store)
+        assert report.new == 2 and report.failed == []
+        assert len(report.warnings) == 1
+        origin, warning = report.warnings[0]
+        assert origin.endswith("dates.jsonl:1") and "'sometime last spring'" in warning and "published" in warning
+        assert report.to_dict()["warnings"][0]["warning"] == warning
+        again = incidex.ingest([str(p)], store)  # re-running stores nothing new and warns of nothing new
+        assert again.unchanged == 2 and again.warnings == []
+    finally:
+        store.close()

@@ -15,7 +15,10 @@ import httpx
 import pytest
 import requests
 from stix2validator import ValidationOptions, validate_string
-from taxii2client.v21 import Server, as_pages
+from fastapi.testclient import TestClient
+from taxii2client.exceptions import ValidationError
+from taxii2client.v20 import Server as Server20
+from taxii2client.v21 import ApiRoot, Collection, Server, as_pages
 
 from fixtures_export import LATE_ARTICLES, copy_store, export_db, running_server  # noqa: F401  (fixtures)
 from incidex.export import select_incidents
@@ -149,6 +152,123 @@ def test_http_details(served, collection):
         assert health["status"] == "ok" and health["incidents"] >= 5
     with pytest.raises(requests.HTTPError):
         collection.get_object("incident--00000000-0000-0000-0000-000000000000")
+
+
+def test_the_alias_redirects_to_the_collection_id(served, collection):
+    """``collections/incidents/...`` answers 308 to the same URL under the id (query kept). taxii2-client
+    checks that the id it reads is in the URL it was given, so it takes the id URL (docs/exports.md)."""
+    root = f"{served[0]}/taxii2/incidex"
+    with httpx.Client(trust_env=False) as http:
+        r = http.get(f"{root}/collections/incidents/objects/", params={"limit": 2, "match[type]": "incident"})
+        assert r.status_code == 308
+        assert r.headers["location"] == f"{root}/collections/{COLLECTION_ID}/objects/?limit=2&match%5Btype%5D=incident"
+        assert http.get(f"{root}/collections/incidents/").headers["location"] == f"{root}/collections/{COLLECTION_ID}/"
+        # a request that is bad anyway is refused at once, not redirected first
+        for bad in ({"added_after": ""}, {"added_after": "2024"}, {"limit": "0"}, {"next": "not a token"}):
+            r = http.get(f"{root}/collections/incidents/objects/", params=bad)
+            assert r.status_code == 400 and r.headers["content-type"] == MEDIA_TAXII, (bad, r.status_code)
+    # the client follows the alias to the same envelope as under the id
+    assert collection._conn.get(f"{root}/collections/incidents/objects/", params={"limit": 3}) \
+        == collection.get_objects(limit=3)
+    # and, as the docs say, refuses the alias URL as a collection's own URL
+    with pytest.raises(ValidationError, match="does not match the url"):
+        Collection(f"{root}/collections/incidents/").refresh()
+    assert collection.url == f"{root}/collections/{COLLECTION_ID}/"
+
+
+def _taxii_error(call) -> tuple[int, dict]:
+    """Run a taxii2-client call that must fail over HTTP: (status, TAXII error message)."""
+    with pytest.raises(requests.HTTPError) as caught:
+        call()
+    response = caught.value.response
+    assert response.headers["content-type"] == MEDIA_TAXII
+    body = response.json()
+    assert set(body) >= {"title", "description", "http_status"} and "detail" not in body
+    assert body["http_status"] == str(response.status_code)
+    return response.status_code, body
+
+
+def test_errors_are_taxii_error_messages(served):
+    base = f"{served[0]}/taxii2"
+    status, body = _taxii_error(ApiRoot(f"{base}/nope/").refresh)
+    assert status == 404 and "no API root 'nope'" in body["description"]
+    status, body = _taxii_error(Collection(f"{base}/incidex/collections/nope/").refresh)
+    assert status == 404 and body["title"] == "Collection not found"
+    status, body = _taxii_error(Collection(f"{base}/incidex/collections/nope/", collection_info={
+        "id": "nope", "title": "x", "can_read": True, "can_write": False}).get_objects)
+    assert status == 404
+    status, body = _taxii_error(lambda: ApiRoot(f"{base}/incidex/").get_status("1234"))
+    assert status == 404 and body["title"] == "Status not found"
+    status, body = _taxii_error(Server20(f"{base}/").refresh)  # Accept: application/taxii+json;version=2.0
+    assert status == 406 and body["title"] == "Not Acceptable"
+    status, body = _taxii_error(lambda: Collection(f"{base}/incidex/collections/{COLLECTION_ID}/").get_objects(
+        added_after="not a time"))
+    assert status == 400 and "added_after" in body["description"]
+    with httpx.Client(trust_env=False) as http:
+        r = http.get(f"{base}/incidex/collections/{COLLECTION_ID}/objects/", params={"limit": "many"})
+    assert r.status_code == 400 and r.headers["content-type"] == MEDIA_TAXII and "limit" in r.json()["description"]
+
+
+@pytest.mark.parametrize("accept,status", [
+    ("application/taxii+json;version=2.1", 200), ("application/taxii+json", 200), ("*/*", 200),
+    ("application/taxii+json;version=2.0", 406), ("application/taxii+json; version=2.0", 406),
+    ("application/taxii+json;version=2.0, application/taxii+json;version=2.1;q=0.5", 200),
+    ("application/taxii+json;version=2.1;q=0", 406), ("text/html", 406),
+])
+def test_accept_header(served, accept, status):
+    with httpx.Client(trust_env=False) as http:
+        r = http.get(f"{served[0]}/taxii2/", headers={"Accept": accept})
+    assert r.status_code == status and r.headers["content-type"] == MEDIA_TAXII
+
+
+def test_the_openapi_document_lists_the_taxii_parameters(served):
+    with httpx.Client(trust_env=False) as http:
+        paths = http.get(f"{served[0]}/api/v1/openapi.json").json()["paths"]
+    root = "/taxii2/incidex/collections/{collection_id}"
+    names = {path: {p["name"] for p in paths[path]["get"]["parameters"] if p["in"] == "query"}
+             for path in (f"{root}/objects/", f"{root}/manifest/", f"{root}/objects/{{object_id}}/")}
+    paging = {"added_after", "limit", "next", "match[version]", "match[spec_version]"}
+    assert names[f"{root}/objects/"] == names[f"{root}/manifest/"] == paging | {"match[id]", "match[type]"}
+    assert names[f"{root}/objects/{{object_id}}/"] == paging
+    assert "/taxii2/incidex/status/{status_id}/" in paths
+
+
+def test_a_body_too_large_is_a_taxii_413(export_db, tmp_path):
+    from test_api import settings
+
+    with TestClient(create_app(copy_store(export_db, tmp_path / "big.db"), settings(max_body_bytes=100))) as c:
+        r = c.post(f"/taxii2/incidex/collections/{COLLECTION_ID}/objects/", content=b"{" + b" " * 200 + b"}",
+                   headers={"Content-Type": MEDIA_TAXII})
+        assert r.status_code == 413 and r.headers["content-type"] == MEDIA_TAXII
+        assert r.json()["http_status"] == "413" and "max_body_bytes" in r.json()["description"]
+        assert c.post("/api/v1/extract", content=b"{" + b" " * 200 + b"}").json()["detail"].startswith("request body")
+
+
+def test_read_closed_is_a_taxii_401(export_db, tmp_path):
+    from test_api import settings
+
+    with TestClient(create_app(copy_store(export_db, tmp_path / "closed.db"), settings(read_open=False))) as c:
+        r = c.get("/taxii2/")
+    assert r.status_code == 401 and r.headers["content-type"] == MEDIA_TAXII
+    assert r.json()["http_status"] == "401" and r.headers["www-authenticate"].startswith("Bearer")
+
+
+@pytest.mark.parametrize("text,ok", [
+    ("2024-05-02T09:30:00Z", True), ("2024-05-02T09:30:00.123456789Z", True), ("2024-05-02t09:30:00+02:00", True),
+    ("2024-05-02", False), ("2024", False), ("May 2, 2024", False), ("2024-13-02T09:30:00Z", False),
+    ("2024-05-02T09:30:00", False),
+])
+def test_taxii_timestamps_are_rfc3339(text, ok):
+    """added_after is declared ``format: date-time`` in the OpenAPI document: what that calls invalid is refused."""
+    from incidex.export.taxii import rfc3339
+
+    assert (rfc3339(text) is not None) == ok
+
+
+def test_a_version_that_is_no_timestamp_matches_nothing(collection):
+    """Like an unknown id or type: an empty envelope, not an error (the OpenAPI document allows any text)."""
+    assert collection.get_objects(version="not-a-time").get("objects", []) == []
+    assert collection.get_objects(version="not-a-time,last")["objects"]
 
 
 # -- the store methods behind added_after -------------------------------------------------------

@@ -78,13 +78,15 @@ class IngestReport:
     merged: int = 0  # incidents that joined an incident already stored
     articles: list[str] = field(default_factory=list)  # ids of the articles read (new, duplicate or unchanged)
     skipped: list[tuple[str, str]] = field(default_factory=list)  # (path, why) of directory files that are not articles
+    warnings: list[tuple[str, str]] = field(default_factory=list)  # (origin, what) kept but worth knowing: a date not read
 
     def to_dict(self) -> dict:
         return {"read": self.read, "new": self.new, "duplicate": self.duplicate, "unchanged": self.unchanged,
                 "failed": len(self.failed), "incidents": self.incidents, "merged": self.merged,
                 "articles": list(self.articles),
                 "failures": [{"origin": f.origin, "reason": f.reason} for f in self.failed],
-                "skipped": [{"origin": o, "reason": r} for o, r in self.skipped]}
+                "skipped": [{"origin": o, "reason": r} for o, r in self.skipped],
+                "warnings": [{"origin": o, "warning": w} for o, w in self.warnings]}
 
 
 def ingest(inputs: Iterable[str], store, *, fetch_pages: bool = False, extractor: Extractor | None = None,
@@ -168,6 +170,17 @@ class Prepared:
     article_id: str | None = None  # once cleaned, also for unchanged items
     read: bool = True
     stage: str = "ingest"  # where the failure happened: ingest (read, clean) or extract
+    warning: str | None = None  # stored, but something given was not understood (a publication date)
+
+
+def unread_date_warning(given, published: str | None) -> str | None:
+    """A publication date the input gave that no reader understood: said, never a silent null."""
+    if published or given is None or not str(given).strip():
+        return None
+    return (f"published: {str(given)[:60]!r} is not a date incidex reads (ISO 8601 '2017-01-03', "
+            "'2017_01_03', '20170103', RFC 2822 'Tue, 03 Jan 2017 10:00:00 GMT', '3 January 2017', "
+            "'January 3, 2017'); the article is stored without a publication date, so relative dates "
+            "in it ('on Monday') are not resolved")
 
 
 def prepare(docs: Iterable[RawDocument | ReadFailure], extractor: Extractor, store=None) -> list[Prepared]:
@@ -192,6 +205,7 @@ def prepare(docs: Iterable[RawDocument | ReadFailure], extractor: Extractor, sto
             with hard_time_limit(clean_seconds, f"time budget exceeded ({clean_seconds:g}s) while cleaning"):
                 art = clean(doc)
             item.article_id = art.id
+            item.warning = unread_date_warning(doc.published, art.published)
             cleaned.append((item, art))
         except Exception as e:  # one bad item never stops the batch
             item.failure = _failure(doc.origin, e)
@@ -307,6 +321,8 @@ def commit_prepared(items: Sequence[Prepared], store, report: IngestReport | Non
     # webhook alerts for the incidents these articles made or changed (never raises)
     after_commit(store, [i.article_id for i, o in zip(items, outcomes) if o in ("new", "duplicate")])
     for item, outcome in zip(items, outcomes):
+        if outcome in ("new", "duplicate") and item.warning:
+            report.warnings.append((item.origin, item.warning))
         if outcome == "unchanged":
             report.unchanged += 1
         if outcome != "failed" and item.article_id:

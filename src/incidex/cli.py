@@ -142,6 +142,10 @@ def ingest(
             err.print(f"[red]failed[/red] {f.origin}: {f.reason}")
         if len(report.failed) > 50:
             err.print(f"... and {len(report.failed) - 50} more failures (see `incidex failures`)")
+        for origin, warning in report.warnings[:50]:
+            err.print(f"[yellow]warning[/yellow] {escape(origin)}: {escape(warning)}", highlight=False, soft_wrap=True)
+        if len(report.warnings) > 50:
+            err.print(f"... and {len(report.warnings) - 50} more warnings (--format json lists them all)")
     if (report.read == 0 and report.failed) or (strict and report.failed):
         raise typer.Exit(1)
 

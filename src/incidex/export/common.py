@@ -36,10 +36,28 @@ NAMESPACE = uuid.UUID("3f0b7c52-5a43-5b55-9e3c-6f1d2a7c8e10")
 #: that every export, filtered or not, agrees on it.
 EPOCH = datetime(2020, 1, 1, tzinfo=UTC)
 
-#: incidex sector -> STIX 2.1 industry-sector-ov value (``other`` has none).
+#: The STIX 2.1 ``industry-sector-ov`` vocabulary (section 10.12 of the specification), with the
+#: name a sector ``identity`` (``identity_class: class``) gets in the export.
+STIX_INDUSTRY_SECTORS = {
+    "agriculture": "Agriculture", "aerospace": "Aerospace", "automotive": "Automotive", "chemical": "Chemical",
+    "commercial": "Commercial", "communications": "Communications", "construction": "Construction",
+    "defense": "Defense", "education": "Education", "energy": "Energy", "entertainment": "Entertainment",
+    "financial-services": "Financial Services", "government": "Government",
+    "emergency-services": "Emergency Services", "government-local": "Local Government",
+    "government-national": "National Government", "government-public-services": "Government Public Services",
+    "government-regional": "Regional Government", "healthcare": "Healthcare",
+    "hospitality-leisure": "Hospitality and Leisure", "infrastructure": "Infrastructure", "dams": "Dams",
+    "nuclear": "Nuclear", "water": "Water", "insurance": "Insurance", "manufacturing": "Manufacturing",
+    "mining": "Mining", "non-profit": "Non-profit", "pharmaceuticals": "Pharmaceuticals", "retail": "Retail",
+    "technology": "Technology", "telecommunications": "Telecommunications", "transportation": "Transportation",
+    "utilities": "Utilities",
+}
+
+#: incidex sector -> STIX 2.1 industry-sector-ov value (``other`` has none). Police and
+#: justice are ``emergency-services``: the vocabulary has no law-enforcement term.
 STIX_SECTORS = {
     "government": "government", "legislature": "government-national", "military": "defense",
-    "law-enforcement": "government-emergency-services", "healthcare": "healthcare",
+    "law-enforcement": "emergency-services", "healthcare": "healthcare",
     "finance": "financial-services", "energy": "energy", "telecom": "telecommunications",
     "transport": "transportation", "aviation": "transportation", "education": "education",
     "retail": "retail", "manufacturing": "manufacturing", "media": "communications",
@@ -54,13 +72,6 @@ MISP_SECTORS = {
     "aviation": "Civil Aviation", "education": "Education", "retail": "Retail",
     "manufacturing": "Manufacturing", "media": "News - Media", "technology": "Technology",
     "entertainment": "Entertainment", "utilities": "Infrastructure", "other": "Other",
-}
-
-#: Where the MISP ``country`` galaxy's value is not the KB's country name in lower case.
-_MISP_COUNTRY_OVERRIDES = {
-    "BQ": "bonaire, saint eustatius and saba", "CD": "democratic republic of the congo", "CV": "cabo verde",
-    "CZ": "czechia", "MO": "macao", "PS": "palestinian territory", "TL": "timor leste",
-    "US": "united states of america", "VA": "vatican",
 }
 
 
@@ -167,6 +178,20 @@ def select_incidents(store: Any, *, limit: int | None = None, offset: int = 0, p
 # ----------------------------------------------------------------- knowledge base
 
 @dataclass(frozen=True)
+class GalaxyCluster:
+    """One cluster of a shipped MISP galaxy file: what a MISP event needs to attach it."""
+
+    galaxy: str  # the galaxy type, which is also the tag namespace: misp-galaxy:<galaxy>="<value>"
+    uuid: str
+    value: str
+
+    @property
+    def tag(self) -> str:
+        """The cluster's tag, exactly as MISP names it (the value is not re-quoted or changed)."""
+        return f'misp-galaxy:{self.galaxy}="{self.value}"'
+
+
+@dataclass(frozen=True)
 class KbEntry:
     id: str
     name: str
@@ -175,6 +200,16 @@ class KbEntry:
     sources: tuple[str, ...] = ()
     state: str | None = None
     tactics: tuple[str, ...] = ()
+    clusters: tuple[GalaxyCluster, ...] = ()  # MISP clusters merged into the entry, best named first per galaxy
+    operator: str | None = None  # ransomware family: KB id of the group that runs it
+
+    def cluster(self, galaxy: str) -> GalaxyCluster | None:
+        """The entry's cluster in one galaxy (the one named most like the entry), or None."""
+        return next((c for c in self.clusters if c.galaxy == galaxy), None)
+
+
+def _clusters(rows: list[list[str]] | None) -> tuple[GalaxyCluster, ...]:
+    return tuple(GalaxyCluster(*row) for row in rows or ())
 
 
 class Kb:
@@ -183,13 +218,16 @@ class Kb:
     def __init__(self, data: dict[str, Any]):
         self.entries: dict[str, KbEntry] = {}
         self.malware_by_name: dict[str, KbEntry] = {}
+        self.operated: dict[str, list[KbEntry]] = {}  # group KB id -> the ransomware families it runs
         for a in data.get("actors", []):
             self.entries[a["id"]] = KbEntry(a["id"], a["name"], a.get("type") or "threat-actor",
                                             tuple(a.get("aliases") or ()), tuple(a.get("sources") or ()),
-                                            a.get("state"))
+                                            a.get("state"), clusters=_clusters(a.get("misp")))
         for m in data.get("malware", []):
             e = KbEntry(m["id"], m["name"], m.get("kind") or "malware", tuple(m.get("aliases") or ()),
-                        tuple(m.get("sources") or ()))
+                        tuple(m.get("sources") or ()), clusters=_clusters(m.get("misp")), operator=m.get("operator"))
+            if e.operator:
+                self.operated.setdefault(e.operator, []).append(e)
             self.entries.setdefault(m["id"], e)
             for name in (m["name"], *e.aliases):
                 k = key(name)
@@ -201,6 +239,12 @@ class Kb:
             t["id"]: KbEntry(t["id"], t["name"], "attack-pattern", tactics=tuple(t.get("tactics") or ()))
             for t in data.get("techniques", [])}
         self.countries: dict[str, str] = {c["iso"]: c["name"] for c in data.get("countries", [])}
+        self.country_clusters: dict[str, GalaxyCluster] = {
+            c["iso"]: GalaxyCluster("country", *c["misp"]) for c in data.get("countries", []) if c.get("misp")}
+        self.sector_clusters: dict[str, GalaxyCluster] = {
+            value: GalaxyCluster("sector", uuid, value)
+            for value, uuid in ((data.get("sectors") or {}).get("clusters") or {}).items()}
+        self.galaxies: dict[str, dict[str, str]] = data.get("galaxies") or {}
 
     def entry(self, kb_id: str | None) -> KbEntry | None:
         return self.entries.get(kb_id) if kb_id else None
@@ -211,10 +255,13 @@ class Kb:
     def country_name(self, code: str) -> str:
         return self.countries.get(code.upper(), code.upper())
 
-    def misp_country(self, code: str) -> str:
-        """The MISP ``country`` galaxy value (lower-case English name) of an ISO code."""
-        code = code.upper()
-        return _MISP_COUNTRY_OVERRIDES.get(code) or self.country_name(code).lower()
+    def misp_country(self, code: str) -> GalaxyCluster | None:
+        """The cluster of the MISP ``country`` galaxy of an ISO code, or None."""
+        return self.country_clusters.get(code.upper())
+
+    def misp_sector(self, value: str) -> GalaxyCluster | None:
+        """The cluster of the MISP ``sector`` galaxy with that value, or None."""
+        return self.sector_clusters.get(value)
 
 
 @lru_cache(maxsize=1)

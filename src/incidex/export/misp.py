@@ -11,12 +11,17 @@ Per event (see ``docs/exports.md`` for the full table):
   source URL and a ``text`` attribute with the incidex incident id. IOCs are
   exported with ``to_ids`` false: they come from news prose, an analyst
   decides whether they go to detection;
-* galaxy clusters as tags (``misp-galaxy:threat-actor="APT29"``,
-  ``misp-galaxy:mitre-intrusion-set="APT29 - G0016"``, ``misp-galaxy:ransomware``,
-  ``misp-galaxy:sector``, ``misp-galaxy:country``,
-  ``misp-galaxy:mitre-attack-pattern="Phishing - T1566"``): MISP attaches the
-  cluster whose value matches when it imports the event, and that needs no
-  galaxy data here;
+* galaxy clusters (threat actor, ATT&CK intrusion set, ransomware, sector,
+  country) from the MISP galaxy files the knowledge base is built from, matched
+  by cluster uuid: each is in the event's ``Galaxy`` list (galaxy uuid and
+  type, cluster uuid, value and ``tag_name``) and is a tag
+  ``misp-galaxy:<type>="<cluster value>"`` — the cluster's own value, which
+  is not always the KB's display name ("Sandworm Team" is the cluster
+  "Sandworm"). An attacker the KB does not know, or a state, gets no galaxy
+  tag (only its ``threat-actor`` attribute): a tag naming no cluster would
+  only clutter MISP's tag list. Techniques are tags
+  ``misp-galaxy:mitre-attack-pattern="Phishing - T1566"`` (that galaxy is
+  not shipped, the value follows MISP's "<name> - <id>" form);
 * incidex's own facts as tags of an ``incidex:`` namespace (attack type,
   outcome, attribution status);
 * one event report per source article (metadata, role and the evidence
@@ -36,7 +41,7 @@ from typing import Any, TextIO
 from pymisp import MISPEvent, MISPEventReport, MISPOrganisation
 
 from incidex.export.common import (
-    MISP_SECTORS, Source, Sources, incident_times, kb, parse_time, stable_uuid, unique,
+    MISP_SECTORS, GalaxyCluster, Source, Sources, incident_times, kb, parse_time, stable_uuid, unique,
 )
 from incidex.records import Incident
 from incidex.resolve.actors import canonical_actor
@@ -57,21 +62,57 @@ def _q(value: str) -> str:
     return '"' + value.replace('"', "'") + '"'
 
 
-def _actor_tags(actor: Any) -> list[str]:
-    actor = canonical_actor(actor)
-    entry = kb().entry(actor.kb_id)
+#: The galaxies an attacker's KB entry can have clusters in, in tag order.
+_ACTOR_GALAXIES = ("threat-actor", "mitre-intrusion-set", "ransomware")
+
+
+def _actor_clusters(actor: Any, ransomware: bool) -> list[GalaxyCluster]:
+    """The galaxy clusters of an attacker's KB entry.
+
+    Besides its own clusters, a group that runs a ransomware family under its
+    name (the KB's ``operator`` link: Akira the group, Akira the family) gets
+    the family's ransomware cluster when the incident is a ransomware attack.
+    An attacker the KB does not know, a state included, has none.
+    """
+    entry = kb().entry(canonical_actor(actor).kb_id)
     if entry is None:
-        return [f"misp-galaxy:threat-actor={_q(actor.name)}"]
-    tags = []
-    galaxies = {s.split(":", 1)[1] for s in entry.sources if s.startswith("misp:")}
-    if "threat-actor" in galaxies or entry.type in ("intrusion-set", "threat-actor", "activity-group"):
-        tags.append(f"misp-galaxy:threat-actor={_q(entry.name)}")
-    if "ransomware" in galaxies:
-        tags.append(f"misp-galaxy:ransomware={_q(entry.name)}")
-    source, _, ext = entry.id.partition(":")
-    if source == "attack" and ext.startswith("G"):
-        tags.append(f"misp-galaxy:mitre-intrusion-set={_q(f'{entry.name} - {ext}')}")
-    return tags or [f"misp-galaxy:threat-actor={_q(actor.name)}"]
+        return []
+    out = [c for c in (entry.cluster(g) for g in _ACTOR_GALAXIES) if c]
+    if ransomware and entry.cluster("ransomware") is None:
+        out += [c for c in (f.cluster("ransomware") for f in kb().operated.get(entry.id, ())) if c]
+    return out
+
+
+def _incident_clusters(inc: Incident) -> list[GalaxyCluster]:
+    """Every galaxy cluster of an incident: attackers, ransomware used, victims' sectors and countries."""
+    out: list[GalaxyCluster] = []
+    for a in inc.attackers:
+        out += _actor_clusters(a, "ransomware" in inc.attack_types)
+    for name in inc.malware:
+        entry = kb().malware(name)
+        if entry and entry.cluster("ransomware"):
+            out.append(entry.cluster("ransomware"))
+    out += [kb().misp_sector(MISP_SECTORS[v.sector]) for v in inc.victims if v.sector in MISP_SECTORS]
+    out += [kb().misp_country(v.country) for v in inc.victims if v.country]
+    seen: dict[str, GalaxyCluster] = {}
+    for c in out:
+        if c is not None:
+            seen.setdefault(c.uuid, c)
+    return list(seen.values())
+
+
+def _galaxies(clusters: list[GalaxyCluster]) -> list[dict[str, Any]]:
+    """The event's ``Galaxy`` list: one entry per galaxy, holding its clusters (uuid, value, tag)."""
+    by_galaxy: dict[str, list[GalaxyCluster]] = {}
+    for c in clusters:
+        by_galaxy.setdefault(c.galaxy, []).append(c)
+    out = []
+    for galaxy, members in by_galaxy.items():
+        meta = kb().galaxies.get(galaxy) or {"type": galaxy, "name": galaxy}
+        # default: a cluster shipped with MISP's galaxies, which MISP stores with distribution 3
+        out.append({**meta, "GalaxyCluster": [{"uuid": c.uuid, "type": c.galaxy, "value": c.value, "tag_name": c.tag,
+                                               "default": True, "distribution": 3} for c in members]})
+    return out
 
 
 def _event_date(inc: Incident, sources: list[Source], fallback: datetime) -> date:
@@ -148,16 +189,15 @@ def to_event(inc: Incident, sources: list[Source], updated: datetime, *, bodies:
 
     tags = [f"incidex:attack-type={_q(t)}" for t in inc.attack_types]
     tags += [f"incidex:outcome={_q(inc.outcome)}", f"incidex:attribution={_q(inc.attribution.status)}"]
-    for a in inc.attackers:
-        tags += _actor_tags(a)
-    tags += [f"misp-galaxy:sector={_q(MISP_SECTORS[v.sector])}" for v in inc.victims if v.sector in MISP_SECTORS]
-    tags += [f"misp-galaxy:country={_q(kb().misp_country(v.country))}" for v in inc.victims
-             if v.country and len(v.country) == 2]
+    clusters = _incident_clusters(inc)
+    tags += [c.tag for c in clusters]
     for tid in inc.techniques:
         t = kb().techniques.get(tid)
         tags.append(f"misp-galaxy:mitre-attack-pattern={_q(f'{t.name} - {tid}' if t else tid)}")
     for tag in unique(tags):
         ev.add_tag(tag)
+    for galaxy in _galaxies(clusters):
+        ev.add_galaxy(galaxy)
 
     for s in sources:
         body = None

@@ -7,14 +7,20 @@ the validator warnings we accept. In short:
 * ``incident`` per incident, with the incidex facts STIX has no property for in
   a property-extension (``EXTENSION_ID``, an ``extension-definition`` object in
   the bundle): attack types, outcome, impact, date and precision, attribution
-  status and by whom, responses, extraction confidence;
+  status and by whom, responses, extraction confidence; and, for OpenCTI, the
+  top-level ``first_seen``/``last_seen`` (the period the date covers) and
+  ``incident_type`` (declared by the toplevel-property-extension
+  ``TOPLEVEL_ID``), labels for attack types, outcome and attribution status,
+  and a ``note`` with the outcome and impact;
 * ``intrusion-set`` for attackers whose KB id is an ATT&CK group, ``threat-actor``
   for every other named group, persona, individual or state (ATT&CK / MISP
   galaxy external references when the KB knows them); a state link becomes an
   ``attributed-to`` from the actor to an ``identity`` of that state, which is
   ``located-at`` the country;
-* ``identity`` per victim (``located-at`` its country), ``location`` per
-  country, ``attack-pattern`` per technique, ``malware``, ``vulnerability`` per
+* ``identity`` (``organization``) per named victim, ``located-at`` its country
+  and ``part-of`` its sector's ``identity`` (``class``); an unnamed victim is
+  no identity: the incident ``targets`` its sector and its country;
+  ``location`` per country, ``attack-pattern`` per technique, ``malware``, ``vulnerability`` per
   CVE, ``indicator`` per IOC;
 * ``report`` per source article (url as external reference, its incidents'
   objects as ``object_refs``);
@@ -36,10 +42,13 @@ from typing import Any, TextIO
 import stix2
 
 from incidex.export.common import (
-    EPOCH, STIX_SECTORS, Source, Sources, attack_url, incident_times, kb, key, parse_time, stable_uuid, unique,
+    EPOCH, STIX_INDUSTRY_SECTORS, STIX_SECTORS, Source, Sources, attack_url, incident_times, kb, key, parse_time,
+    stable_uuid, unique,
 )
+from incidex.prose import impact_sentences
 from incidex.records import Incident
 from incidex.resolve.actors import canonical_actor
+from incidex.store import codec
 
 SPEC = "2.1"
 EXTENSION_VERSION = "1.0.0"
@@ -52,6 +61,20 @@ def stix_id(stix_type: str, *parts: str) -> str:
 
 SYSTEM_ID = stix_id("identity", "system", "incidex")
 EXTENSION_ID = stix_id("extension-definition", "incidex-incident", "1")
+TOPLEVEL_ID = stix_id("extension-definition", "incidex-incident-toplevel", "1")
+
+#: Incident properties OpenCTI reads from the top level of an ``incident`` (STIX 2.1 defines
+#: none of them): declared by the toplevel-property-extension ``TOPLEVEL_ID``.
+TOPLEVEL_PROPERTIES = ["first_seen", "last_seen", "incident_type"]
+
+#: incidex attack type -> OpenCTI ``incident_type_ov`` value; the first of the incident's
+#: attack types in this order wins (``other`` has none, and no incident_type is written).
+INCIDENT_TYPES = {
+    "ransomware": "ransomware", "wiper": "information-system-disruption", "ddos": "information-system-disruption",
+    "data-breach": "data-leak", "hack-and-leak": "data-leak", "phishing": "phishing",
+    "defacement": "reputation-damage", "espionage": "compromise", "supply-chain": "compromise",
+    "account-takeover": "compromise", "malware": "compromise",
+}
 
 EXTENSION_SCHEMA = (
     "incidex property-extension (see docs/exports.md in the incidex repository). "
@@ -112,6 +135,30 @@ def _pattern_literal(value: str) -> str:
 def _ts(dt: datetime) -> str:
     """STIX timestamp with microseconds (stix2 keeps the given precision)."""
     return dt.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def seen_range(inc: Incident) -> dict[str, str]:
+    """``first_seen``/``last_seen``: the start and end of the period the incident date covers.
+
+    A day covers that day, a month or year the whole month or year (an ISO week
+    its Monday to Sunday), so OpenCTI's timeline shows how precisely the date
+    is known. An undated incident gets neither: an invented date would be
+    worse than none.
+    """
+    start, end = codec.date_range(inc.date)
+    if start is None or end is None:
+        return {}
+    return {"first_seen": f"{start.isoformat()}T00:00:00Z", "last_seen": f"{end.isoformat()}T23:59:59.999Z"}
+
+
+def incident_type(inc: Incident) -> str | None:
+    """The OpenCTI incident type of the incident's attack types, or None."""
+    return next((t for a, t in INCIDENT_TYPES.items() if a in inc.attack_types), None)
+
+
+def incident_labels(inc: Incident) -> list[str]:
+    """Labels OpenCTI shows on the incident: attack types, outcome and attribution status."""
+    return [*inc.attack_types, f"outcome-{inc.outcome}", f"attribution-{inc.attribution.status}"]
 
 
 class StixGraph:
@@ -220,26 +267,57 @@ class StixGraph:
                 self._entities[entity_id] = None
         return self._entities[entity_id]
 
+    def _sector(self, term: str, updated: datetime, refs: set[str]) -> str:
+        """The identity of an industry sector (``identity_class: class``), as OpenCTI's Sector entities are."""
+        sid = self._shared(stix_id("identity", "sector", term), "identity", {
+            "name": STIX_INDUSTRY_SECTORS[term], "identity_class": "class", "sectors": [term],
+            "description": f"Industry sector ({term} in the STIX 2.1 industry-sector vocabulary)."}, updated)
+        refs.add(sid)
+        return sid
+
     def _victim(self, victim: Any, updated: datetime, refs: set[str]) -> str:
+        """The ``organization`` identity of a named victim, located at its country and part of its sector."""
         entity = self._entity(getattr(victim, "entity_id", None))
         country = ((entity or {}).get("country") or victim.country or "").upper() or None
         if entity:  # the resolved organisation: one identity whatever name an article used
             sid = stix_id("identity", "entity", entity["id"] if "id" in entity else victim.entity_id)
             name = entity.get("name") or victim.name
-            props: dict[str, Any] = {"name": name, "identity_class": "organization" if victim.named else "class"}
+            props: dict[str, Any] = {"name": name, "identity_class": "organization"}
             others = sorted({a for a in entity.get("aliases") or () if key(a) != key(name)})
             if others:
                 props["description"] = "Also reported as: " + "; ".join(others)
         else:
             sid = stix_id("identity", "victim", key(victim.name), country or "")
-            props = {"name": victim.name, "identity_class": "organization" if victim.named else "class"}
-        sectors = [STIX_SECTORS[victim.sector]] if victim.sector in STIX_SECTORS else []
-        self._shared(sid, "identity", props, updated, merge={"sectors": sectors})
+            props = {"name": victim.name, "identity_class": "organization"}
+        term = STIX_SECTORS.get(victim.sector or "")
+        self._shared(sid, "identity", props, updated, merge={"sectors": [term] if term else []})
         refs.add(sid)
+        if term:  # OpenCTI files an organisation under a sector with part-of
+            refs.add(self._rel("part-of", sid, self._sector(term, updated, refs), EPOCH, updated, owned=False))
         if country and len(country) == 2:
             loc = self._location(country, updated)
             refs.update((loc, self._rel("located-at", sid, loc, EPOCH, updated, owned=False)))
         return sid
+
+    def _unnamed_victims(self, inc: Incident, iid: str, created: datetime, updated: datetime,
+                         refs: set[str]) -> None:
+        """Unnamed victims ("a hospital", "the national police") as targeted sectors, never as identities.
+
+        An identity of class ``class`` stands for a whole sector: one named "the
+        national police" would read, in OpenCTI, as a sector of its own. The
+        incident ``targets`` the sector identity instead (the relationship's
+        description says who, in the articles' words), and the victim's country
+        as a location (see ``add``).
+        """
+        by_sector: dict[str, list[str]] = {}
+        for v in inc.victims:
+            term = STIX_SECTORS.get(v.sector or "")
+            if not v.named and term:
+                by_sector.setdefault(term, []).append(v.name)
+        for term, names in by_sector.items():
+            sector = self._sector(term, updated, refs)
+            refs.add(self._rel("targets", iid, sector, created, updated,
+                               description="Unnamed victim(s) in this sector: " + "; ".join(unique(names)) + "."))
 
     def _technique(self, tid: str, updated: datetime) -> str:
         t = self._kb.techniques.get(tid)
@@ -315,18 +393,19 @@ class StixGraph:
         if responses:
             ext["responses"] = responses
 
-        description = inc.summary or ""
-        if inc.impact.facts:
-            description += "\n\nImpact:\n" + "\n".join(f"- {f}" for f in inc.impact.facts)
         ext_refs = [{"source_name": "incidex", "external_id": inc.id}]
         ext_refs += [{"source_name": s.source or "news", "url": s.url} for s in sources if s.url]
         props: dict[str, Any] = {"name": inc.summary or f"Incident {inc.id}", "confidence": conf,
-                                 "external_references": ext_refs, "extensions": {EXTENSION_ID: ext}}
-        if description:
-            props["description"] = description
-        if inc.attack_types:
-            props["labels"] = list(inc.attack_types)
+                                 "description": self._description(inc), "labels": incident_labels(inc),
+                                 "external_references": ext_refs,
+                                 "extensions": {EXTENSION_ID: ext,
+                                                TOPLEVEL_ID: {"extension_type": "toplevel-property-extension"}},
+                                 **seen_range(inc)}
+        if incident_type(inc):
+            props["incident_type"] = incident_type(inc)
         self._own(iid, "incident", props, created, updated)
+        if inc.outcome != "unknown" or impact_sentences(inc.impact):
+            refs.add(self._impact_note(inc, iid, conf, created, updated))
 
         # attackers and attribution
         status = inc.attribution.status
@@ -345,9 +424,10 @@ class StixGraph:
         # victims and places
         countries = []
         for victim in inc.victims:
-            vid = self._victim(victim, updated, refs)
-            refs.add(self._rel("targets", iid, vid, created, updated))
+            if victim.named:
+                refs.add(self._rel("targets", iid, self._victim(victim, updated, refs), created, updated))
             countries.append((victim.country or "").upper())
+        self._unnamed_victims(inc, iid, created, updated, refs)
         for code in unique(countries):
             if len(code) == 2:
                 loc = self._location(code, updated)
@@ -375,6 +455,28 @@ class StixGraph:
             rep.roles[iid] = s.role
             rep.modified = max(rep.modified, updated)
         return iid
+
+    @staticmethod
+    def _description(inc: Incident) -> str:
+        """Summary, then the facts a reader of the incident alone needs: outcome, attribution, unnamed victims, impact."""
+        a = inc.attribution
+        lines = [inc.summary or f"Incident {inc.id}", "", f"Outcome: {inc.outcome}.",
+                 f"Attribution: {a.status}" + (f" (by {', '.join(a.by)})" if a.by else "") + "."]
+        unnamed = unique(v.name for v in inc.victims if not v.named)
+        if unnamed:
+            lines.append("Unnamed victims: " + "; ".join(unnamed) + ".")
+        if impact_sentences(inc.impact):
+            lines += ["", "Impact:"] + [f"- {x}" for x in impact_sentences(inc.impact)]
+        return "\n".join(lines)
+
+    def _impact_note(self, inc: Incident, iid: str, conf: int, created: datetime, updated: datetime) -> str:
+        """A ``note`` on the incident with its outcome and impact, which OpenCTI shows on the incident's page."""
+        facts = impact_sentences(inc.impact)
+        abstract = f"Outcome: {inc.outcome}" + (f"; {facts[0]}" if facts else "")
+        content = "\n".join([f"Outcome: {inc.outcome}.", *(["Impact:"] + [f"- {f}" for f in facts] if facts else [])])
+        return self._own(stix_id("note", "impact", inc.id), "note", {
+            "abstract": abstract, "content": content, "object_refs": [iid], "confidence": conf,
+            "labels": [f"outcome-{inc.outcome}"]}, created, updated)
 
     def _note(self, inc: Incident, iid: str, actor_ids: list[str], actor_rels: list[str], conf: int,
               created: datetime, updated: datetime) -> str:
@@ -439,7 +541,8 @@ class StixGraph:
         if not self._specs:
             return []
         self._report_specs()
-        out = [(self._system(), self._latest), (self._extension(), self._latest)]
+        out = [(self._system(), self._latest), (self._extension(), self._latest),
+               (self._toplevel_extension(), self._latest)]
         for sid, spec in self._specs.items():
             out.append((self._build(sid, spec), spec.touched))
         out.sort(key=lambda p: (_TYPE_ORDER.get(p[0]["type"], 99), p[0]["id"]))
@@ -450,6 +553,17 @@ class StixGraph:
         return stix2.v21.Identity(id=SYSTEM_ID, created=_ts(EPOCH), modified=_ts(EPOCH), name="incidex",
                                   identity_class="system",
                                   description="incidex: cyber-incident records extracted from news articles.")
+
+    @staticmethod
+    def _toplevel_extension() -> Any:
+        return stix2.v21.ExtensionDefinition(
+            id=TOPLEVEL_ID, created=_ts(EPOCH), modified=_ts(EPOCH), created_by_ref=SYSTEM_ID,
+            name="incidex incident period and type", version=EXTENSION_VERSION,
+            extension_types=["toplevel-property-extension"], extension_properties=TOPLEVEL_PROPERTIES,
+            description="Incident properties OpenCTI reads from the top level of an incident: first_seen and "
+                        "last_seen (start and end of the period the incident date covers) and incident_type.",
+            schema="first_seen, last_seen: STIX timestamps; incident_type: a value of OpenCTI's incident_type_ov "
+                   "(see docs/exports.md in the incidex repository).")
 
     @staticmethod
     def _extension() -> Any:

@@ -9,6 +9,7 @@ Only sentences with a cue go through the statistical pipeline.
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from dataclasses import dataclass, field
 
 from spacy.tokens import Doc, Span, Token
@@ -282,6 +283,9 @@ def parsed_facts(f: SentenceFacts, doc: Doc, cues: CueSet, gaz: Gazetteer) -> No
                 heads.append(tok.head)  # "targeted computer systems": the small model's amod reading
             elif passive:
                 heads += [c for c in tok.children if c.dep_ == "nsubjpass"]
+            elif (tok.dep_ == "acl" and _pos(tok.head) in ("NOUN", "PROPN") and tok.head.i < tok.i
+                  and (tok.tag_ == "VBN" or any(c.dep_ == "agent" for c in tok.children))):
+                heads.append(tok.head)  # the headline's reduced passive: "Town X defaced by Y", "Hospital hit by ..."
             else:
                 heads += [c for c in tok.children if c.dep_ in ("dobj", "obj")]
                 stealing = lemma in ("steal", "take", "drain", "siphon", "exfiltrate")
@@ -330,8 +334,10 @@ def parsed_facts(f: SentenceFacts, doc: Doc, cues: CueSet, gaz: Gazetteer) -> No
     if (f.triggers and not f.generic and not any(v.name != FOCUS for v in f.victims)
             and (f.sent.index < 3 or _AFTER_ATTACK.search(f.sent.text))
             and not _ATTRIBUTING_VERB.search(f.sent.text)  # that subject attributes, it was not hit
-            and not f.responses):  # nor does one that imposes sanctions
-        cand = root_subject(doc, base, cues, gaz, actor_spans)
+            and all(r.kind == "shutdown" for r in f.responses)):  # nor does one that imposes sanctions
+        # (one that takes its own systems offline is the victim: "X takes websites offline after hack")
+        cand = root_subject(doc, base, cues, gaz, actor_spans) or (headline_subject(doc, base, cues, gaz, actor_spans)
+                                                                  if f.headline or f.sent.index == 0 else None)
         if cand and (cand.start, cand.end) not in seen:
             f.victims = [v for v in f.victims if v.name != FOCUS] + [cand] if cand.name != FOCUS else f.victims + [cand]
     f.victims = [v for v in f.victims if not (v.named and not v.org_evidence and maybe_person(v.name)
@@ -391,6 +397,8 @@ def _np_span(tok: Token, doc: Doc) -> Span:
     return doc[left:right + 1]
 
 
+PEOPLE_OF = {"customer", "user", "patient", "client", "subscriber", "passenger", "member", "student",
+             "policyholder", "accountholder", "shopper", "guest", "traveler", "traveller"}
 SUB_UNITS = {"department", "unit", "division", "branch", "office", "facility", "plant", "campus", "subsidiary",
              "site", "clinic", "hospital", "location", "store", "factory", "warehouse", "terminal"}
 # "X was forced offline after an attack ...": the subject was hit, wherever the sentence stands
@@ -425,6 +433,14 @@ def _victim_from_token(tok: Token, doc: Doc, base: int, cues: CueSet, gaz: Gazet
         if any(c.lower_ == "same" for c in tok.lefts):
             return _focus_ref(tok, base)  # "the same site": the one the article is about
         return _modifier_owner(tok, doc, base, gaz)
+    if _lemma(tok) in PEOPLE_OF and _pos(tok) == "NOUN":
+        # "data of 5.7 million Qantas customers", "patients of X": the organisation they belong to
+        owner = _owner(tok)
+        if owner is not None:
+            return _victim_from_token(owner, doc, base, cues, gaz, actor_spans, depth + 1)
+        found = _modifier_owner(tok, doc, base, gaz)
+        if found is not None:
+            return found
     if _lemma(tok) in SUB_UNITS and _pos(tok) == "NOUN":
         # "the health network's two emergency departments": the owner is the victim
         poss = next((c for c in tok.children if c.dep_ == "poss"), None)
@@ -465,7 +481,9 @@ def _victim_from_token(tok: Token, doc: Doc, base: int, cues: CueSet, gaz: Gazet
             and not (span[0].like_num or span[0].lower_ in ("the", "two", "three", "several", "both", "its", "their", "these", "those"))):
         return None  # a bare plural is a class ("telecom operators"), not a victim
     if _lemma(tok) in ROLE_HEADS:
-        return None  # "a Hollis spokesperson": a person speaking for the victim
+        # "a Hollis spokesperson", "Atlanta officials": people speaking for the organisation they name
+        found = _modifier_owner(tok, doc, base, gaz)
+        return found if found is not None and found.named and not AUTHORITY_NAME.search(found.name) else None
     named = any(_pos(w) == "PROPN" or (w.is_title and w.lower_ not in DETERMINERS and (w.i > 0 or any(c.dep_ == "appos" for c in w.children)))
                 for w in words)
     if not named and span[0].lower_ in ("the", "its", "their") and _lemma(words[-1]) in FOCUS_HEADS and len(words) <= 2:
@@ -531,24 +549,49 @@ def _described_sector(tok: Token, doc: Doc, span: Span, gaz: Gazetteer) -> str |
     return None
 
 
+def is_system_acronym(word: str) -> bool:
+    """'CAD', 'RDP', 'SCADA': capitals naming a kind of system (lexicons/not_organisations.yaml)."""
+    return word.lower() in _not_org_lexicon()["system_acronyms"]
+
+
+@lru_cache(maxsize=1)
+def _not_org_lexicon() -> dict[str, frozenset[str]]:
+    import yaml
+    from importlib import resources
+
+    data = yaml.safe_load(resources.files("incidex.extraction").joinpath("lexicons/not_organisations.yaml").read_text("utf-8"))
+    return {k: frozenset(str(x).lower() for x in v) for k, v in data.items() if isinstance(v, list)}
+
+
 def _modifier_owner(tok: Token, doc: Doc, base: int, gaz: Gazetteer) -> VictimCandidate | None:
     """'several Czech government websites': the owner is in the modifiers."""
     mods = [c for c in tok.lefts if c.dep_ in ("compound", "amod", "nmod")]
     if not mods:
         return None
     words = [w for w in doc[mods[0].left_edge.i:tok.i] if w.lower_ not in DETERMINERS and not w.like_num]
-    if not words or not any(_lemma(w) in gaz.org_heads or _pos(w) == "PROPN" for w in words):
+    def proper(w) -> bool:  # the small tagger often reads an acronym ("CDOT computers") as a common noun
+        return _pos(w) == "PROPN" or (len(w.text) >= 2 and w.text.isupper() and w.text.isalpha()
+                                      and not is_system_acronym(w.text))
+
+    if not words or not any(_lemma(w) in gaz.org_heads or proper(w) for w in words):
         return None
+    propers = [k for k, w in enumerate(words) if proper(w)]
+    tail = words[propers[-1] + 1:] if propers else []
+    if any(w.lower_ in _not_org_lexicon()["product_heads"] for w in tail + [tok]):
+        return None  # "a Tor proxy service": a product, not its maker
+    if propers and not any(_lemma(w) in gaz.org_heads for w in tail):
+        # "Collins Aerospace check-in software": the name ends where its proper nouns end
+        words = words[:propers[-1] + 1]
     if any(w.lower_ in ("and", "or") or w.is_punct for w in words):
         return None  # "government, transport and banking websites": a list of sectors, not an owner
     start, end = words[0].idx, words[-1].idx + len(words[-1].text)
     name = doc.text[start:end]
     country = next((m.key for m in gaz.countries(name)), None)
     sector = gaz.sector(name)
-    if sector is None and not any(_pos(w) == "PROPN" for w in words if not gaz.countries(w.text)):
+    if sector is None and not any(proper(w) for w in words if not gaz.countries(w.text)):
         return None
     return VictimCandidate(name=name, start=base + start, end=base + end, head=_lemma(words[-1]), country=country,
-                           sector=sector, named=any(_pos(w) == "PROPN" for w in words), org_evidence=True)
+                           sector=sector, named=any(proper(w) for w in words), org_evidence=True)
 
 
 def _focus_ref(tok: Token, base: int, start: int | None = None, end: int | None = None, doc: Doc | None = None) -> VictimCandidate:
@@ -608,10 +651,23 @@ def root_subject(doc: Doc, base: int, cues: CueSet, gaz: Gazetteer, actor_spans)
     return None
 
 
+def headline_subject(doc: Doc, base: int, cues: CueSet, gaz: Gazetteer, actor_spans) -> VictimCandidate | None:
+    """A headline without a verb of its own: "X production halted after cyberattack", "X software
+    disrupted by ransomware": the noun phrase the headline stands on is what was hit."""
+    root = next((t for t in doc if t.dep_ == "ROOT"), None)
+    if root is None or _pos(root) not in ("NOUN", "PROPN"):
+        return None
+    if not any(c.dep_ == "acl" and c.tag_ == "VBN" for c in root.children):
+        return None
+    if any(a <= c.idx < b for c in root.subtree if c.i <= root.i for a, b in actor_spans):
+        return None
+    return _victim_from_token(root, doc, base, cues, gaz, actor_spans)
+
+
 def _owner(tok: Token) -> Token | None:
     """Whose systems: 'used by X', 'of X', 'at X', then 'X's'."""
     for c in tok.children:
-        if c.dep_ in ("acl", "relcl"):
+        if c.dep_ in ("acl", "relcl") and _lemma(c) not in VICTIM_VERBS:  # "disrupted by ransomware": the attacker
             for a in c.children:
                 if a.dep_ == "agent" or (a.dep_ == "prep" and a.lower_ == "by"):
                     for p in a.children:

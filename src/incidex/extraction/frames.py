@@ -166,6 +166,8 @@ def _same_org(a: VictimCandidate, b: VictimCandidate) -> bool:
     if not ka or not kb_:
         return False
     ta, tb = ka.split(), kb_.split()
+    if is_acronym_of(a.name, b.name) or is_acronym_of(b.name, a.name):
+        return True
     if ka == kb_ or ta[:len(tb)] == tb or tb[:len(ta)] == ta or ta[-len(tb):] == tb or tb[-len(ta):] == ta:
         return True
     return (not a.named or not b.named) and a.head == b.head
@@ -174,7 +176,7 @@ def _same_org(a: VictimCandidate, b: VictimCandidate) -> bool:
 _SAME_STRAIN = re.compile(r"(?i)\b(?:same (?:ransomware|malware|strain|group|gang|hackers|attackers)|"
                           r"similar (?:attack|incident|fate)|also (?:been )?(?:hit|struck|infected|targeted)|"
                           r"other victims?|previous(?:ly)?|earlier|last (?:year|month|week)|in \d{4}|"
-                          r"like (?:the )?[A-Z])")
+                          r"like (?:the )?[A-Z]|elsewhere)")
 
 
 def _another_attack(f: SentenceFacts, current: Frame, published: date | None) -> bool:
@@ -365,6 +367,7 @@ def frame_to_incident(frame: Frame, index: int, article_id: str, body: str, publ
     keep = [k for k, v in enumerate(victims) if not (_is_country_victim(v, gaz) and v.country in specific_countries)]
     victims = [victims[k] for k in keep]
     victim_sent = [victim_sent[k] for k in keep]
+    victims, victim_sent = _fold_descriptors(victims, victim_sent, heads, gaz)
     for i, f in enumerate(victim_sent):
         evidence(f"victims[{i}]", f)
     for f in frame.facts:
@@ -475,11 +478,25 @@ def _tokens(name: str) -> list[str]:
     return re.findall(r"\w+", name.lower())
 
 
+def is_acronym_of(short: str, long: str) -> bool:
+    """'CDOT' and 'Colorado Department of Transportation', 'NHS' and 'National Health Service':
+    the capitals are the initials of the name's words (with or without its small words)."""
+    short = short.strip()
+    if not (2 <= len(short) <= 8 and short.isalpha() and short.isupper()):
+        return False
+    words = re.findall(r"[A-Za-z]+", long)
+    if len(words) < 2:
+        return False
+    every = "".join(w[0] for w in words).upper()
+    content = "".join(w[0] for w in words if w.lower() not in ("of", "the", "and", "for", "&")).upper()
+    return short in (every, content)
+
+
 def _same_victim(v: Victim, c: VictimCandidate, heads: dict[int, str]) -> bool:
     """One organisation under two mentions: 'the ministry' and 'Ministry of Interior',
-    'Lakeshore' and 'Lakeshore Children's Hospital'."""
+    'Lakeshore' and 'Lakeshore Children's Hospital', 'CDOT' and 'Colorado Department of Transportation'."""
     vt, ct = _tokens(v.name), _tokens(c.name)
-    if vt == ct:
+    if vt == ct or is_acronym_of(v.name, c.name) or is_acronym_of(c.name, v.name):
         return True
     if vt and ct and (vt[:len(ct)] == ct or ct[:len(vt)] == vt or vt[-len(ct):] == ct or ct[-len(vt):] == vt):
         return v.named == c.named or min(len(vt), len(ct)) >= 1
@@ -489,6 +506,37 @@ def _same_victim(v: Victim, c: VictimCandidate, heads: dict[int, str]) -> bool:
     if not c.named and c.sector and c.sector == v.sector and not c.is_state:
         return True
     return False
+
+
+def _fold_descriptors(victims: list[Victim], sents: list[SentenceFacts], heads: dict[int, str], gaz
+                      ) -> tuple[list[Victim], list[SentenceFacts]]:
+    """One entry per organisation: where an incident names one organisation, a singular
+    description beside it ("the Indiana hospital" beside "Hancock Health") is that organisation
+    described, unless its sector says otherwise. Plural classes ("hospitals") stay their own."""
+    def descriptor(v: Victim) -> bool:  # "hospital", "Indiana hospital": no name but a place's
+        if not v.named:
+            return True
+        rest = v.name
+        for m in sorted(gaz.countries(v.name), key=lambda m: -m.start):
+            rest = rest[:m.start] + rest[m.end:]
+        return rest.strip() != "" and not any(w[0].isupper() for w in rest.split())
+
+    named = [v for v in victims if not descriptor(v) and not _is_country_victim(v, gaz)]
+    if len(named) != 1:
+        return victims, sents
+    owner = named[0]
+    out, out_sents = [], []
+    for v, f in zip(victims, sents):
+        last = (_tokens(v.name) or [""])[-1]
+        singular = last == (heads.get(id(v)) or "").lower()
+        if (v is not owner and descriptor(v) and singular
+                and (v.sector is None or owner.sector is None or v.sector == owner.sector)):
+            owner.sector = owner.sector or v.sector
+            owner.country = owner.country or v.country
+            continue
+        out.append(v)
+        out_sents.append(f)
+    return out, out_sents
 
 
 def _merge_victim(victims: list[Victim], c: VictimCandidate, country: str | None, heads: dict[int, str]) -> bool:

@@ -18,6 +18,7 @@ Thresholds live in ``settings.toml`` under ``[extract.encoder]``.
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from dataclasses import dataclass
 
 from ..records import Actor
@@ -48,6 +49,11 @@ class EncoderSettings:
     story_sentences: int = 3  # this many vulnerability/patch sentences and no actual attack: a vulnerability story
     victims: str = "union"  # "union": the rules' and the marked phrases (the victim scorer chooses); "encoder"; "rules"
     veto_threshold: float = 0.0
+    rules_floor: float = 0.2
+    sentences: str = "all"  # "all"; "candidates": cue sentences, the lead, and those matching ``also``
+    lead_sentences: int = 3
+    batch_size: int = 1  # sentences of one article read together (never across articles)
+    also: str = ""  # regular expression: sentences matching it are read as well  # the victim scorer's bar for rules candidates in cue sentences and headline candidates
 
     @classmethod
     def from_settings(cls, settings: dict) -> "EncoderSettings":
@@ -70,10 +76,29 @@ def gate(f: SentenceFacts, pred: SentencePrediction, s: EncoderSettings) -> None
         f.generic = False  # "would give back access only when paid" is a report, not a habit
     if not f.triggers and actual >= s.open_threshold and not f.generic:
         kinds = [SUBTYPE_TYPES[k] for k in ("ransom", "databreach", "phishing") if pred.probs.get(k, 0.0) >= 0.5]
+        if SUBTYPE_TYPES["ransom"] in kinds and SUBTYPE_TYPES["databreach"] in kinds:
+            # "paid $50,000 to retrieve patient data": ransomware's data held, not data stolen (the
+            # manual's data-breach needs theft or exposure, which a cue phrase would have named)
+            kinds.remove(SUBTYPE_TYPES["databreach"])
         label = kinds[0] if kinds else "other"
         f.triggers = [Cue("attack_triggers", label, 0, 0, "")]
         f.types = set(kinds) or {"other"}
         f.learned_trigger = True
+
+
+def wants_encoding(f: SentenceFacts, s: EncoderSettings) -> bool:
+    """Whether the encoder reads this sentence. With ``sentences = "candidates"`` only those where
+    its reading can change the result: a cue sentence (gated, victims marked), the lead (a plain
+    report opens an incident there), and sentences matching ``also`` (vulnerability words, which
+    decide a vulnerability story); elsewhere it would open an incident about 4 times in 1,000."""
+    if s.sentences == "all" or f.is_candidate or f.headline or f.sent.index < s.lead_sentences:
+        return True
+    return bool(s.also) and _also(s.also).search(f.sent.text) is not None
+
+
+@lru_cache(maxsize=4)
+def _also(pattern: str) -> re.Pattern:
+    return re.compile(pattern, re.IGNORECASE)
 
 
 def wants_parse(f: SentenceFacts, s: EncoderSettings) -> bool:

@@ -25,7 +25,7 @@ from .frames import frame_to_incident, group_frames
 from .iocs import find_iocs
 from .victim_filters import drop_non_victims
 from .victim_scorer import load_victim_scorer, score_victims
-from .learned import EncoderSettings, apply_spans, gate, vulnerability_story, wants_parse
+from .learned import EncoderSettings, apply_spans, gate, vulnerability_story, wants_encoding, wants_parse
 from .dates import to_date
 from .encoder import encoder_enabled, load_encoder
 from .mentions import apply_mentions, load_model, load_role_classifier, mentions_from_tagged, model_enabled, tag_sentences
@@ -167,17 +167,23 @@ class Extractor:
                     _guarded(i, budgets[i], failed, lambda: use(k, self.nlp(f.sent.text)))
 
     def _encode(self, facts_of: list[list], budgets: list[Budget], failed: dict[int, Exception]) -> None:
-        """One encoder pass over every sentence of every article, in batches; each sentence's
-        reading gates its triggers (``learned.gate``)."""
-        items = [(i, f) for i, facts in enumerate(facts_of) if i not in failed for f in facts]
+        """One encoder pass over the sentences of every article that can matter
+        (``learned.wants_encoding``); each sentence's reading gates its triggers (``learned.gate``)."""
+        items = [(i, f) for i, facts in enumerate(facts_of) if i not in failed for f in facts
+                 if wants_encoding(f, self.encoder_settings)]
         if not items:
             return
-        t = time.monotonic()
-        preds = self.encoder.predict([f.sent.text for _, f in items])
-        share = (time.monotonic() - t) / len(items)
-        for (i, f), p in zip(items, preds):
-            budgets[i].charge(share)
-            gate(f, p, self.encoder_settings)
+        by_article: dict[int, list] = {}
+        for i, f in items:
+            by_article.setdefault(i, []).append(f)
+        for i, facts in by_article.items():
+            # batched within one article only: int8 dynamic quantization scales activations over
+            # the batch, so an article's reading must not depend on the articles beside it
+            t = time.monotonic()
+            preds = self.encoder.predict([f.sent.text for f in facts], batch_size=self.encoder_settings.batch_size)
+            budgets[i].charge(time.monotonic() - t)
+            for f, p in zip(facts, preds):
+                gate(f, p, self.encoder_settings)
 
     def _mentions(self, res: ExtractionResult, sentences: list, parsed: dict) -> None:
         """Run the trained model over an English article and fold its events into the incidents."""
@@ -205,7 +211,8 @@ class Extractor:
         shift = headline_shift(article)
         drop_non_victims(facts, self.gaz)
         if self.encoder is not None:
-            score_victims(facts, text, shift, self.gaz, self.victim_scorer, refs=False)
+            score_victims(facts, text, shift, self.gaz, self.victim_scorer, refs=False,
+                          rules_floor=self.encoder_settings.rules_floor)
         focus = None
         for f in facts:
             if f.sent.index >= 3:
@@ -213,7 +220,8 @@ class Extractor:
             focus = focus or next((v for v in f.victims if v.named and v.name != FOCUS and not v.is_state), None)
         _resolve_focus(facts, focus)
         if self.encoder is not None:
-            score_victims(facts, text, shift, self.gaz, self.victim_scorer, refs=True)
+            score_victims(facts, text, shift, self.gaz, self.victim_scorer, refs=True,
+                          rules_floor=self.encoder_settings.rules_floor)
         frames = group_frames(facts, published, self.kb, check)
         ctx = _article_country(facts)
         incidents, built = [], []

@@ -7,6 +7,11 @@
   is where the victim is, not a second victim.
 * A security vendor, research lab, authority or news agency (``lexicons/not_victims.yaml``)
   reports, researches or investigates; outside the headline it is never the victim.
+* A name a lure pretends to come from ("emails posing as the tax agency", "purporting to be from
+  Amazon", ``lexicons/impersonation.yaml``) is the brand abused, not the victim.
+* A date ("Thursday afternoon"), a continent ("South America"), a possessive fragment ("'s Office of
+  ...") or a lone lower-case word that names no kind of organisation ("use") is no victim
+  (``lexicons/not_organisations.yaml``).
 * A demonym alone ("Malaysian") is the remnant of a longer name, not a victim.
 * A person named with a title ("Mayor ...", "CEO ...") speaks for the victim; incidents record
   organisations.
@@ -21,9 +26,10 @@ from pathlib import Path
 
 import yaml
 
-from .analyze import SentenceFacts
+from .analyze import FOCUS, FOCUS_HEADS, SentenceFacts
 
 DATELINE = re.compile(
+    r"^\s*\([A-Za-z .&-]{2,30}\)\s*[-—–:]+\s*|"  # "(AP) —" when the splitter cut after "Ore."
     r"^\s*(?:[A-Z][A-Z.'’-]+(?:\s+[A-Z][A-Z.'’-]+){0,3})(?:,\s*[A-Z][A-Za-z.]*\.?(?:\s+[A-Z][A-Za-z.]*\.?)?)*"
     r"\s*(?:\([A-Za-z .&-]{2,30}\))?\s*[-—–:]+\s*")
 LOCATIVE = re.compile(r"^,?\s*(?:in|near|based in|headquartered in)\s+$")
@@ -49,7 +55,79 @@ def drop_non_victims(facts: list[SentenceFacts], gaz=None) -> None:
                    if w is not v and w.end <= v.start and LOCATIVE.match(text[w.end - base:v.start - base])
                    and len(v.name.split()) <= 2}
         f.victims = [v for v in f.victims if v.start >= cut and not PERSON_TITLE.match(v.name) and id(v) not in located
-                     and (f.headline or not is_reporter(v.name)) and not (gaz is not None and _demonym_alone(v.name, gaz))]
+                     and (f.headline or not is_reporter(v.name)) and not (gaz is not None and _demonym_alone(v.name, gaz))
+                     and not is_impersonated(text[:max(0, v.start - base)]) and not names_no_organisation(v)
+                     and not speaks_as_researcher(text[max(0, v.end - base):])]
+
+
+def speaks_as_researcher(after: str) -> bool:
+    """ "IBM's latest X-Force report", "Cisco's threat researchers": the name is the researcher's."""
+    return bool(_research_after().match(after))
+
+
+@lru_cache(maxsize=1)
+def _research_after() -> re.Pattern:
+    data = yaml.safe_load(resources.files("incidex.extraction").joinpath("lexicons/not_organisations.yaml").read_text("utf-8"))
+    return re.compile(data["research_after"], re.IGNORECASE)
+
+
+_WORD = re.compile(r"[\w.'’-]+")
+
+
+def names_no_organisation(v) -> bool:
+    """A date, a continent, a possessive fragment or a stray lower-case word (see the module doc)."""
+    if v.name == FOCUS or v.is_ref:
+        return False
+    name = v.name.strip()
+    if name[:2] in ("'s", "’s") or name[:1] in ("'", "’"):
+        return True
+    lex = _not_organisations()
+    words = [w.lower() for w in _WORD.findall(name)]
+    if words and all(w in lex["time"] or w.isdigit() for w in words):
+        return True
+    if words and all(w in lex["titles"] for w in words) and any(w not in ("the", "a", "an", "its", "their") for w in words):
+        return True  # "CFO", "the chief executive": a person
+    if name.lower() in lex["regions"] or (len(words) > 1 and words[-1] in lex["product_heads"]):
+        return True
+    return len(words) == 1 and name == name.lower() and words[0] not in lex["organisation_words"] \
+        and words[0] not in FOCUS_HEADS and words[0].rstrip("s") not in FOCUS_HEADS
+
+
+@lru_cache(maxsize=1)
+def _not_organisations() -> dict[str, set[str]]:
+    data = yaml.safe_load(resources.files("incidex.extraction").joinpath("lexicons/not_organisations.yaml").read_text("utf-8"))
+    return {k: {str(x).lower() for x in v} for k, v in data.items() if isinstance(v, list)}
+
+
+_LIST_GAP = re.compile(r"^[^;:!?]*[,]|^[^;:!?]*\b(?:and|or)\s+(?:the\s+)?$")
+_CLAUSE_WORD = re.compile(r"(?i)\b(?:said|says|was|were|is|are|has|have|had|to|which|that|who|while|but|hit|attacked)\b")
+
+
+def is_impersonated(before: str) -> bool:
+    """Whether the sentence text right before a candidate ends in a lure's "posing as" phrase,
+    or in a list that one began ("pretending to be from the agency, the ministry and X")."""
+    window = before[-160:]
+    if _impersonation().search(window[-80:]):
+        return True
+    m = _impersonation_start().search(window)
+    if m is None:
+        return False
+    gap = window[m.end():]
+    return bool(_LIST_GAP.search(gap)) and not _CLAUSE_WORD.search(gap)
+
+
+@lru_cache(maxsize=1)
+def _impersonation_start() -> re.Pattern:
+    """The cue anywhere in the window (the last one), for lists."""
+    items = yaml.safe_load(resources.files("incidex.extraction").joinpath("lexicons/impersonation.yaml").read_text("utf-8"))
+    return re.compile(r"(?i)(?<![\w-])(?:" + "|".join(f"(?:{p})" for p in items) + r")\s+(?!.*(?:" +
+                      "|".join(f"(?:{p})" for p in items) + r"))")
+
+
+@lru_cache(maxsize=1)
+def _impersonation() -> re.Pattern:
+    items = yaml.safe_load(resources.files("incidex.extraction").joinpath("lexicons/impersonation.yaml").read_text("utf-8"))
+    return re.compile(r"(?i)(?<![\w-])(?:" + "|".join(f"(?:{p})" for p in items) + r")\s+(?:(?:the|a|an|either|one of the)\s+)?$")
 
 
 def _demonym_alone(name: str, gaz) -> bool:

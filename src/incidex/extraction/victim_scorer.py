@@ -19,6 +19,7 @@ from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 
+from .victim_filters import is_reporter
 from .analyze import FOCUS, FOCUS_HEADS, SentenceFacts, VictimCandidate
 
 FEATURES = (
@@ -30,6 +31,7 @@ FEATURES = (
 # CASIE annotates data breaches, phishing and ransomware only: for other kinds of attack the
 # encoder's silence says nothing, and the rules' victims stand on their own.
 TRAINED_TYPES = {"ransomware", "data-breach", "phishing", "malware"}
+FEED_ITEM_SENTENCES = 3  # an article of at most this many sentences (headline included) is a feed item
 VULNERABILITY = 0.5  # a sentence the encoder reads as a vulnerability or patch report names no victim
 _VENDOR_CONTEXT = re.compile(
     r"(?i)\b(?:researchers?|security (?:firm|company|vendor|researcher)s?|discovered|disclosed|found|"
@@ -88,13 +90,19 @@ class VictimScorer:
 
 
 def score_victims(facts: list[SentenceFacts], text: str, headline_end: int, gaz, scorer: VictimScorer | None,
-                  *, refs: bool, threshold: float | None = None) -> None:
+                  *, refs: bool, threshold: float | None = None, rules_floor: float = 0.2) -> None:
     """Keep the candidates the scorer finds likely victims; remember each one's probability.
     ``refs``: score the resolved references ("the company") only, else the phrases that name or
-    describe a victim themselves (before the article's focus organisation is chosen from them)."""
+    describe a victim themselves (before the article's focus organisation is chosen from them).
+    ``rules_floor``: a candidate the dependency rules found in a sentence with an attack cue is
+    dropped only below this (the encoder misses plain reports the rules read right: "hackers had
+    broken into its staff portal"), and so is the encoder's candidate in a headline with an attack
+    cue (a feed item is often nothing but that headline); other candidates below the trained
+    threshold."""
     if scorer is None:
         return
     t = scorer.threshold if threshold is None else threshold
+    feed_item = len(facts) <= FEED_ITEM_SENTENCES
     low = text.lower()
     for f in facts:
         kept = []
@@ -102,12 +110,22 @@ def score_victims(facts: list[SentenceFacts], text: str, headline_end: int, gaz,
             if c.name == FOCUS or c.is_ref != refs or c.score is not None:
                 kept.append(c)
                 continue
-            if (c.source == "rules" and f.types and not f.types & TRAINED_TYPES and c.start >= headline_end
-                    and (f.pred is None or f.pred.probs.get("vuln", 0.0) < VULNERABILITY)):
-                kept.append(c)  # a wiper, DDoS or defacement: outside what CASIE taught the encoder
+            if (c.source == "rules" and f.types and not f.types & TRAINED_TYPES
+                    and (c.start >= headline_end or (c.named and f.types - {"other"}))
+                    and (f.pred is None or c.is_ref or f.pred.probs.get("vuln", 0.0) < VULNERABILITY)):
+                # a wiper, DDoS or defacement: outside what CASIE taught the encoder. In a headline only a
+                # name and a specific kind ("Vallholm defaced"; a title-cased "Cyber Attack Puts Other Cities
+                # on Notice" is CASIE's own ground, the scorer's call); a reference to the article's
+                # victim stands even where the attack's way in was a flaw ("through a vulnerable plugin")
+                kept.append(c)
                 continue
             c.score = scorer.score(c, features(c, f, text, headline_end, gaz, len(f.victims) - 1, low))
-            if c.score >= t:
+            if feed_item and f.sent.index == 0 and f.triggers and c.named and "rules" in c.source and not is_reporter(c.name):
+                # a feed item (headline and a sentence or two): the scorer learned from full articles,
+                # whose headline victims the body names again; here the headline is all there is
+                kept.append(c)
+                continue
+            if c.score >= (min(t, rules_floor) if f.triggers and ("rules" in c.source or f.headline) else t):
                 kept.append(c)
         f.victims = kept
 

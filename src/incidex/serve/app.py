@@ -81,7 +81,7 @@ def create_app(db_url: str | os.PathLike[str] | None = None, settings: dict[str,
     app.include_router(ui.router)
     ui.mount_static(app)
 
-    @app.get("/health", tags=["meta"])
+    @app.get("/health", tags=["meta"], responses={s: rest.ERRORS[s] for s in (400, 413)})  # BodyLimit's
     def health(request: Request) -> dict[str, Any]:
         return {"status": "ok", "version": __version__, "incidents": request.app.state.store.count_incidents()}
 
@@ -127,6 +127,43 @@ def _message(error: dict, body: Any) -> str:
     return f"{_where(loc)}: {error.get('msg', '').removeprefix('Value error, ')}"
 
 
+def _is_taxii(request: Request) -> bool:
+    return request.url.path.startswith("/taxii2")
+
+
+def _taxii_error(request: Request, status: int, detail: str, headers: dict[str, str] | None = None) -> Any:
+    """An error under ``/taxii2`` as a TAXII error message, in the TAXII media type: a TAXII client
+    reads ``title`` and ``http_status``, never FastAPI's ``{"detail"}``."""
+    from http import HTTPStatus
+
+    from incidex.export.taxii import error_response, not_found_description
+
+    if status == 404 and detail == "Not Found":  # no route: say which part of the path is unknown
+        detail = not_found_description(request.url.path)
+    return error_response(status, HTTPStatus(status).phrase, detail, headers=headers)
+
+
+_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+
+
+def allowed_methods(request: Request) -> str:
+    """The ``Allow`` header of a 405: every method some route answers on this path.
+
+    Why: Starlette answers a 405 with the methods of the first route on the path
+    only, but one path can have several routes (``GET /api/v1/articles`` is a read
+    route, ``POST /api/v1/articles`` a write route with its own dependencies). Each
+    method is tried against the app's routes (included routers too), as a request
+    with that method would be routed.
+    """
+    from starlette.routing import Match
+
+    def routed(method: str) -> bool:
+        probe = {**request.scope, "method": method}
+        return any(route.matches(probe)[0] == Match.FULL for route in request.app.router.routes)
+
+    return ", ".join(m for m in _METHODS if routed(m))
+
+
 def _error_handlers(app: FastAPI) -> None:
     from incidex.serve.rest import ParamError
     from incidex.serve.ui import error_page
@@ -136,6 +173,8 @@ def _error_handlers(app: FastAPI) -> None:
         errors = [{"loc": list(e.get("loc", ())), "msg": e.get("msg", ""), "type": e.get("type", "")}
                   for e in exc.errors()]
         detail = "; ".join(_message(e, exc.body) for e in exc.errors()) or "invalid request"
+        if _is_taxii(request):
+            return _taxii_error(request, 400, detail)  # TAXII's status for a bad parameter
         if not _is_api(request):
             return error_page(request, 400, detail)
         return JSONResponse({"detail": detail, "errors": errors}, status_code=422)
@@ -149,6 +188,12 @@ def _error_handlers(app: FastAPI) -> None:
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> Any:
         detail = exc.detail if isinstance(exc.detail, str) else str(exc.detail)
+        headers = dict(getattr(exc, "headers", None) or {})
+        if exc.status_code == 405:
+            headers["Allow"] = allowed_methods(request)
+            detail = f"{request.method} is not allowed here; this path answers {headers['Allow']}"
+        if _is_taxii(request):
+            return _taxii_error(request, exc.status_code, detail, headers)
         if not _is_api(request):
-            return error_page(request, exc.status_code, detail, headers=getattr(exc, "headers", None))
-        return JSONResponse({"detail": detail}, status_code=exc.status_code, headers=getattr(exc, "headers", None))
+            return error_page(request, exc.status_code, detail, headers=headers or None)
+        return JSONResponse({"detail": detail}, status_code=exc.status_code, headers=headers or None)

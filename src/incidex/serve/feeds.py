@@ -3,13 +3,14 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends, HTTPException, Request, Response
 
+from incidex.serve.queries import IdPath
 from incidex.serve.security import require_read
 
 router = APIRouter(include_in_schema=False, dependencies=[Depends(require_read)])
 
 
 @router.get("/feeds/{name}.atom")
-def alert_feed(request: Request, name: str) -> Response:
+def alert_feed(request: Request, name: IdPath) -> Response:
     from incidex.alerts.atom import feed_xml
 
     store, settings = request.app.state.store, request.app.state.settings

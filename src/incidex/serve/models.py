@@ -6,11 +6,16 @@ the incident schema allows). Request models forbid unknown fields.
 """
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from incidex import validate
+from incidex.serve.queries import RawText
+
+
+#: A required article text: some character that is not whitespace (``RawText`` refuses a blank one).
+NOT_BLANK = {"pattern": r"\S"}
 
 
 class Open(BaseModel):
@@ -192,8 +197,9 @@ class StatsOut(BaseModel):
     by_outcome: list[Count]
 
 
-class _ArticleMeta(BaseModel):
+class _ArticleMeta(RawText):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    nul_allowed: ClassVar[bool] = True  # the readers drop NULs from an article's text and fields
 
     title: str = Field(None, max_length=1000)
     published: str = Field(None, max_length=64, description="ISO 8601 date or timestamp.")
@@ -210,8 +216,9 @@ class ExtractIn(_ArticleMeta):
 
     model_config = ConfigDict(json_schema_extra={"oneOf": [{"required": ["text"]}, {"required": ["html"]}]})
 
-    text: str = Field(None, min_length=1, description="Plain text (header lines such as 'Title:' are read).")
-    html: str = Field(None, min_length=1, description="An HTML page (boilerplate is removed).")
+    text: str = Field(None, min_length=1, json_schema_extra=NOT_BLANK,
+                      description="Plain text (header lines such as 'Title:' are read).")
+    html: str = Field(None, min_length=1, json_schema_extra=NOT_BLANK, description="An HTML page (boilerplate is removed).")
     url: str = Field(None, max_length=2000, description="Where the text came from (not fetched here).")
 
     @model_validator(mode="after")
@@ -228,8 +235,9 @@ class ArticleIn(_ArticleMeta):
         "anyOf": [{"required": ["text"]}, {"required": ["html"]}, {"required": ["url"]}],
         "not": {"required": ["text", "html"]}})
 
-    text: str = Field(None, min_length=1, description="Plain text (header lines such as 'Title:' are read).")
-    html: str = Field(None, min_length=1, description="An HTML page (boilerplate is removed).")
+    text: str = Field(None, min_length=1, json_schema_extra=NOT_BLANK,
+                      description="Plain text (header lines such as 'Title:' are read).")
+    html: str = Field(None, min_length=1, json_schema_extra=NOT_BLANK, description="An HTML page (boilerplate is removed).")
     url: str = Field(None, max_length=2000, pattern=r"^[Hh][Tt][Tt][Pp][Ss]?://\S+$",
                             description="With text/html: where it came from. Alone: fetched (http/https; "
                                         "private and link-local addresses refused unless allowed).")

@@ -13,9 +13,11 @@ from __future__ import annotations
 import re
 import threading
 from collections import OrderedDict
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
+from annotated_types import MaxLen, MinLen
+from fastapi import Path as PathParam
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 from incidex.export.common import Source, incident_json
 from incidex.records import ATTACK_TYPES, SECTORS, IncidexError, Incident
@@ -51,7 +53,51 @@ def _check_range(model: Any) -> Any:
     return model
 
 
-class Strict(BaseModel):
+def _max_length(field: Any) -> int | None:
+    """The ``max_length`` a pydantic field declares, or None."""
+    return next((m.max_length for m in field.metadata if isinstance(m, MaxLen)), None)
+
+
+def _is_list(field: Any) -> bool:
+    """Whether a field holds a list (its ``max_length`` counts values, not characters)."""
+    return "list[" in str(field.annotation)
+
+
+def _required_text(field: Any) -> bool:
+    """Whether a field declares a ``min_length``: then whitespace alone is no value either."""
+    return any(isinstance(m, MinLen) and m.min_length > 0 for m in field.metadata)
+
+
+def text_field(default: Any = None, *, max_length: int, description: str, min_length: int | None = None) -> Any:
+    """A free-text query parameter: the OpenAPI document says it may hold anything but a NUL, and
+    with ``min_length`` that it is not blank (``RawText`` refuses both), so a client or a
+    generator knows before sending it."""
+    pattern = validate.NOT_BLANK_PATTERN if min_length else validate.NO_NUL_PATTERN
+    return Field(default, max_length=max_length, min_length=min_length, description=description,
+                 json_schema_extra={"pattern": pattern})
+
+
+class RawText(BaseModel):
+    """Text fields checked as sent, before ``str_strip_whitespace`` strips them (``validate.text``):
+    no NUL (unless ``nul_allowed``), ``max_length`` counted on the raw value, and not blank when the
+    field has a ``min_length``. Why: pydantic checks lengths after stripping, so 600 form feeds
+    around two letters would pass a 500-character limit."""
+
+    nul_allowed: ClassVar[bool] = False
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _raw_text(cls, value: Any, info: ValidationInfo) -> Any:
+        if not isinstance(value, str):
+            return value
+        field = cls.model_fields[info.field_name]
+        if _is_list(field):  # one value of a filter that takes several: its items are checked (``Name``)
+            return value
+        return validate.text(field.alias or info.field_name, value, _max_length(field), _required_text(field),
+                             nul=cls.nul_allowed)
+
+
+class Strict(RawText):
     model_config = ConfigDict(extra="forbid", populate_by_name=True, str_strip_whitespace=True)
 
 
@@ -85,7 +131,7 @@ class IncidentFilters(Strict):
     (``?not_type=ddos``: leave out every incident that has it).
     """
 
-    q: str | None = Field(None, max_length=500, description="Full-text search over summaries, victims and actors.")
+    q: str | None = text_field(max_length=500, description="Full-text search over summaries, victims and actors.")
     actor: list[Name] | None = _many("Attacker names, aliases or kb ids (an actor `id`); any of them.")
     victim: list[Name] | None = _many("Victim names (exact, case-insensitive); any of them.")
     country: list[Country] | None = _many("Victim countries, ISO 3166-1 alpha-2; any of them.")
@@ -192,8 +238,8 @@ class StatsQuery(IncidentFilters):
 
 
 class ArticleQuery(Paging):
-    q: str | None = Field(None, max_length=500, description="Full-text search over title and body.")
-    source: str | None = Field(None, max_length=200, description="Publisher domain, e.g. news.example.")
+    q: str | None = text_field(max_length=500, description="Full-text search over title and body.")
+    source: str | None = text_field(max_length=200, description="Publisher domain, e.g. news.example.")
     since: str | None = Field(None, json_schema_extra=DATE_SCHEMA, description="Published on or after" + _DATE_HELP + ".")
     until: str | None = Field(None, json_schema_extra=DATE_SCHEMA, description="Published on or before" + _DATE_HELP + ".")
     duplicates: bool = Field(True, description="Include syndicated copies.")
@@ -203,11 +249,11 @@ class ArticleQuery(Paging):
 
 
 class ActorQuery(Paging):
-    q: str | None = Field(None, max_length=200, description="Part of a name, or a kb id.")
+    q: str | None = text_field(max_length=200, description="Part of a name, or a kb id.")
 
 
 class VictimQuery(Paging):
-    q: str | None = Field(None, max_length=300, description="Part of a name.")
+    q: str | None = text_field(max_length=300, description="Part of a name.")
     country: str | None = Field(None, json_schema_extra=COUNTRY_SCHEMA, description="ISO 3166-1 alpha-2.")
     sector: Sector | None = None
 
@@ -215,8 +261,20 @@ class VictimQuery(Paging):
 
 
 class SearchQuery(Strict):
-    q: str = Field(..., min_length=1, max_length=500, description="Free text; \"quoted phrases\", prefix*.")
+    q: str = text_field(..., min_length=1, max_length=500, description="Free text; \"quoted phrases\", prefix*.")
     limit: int = Field(10, ge=1, le=100, description="Hits per kind (incidents, articles).")
+
+
+def _no_nul(value: str) -> str:
+    """An id with a NUL can name nothing, and PostgreSQL would refuse to look it up: a 422 (400 in the UI)."""
+    if "\x00" in value:
+        raise ValueError("contains a NUL character (%00); remove it")
+    return value
+
+
+#: A path id (REST API, web UI, feeds): 1 to 200 characters, no NUL (the OpenAPI document says so too).
+IdPath = Annotated[str, PathParam(min_length=1, max_length=200, pattern=validate.NO_NUL_PATTERN),
+                   BeforeValidator(_no_nul)]
 
 
 def page_size(limit: int | None, config: Any) -> int:

@@ -17,7 +17,7 @@ import zipfile
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, HTTPException, Path as PathParam, Query, Request, Response
+from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import Field
 
@@ -26,14 +26,14 @@ from incidex.records import IncidexError, RawDocument
 from incidex.serve import models as m
 from incidex.serve.highlight import article_evidence
 from incidex.serve.queries import (
-    ActorQuery, ArticleQuery, IncidentFilters, IncidentQuery, SearchQuery, StatsQuery, VictimQuery, incident_page,
-    paging, records,
+    ActorQuery, ArticleQuery, IdPath, IncidentFilters, IncidentQuery, SearchQuery, StatsQuery, VictimQuery,
+    incident_page, paging, records,
 )
 from incidex.serve.security import require_read, require_write
 
 MAX_EXPORT = 100_000  # the documented bound; [serve] max_export can only lower it
 ERRORS = {status: {"model": m.ErrorBody} for status in (400, 401, 404, 413, 422)}
-ID = PathParam(min_length=1, max_length=200)
+
 
 
 class ParamError(IncidexError):
@@ -81,7 +81,7 @@ def list_incidents(request: Request, q: Annotated[IncidentQuery, Query()]) -> JS
 
 @router.get("/incidents/{incident_id}", tags=["incidents"], response_model=m.IncidentRecord,
             summary="One incident: facts, evidence offsets, provenance and sources")
-def get_incident(request: Request, incident_id: Annotated[str, ID]) -> JSONResponse:
+def get_incident(request: Request, incident_id: IdPath) -> JSONResponse:
     store = _store(request)
     inc = store.get_incident(incident_id)
     if inc is None:
@@ -99,7 +99,7 @@ def list_actors(request: Request, q: Annotated[ActorQuery, Query()]) -> dict[str
 
 @router.get("/actors/{actor_id}", tags=["actors"], response_model=m.ActorSummary,
             summary="One attacker: names, KB aliases, state link; its incidents: /incidents?actor={id}")
-def get_actor(request: Request, actor_id: Annotated[str, ID]) -> dict[str, Any]:
+def get_actor(request: Request, actor_id: IdPath) -> dict[str, Any]:
     actor = _store(request).get_actor(actor_id)
     if actor is None:
         raise HTTPException(404, f"no actor {actor_id!r}")
@@ -133,7 +133,7 @@ def _header(a: Any) -> dict[str, Any]:
 
 @router.get("/articles/{article_id}", tags=["articles"], response_model=m.ArticleDetail,
             summary="One article: cleaned body and the evidence spans of its incidents")
-def get_article(request: Request, article_id: Annotated[str, ID]) -> dict[str, Any]:
+def get_article(request: Request, article_id: IdPath) -> dict[str, Any]:
     store = _store(request)
     art = store.get_article(article_id)
     if art is None:
@@ -295,7 +295,7 @@ def list_alerts(request: Request) -> dict[str, Any]:
 
 
 @router.get("/alerts/{name}", tags=["alerts"], summary="One alert, the incidents matching now and its latest deliveries")
-def get_alert(request: Request, name: Annotated[str, ID]) -> dict[str, Any]:
+def get_alert(request: Request, name: IdPath) -> dict[str, Any]:
     store = _store(request)
     alert = store.get_alert(name)
     if alert is None:
@@ -325,7 +325,7 @@ def post_alert(request: Request, body: AlertIn, key: Annotated[dict, Depends(req
 
 @write_router.delete("/alerts/{name}", tags=["alerts"], status_code=204, response_class=Response,
                      summary="Remove an alert and its delivery log; needs an API key")
-def delete_alert(request: Request, name: Annotated[str, ID], key: Annotated[dict, Depends(require_write)]) -> Response:
+def delete_alert(request: Request, name: IdPath, key: Annotated[dict, Depends(require_write)]) -> Response:
     if not _store(request).remove_alert(name):
         raise HTTPException(404, f"no alert {name!r}")
     return Response(status_code=204)

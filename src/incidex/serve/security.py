@@ -126,10 +126,10 @@ class BodyLimit:
         length = dict(scope.get("headers") or []).get(b"content-length")
         if length is not None:
             if not length.isdigit():
-                await _plain(send, 400, "invalid Content-Length header")
+                await _plain(send, 400, "invalid Content-Length header", scope)
                 return
             if int(length) > self.max_bytes:
-                await _plain(send, 413, too_big)
+                await _plain(send, 413, too_big, scope)
                 return
         seen = 0
         started = refused = False
@@ -144,7 +144,7 @@ class BodyLimit:
                 if seen > self.max_bytes:
                     refused = True
                     if not started:
-                        await _plain(send, 413, too_big)
+                        await _plain(send, 413, too_big, scope)
                     return {"type": "http.disconnect"}
             return message
 
@@ -159,12 +159,22 @@ class BodyLimit:
         await self.app(scope, limited, guarded_send)
 
 
-async def _plain(send: Send, status: int, message: str) -> None:
+async def _plain(send: Send, status: int, message: str, scope: Scope) -> None:
+    """An error sent before the app runs: ``{"detail"}``, or a TAXII error message under ``/taxii2``
+    (the same shapes as the app's own error handlers)."""
     import json
+    from http import HTTPStatus
 
-    body = json.dumps({"detail": message}).encode()
+    from incidex.export.taxii import MEDIA_TAXII, error_body
+
+    if str(scope.get("path", "")).startswith("/taxii2"):
+        content: dict[str, Any] = error_body(status, HTTPStatus(status).phrase, message)
+        media = MEDIA_TAXII.encode()
+    else:
+        content, media = {"detail": message}, b"application/json"
+    body = json.dumps(content).encode()
     await send({"type": "http.response.start", "status": status,
-                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})
+                "headers": [(b"content-type", media), (b"content-length", str(len(body)).encode())]})
     await send({"type": "http.response.body", "body": body})
 
 

@@ -37,7 +37,8 @@ from incidex.records import ATTACK_TYPES, SECTORS, IncidexError
 from incidex.serve import charts
 from incidex.serve.highlight import article_evidence, evidence_in, marks, owner_of
 from incidex.serve.queries import (
-    ActorQuery, IncidentFilters, IncidentQuery, Params, StatsQuery, VictimQuery, _count_args, actor_name, paging,
+    ActorQuery, IdPath, IncidentFilters, IncidentQuery, Params, StatsQuery, VictimQuery, _count_args, actor_name,
+    paging,
 )
 from incidex.serve.security import COOKIE, check_key, require_read
 from incidex.store import codec
@@ -168,7 +169,7 @@ def _facet_label(store: Any, dim: str, value: str | None) -> str:
 
 
 @router.get("/incidents/{incident_id}", response_class=HTMLResponse)
-def incident_page(request: Request, incident_id: str) -> HTMLResponse:
+def incident_page(request: Request, incident_id: IdPath) -> HTMLResponse:
     store = request.app.state.store
     inc = store.get_incident(incident_id)
     if inc is None:
@@ -230,7 +231,7 @@ def _evidence_keys(inc: Any) -> set[str]:
 
 
 @router.get("/articles/{article_id}", response_class=HTMLResponse)
-def article_page(request: Request, article_id: str) -> HTMLResponse:
+def article_page(request: Request, article_id: IdPath) -> HTMLResponse:
     store = request.app.state.store
     art = store.get_article(article_id)
     if art is None:
@@ -260,7 +261,7 @@ def actors_page(request: Request, q: Annotated[ActorQuery, Query()]) -> HTMLResp
 
 
 @router.get("/actors/{actor_id}", response_class=HTMLResponse)
-def actor_page(request: Request, actor_id: str) -> HTMLResponse:
+def actor_page(request: Request, actor_id: IdPath) -> HTMLResponse:
     store = request.app.state.store
     actor = store.get_actor(actor_id)
     if actor is None:
@@ -280,10 +281,16 @@ def victims_page(request: Request, q: Annotated[VictimQuery, Query()]) -> HTMLRe
 
 
 @router.get("/victims/{name:path}", response_class=HTMLResponse)
-def victim_page(request: Request, name: str, country: str | None = None) -> HTMLResponse:
+def victim_page(request: Request, name: IdPath, country: str | None = None) -> HTMLResponse:
     """One victim (by name; in one country with ``?country=``): where and what it is, the names
     the news used for it, who attacked it, and its incidents over time."""
+    from incidex import validate
+
     store, stats = request.app.state.store, request.app.state.stats
+    try:
+        country = validate.country("country", country) if country else None
+    except IncidexError as e:
+        return error_page(request, 400, str(e))
     victim = store.get_victim(name, country=country)
     if victim is None:
         raise HTTPException(404, f"No victim {name!r}" + (f" in {country}." if country else "."))
@@ -317,7 +324,7 @@ def _term_list(section: str) -> Any:
 def _term_page(section: str) -> Any:
     kind, title, _ = TERM_PAGES[section]
 
-    def page(request: Request, value: str) -> HTMLResponse:
+    def page(request: Request, value: IdPath) -> HTMLResponse:
         """A technique, malware or CVE: the incidents naming it over time, the attackers and victims
         of those incidents, and links to filter the list by it."""
         store, stats = request.app.state.store, request.app.state.stats

@@ -35,10 +35,13 @@ TS_CONFIG = "incidex"  # created by the migration: English stemming, no stop wor
 
 
 def query_terms(query: str) -> list[tuple[str, bool]]:
-    """``(text, prefix)`` per searchable term of a free-text query (phrases kept whole)."""
+    """``(text, prefix)`` per searchable term of a free-text query (phrases kept whole).
+
+    A NUL separates terms like a space: inside FTS5's query parser it would end the
+    string ("unterminated string") and PostgreSQL refuses it in any text.
+    """
     terms: list[tuple[str, bool]] = []
-    query = query.replace("\x00", " ")  # FTS5 ends a string at NUL ("unterminated string"); no word has one
-    for m in _TOKEN.finditer(query):
+    for m in _TOKEN.finditer(query.replace("\x00", " ")):
         phrase, bare = m.group(1), m.group(2)
         text = phrase if phrase is not None else bare
         prefix = bare is not None and bare.endswith("*")
