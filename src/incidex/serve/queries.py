@@ -108,8 +108,9 @@ class Paging(Strict):
 
 #: One facet value of each kind; a filter is a list of them (a repeated parameter: any of them).
 Country = Annotated[str, Field(json_schema_extra=COUNTRY_SCHEMA)]
-#: A name or id: no control characters (PostgreSQL text cannot hold NUL; no name has a newline).
-Name = Annotated[str, Field(max_length=300, pattern=r"^[^\x00-\x1f]*$")]
+#: A name or id in a filter: no NUL (PostgreSQL text cannot hold one; ``IncidentFilters._names``).
+NAME_LENGTH = 300
+Name = Annotated[str, Field(max_length=NAME_LENGTH, pattern=validate.NO_NUL_PATTERN)]
 MAX_VALUES = 50  # values of one filter in one request
 _NOT = "Leave out incidents with any of these "
 
@@ -153,8 +154,16 @@ class IncidentFilters(Strict):
     until: str | None = Field(None, json_schema_extra=DATE_SCHEMA, description="Incident date on or before" + _DATE_HELP + ".")
     background: bool = Field(True, description="Include incidents only mentioned as background.")
 
-    _lists = field_validator(*FACET_KEYS, *NEGATED_KEYS, *TERM_FILTERS, mode="before")(
-        classmethod(lambda cls, v: _as_list(v)))
+    @field_validator("actor", "victim", "not_actor", "not_victim", *TERM_FILTERS, mode="before")
+    @classmethod
+    def _names(cls, value: Any, info: ValidationInfo) -> Any:
+        """Each name checked as a single text field is (``validate.text``: no NUL, at most
+        ``NAME_LENGTH`` characters as sent), so the message names the parameter."""
+        value = _as_list(value)
+        if not isinstance(value, list):
+            return value
+        name = cls.model_fields[info.field_name].alias or info.field_name
+        return [validate.text(name, v, NAME_LENGTH) if isinstance(v, str) else v for v in value]
     _dates = field_validator("since", "until", mode="before")(_check_date)
     _range = model_validator(mode="after")(_check_range)
 
