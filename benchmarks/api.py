@@ -19,7 +19,9 @@ at random from these kinds:
 * ``filter``: country, type, sector, actor, outcome, date range, a victim, and
   two-filter combinations;
 * ``search``: ``q`` = a victim-name word, an actor, an attack word, a phrase,
-  and q plus a filter.
+  and q plus a filter;
+* ``facets``: several values of a filter (``type=a&type=b``) and negations
+  (``not_country=X``), alone and combined.
 
 Reported per kind: requests, p50, p95 and max latency in ms (the target is
 p95 <= 50 ms for each), the p50 and p95 of the server's CPU time per request
@@ -125,6 +127,9 @@ def fill(db: str, n: int, seed: int = 11) -> float:
     return time.perf_counter() - t0
 
 
+REQUEST_KINDS = ("list", "filter", "search", "facets")
+
+
 def requests_for(kind: str, rng: random.Random, words: list[str]) -> str:
     if kind == "list":
         return f"/api/v1/incidents?offset={rng.choice([0, 0, 50, 100, 500, 1000, 5000])}"
@@ -142,6 +147,20 @@ def requests_for(kind: str, rng: random.Random, words: list[str]) -> str:
             f"/api/v1/incidents?country={rng.choice(COUNTRIES)}&type={rng.choice(TYPES)}",
             f"/api/v1/incidents?sector={rng.choice(SECTORS)}&since={y}",
             f"/api/v1/incidents?victim={rng.choice(words)}+{rng.choice(KINDS).replace(' ', '+')}",
+        ])
+    if kind == "facets":
+        t1, t2 = rng.sample(TYPES, 2)
+        (c1, c2), (a1, a2) = rng.sample(COUNTRIES, 2), rng.sample(ACTORS, 2)
+        s1, s2 = rng.sample(SECTORS, 2)
+        return rng.choice([
+            f"/api/v1/incidents?type={t1}&type={t2}",
+            f"/api/v1/incidents?country={c1}&country={c2}",
+            f"/api/v1/incidents?not_type={t1}",
+            f"/api/v1/incidents?not_country={c1}",
+            f"/api/v1/incidents?type={t1}&type={t2}&not_country={c1}",
+            f"/api/v1/incidents?sector={s1}&sector={s2}&not_outcome=attempted",
+            f"/api/v1/incidents?actor={a1[1]}&actor={a2[1]}&not_type={t1}",
+            f"/api/v1/incidents?country={c1}&country={c2}&type={t1}&not_sector={s1}",
         ])
     return rng.choice([
         f"/api/v1/incidents?q={rng.choice(words)}",
@@ -212,11 +231,11 @@ def measure(db: str, n_requests: int, seed: int = 5) -> dict:
                 time.sleep(0.2)
             rng = random.Random(seed)
             words = [("".join(rng.choice(SYL) for _ in range(3))).capitalize() for _ in range(200)]
-            for kind in ("list", "filter", "search"):  # warm-up: page cache, statement cache
+            for kind in REQUEST_KINDS:  # warm-up: page cache, statement cache
                 for _ in range(20):
                     client.get(requests_for(kind, rng, words))
             out: dict = {}
-            for kind in ("list", "filter", "search"):
+            for kind in REQUEST_KINDS:
                 times, cpu, worst = [], [], ("", 0.0)
                 rng = random.Random(f"{seed}-{kind}")  # every run sends the same requests
                 for _ in range(n_requests):
@@ -243,9 +262,15 @@ def measure(db: str, n_requests: int, seed: int = 5) -> dict:
             client.get("/api/v1/stats")
             warm = (time.perf_counter() - t0) * 1000
             out["stats"] = {"cold_ms": round(cold, 1), "warm_ms": round(warm, 1)}
-            t0 = time.perf_counter()
-            client.get("/?country=DE")
-            out["ui_list_page_ms"] = round((time.perf_counter() - t0) * 1000, 1)
+            for name, url in (("ui_list_page_ms", "/?country=DE"),
+                              ("ui_multi_page_ms", f"/?type={TYPES[0]}&type={TYPES[1]}&not_country=DE"),
+                              ("ui_timeline_ms", f"/timeline?type={TYPES[0]}"),
+                              ("ui_graph_ms", f"/graph?type={TYPES[0]}"), ("ui_graph_again_ms", f"/graph?type={TYPES[0]}")):
+                t0 = time.perf_counter()
+                r = client.get(url)
+                if r.status_code != 200:
+                    raise SystemExit(f"{url}: HTTP {r.status_code}")
+                out[name] = round((time.perf_counter() - t0) * 1000, 1)
             return out
     finally:
         proc.terminate()
@@ -273,7 +298,7 @@ def main() -> int:
             fill_s = round(fill(db, a.n), 1)
         runs = [measure(db, a.requests) for _ in range(max(1, a.runs))]
         res = {"incidents": a.n, "fill_seconds": fill_s, **runs[0]}
-        for kind in ("list", "filter", "search"):
+        for kind in REQUEST_KINDS:
             res[kind] = min((r[kind] for r in runs), key=lambda r: r["p95_ms"])
             res[kind]["p95_ms_each_run"] = [r[kind]["p95_ms"] for r in runs]
         res["load_average"] = [round(x, 2) for x in os.getloadavg()]
@@ -283,7 +308,7 @@ def main() -> int:
     print(f"{res['incidents']} incidents (fill {res['fill_seconds']} s)")
     print(f"{'kind':<8} {'requests':>8} {'p50 ms':>8} {'p95 ms':>8} {'max ms':>8} {'cpu p50':>8} {'cpu p95':>8}  "
           f"{'p95 each run':<20} slowest")
-    for kind in ("list", "filter", "search"):
+    for kind in REQUEST_KINDS:
         r = res[kind]
         each = ", ".join(str(x) for x in r["p95_ms_each_run"])
         print(f"{kind:<8} {r['requests']:>8} {r['p50_ms']:>8} {r['p95_ms']:>8} {r['max_ms']:>8} {r['cpu_p50_ms']:>8} "
@@ -291,6 +316,8 @@ def main() -> int:
     print(f"load average at the end: {res['load_average']}")
     print(f"stats: cold {res['stats']['cold_ms']} ms, warm {res['stats']['warm_ms']} ms; "
           f"UI list page (country filter, facets) {res['ui_list_page_ms']} ms")
+    print(f"UI: two types and a negated country {res['ui_multi_page_ms']} ms, timeline {res['ui_timeline_ms']} ms, "
+          f"graph {res['ui_graph_ms']} ms (again: {res['ui_graph_again_ms']} ms)")
     return 0
 
 

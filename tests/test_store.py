@@ -73,7 +73,7 @@ def incident(iid: str, **kw) -> Incident:
 EXPECTED_TABLES = {
     "articles", "articles_fts", "article_bands", "incidents", "incident_articles", "incident_actors",
     "incident_victims", "incident_attack_types", "incidents_fts", "failures", "store_meta", "alembic_version",
-    "incident_mentions", "resolution_decisions", "entities", "entity_aliases", "watch_feeds", "watch_entries", "api_keys", "alerts", "alert_deliveries",
+    "incident_mentions", "resolution_decisions", "entities", "entity_aliases", "watch_feeds", "watch_entries", "api_keys", "alerts", "alert_deliveries", "incident_terms",
 }
 
 
@@ -81,7 +81,7 @@ def test_sqlite_migrations_create_the_schema(sqlite_store, db_path):
     con = sqlite3.connect(db_path)
     names = {r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type IN ('table', 'view')")}
     assert EXPECTED_TABLES <= names
-    assert con.execute("SELECT version_num FROM alembic_version").fetchall() == [("0006",)]
+    assert con.execute("SELECT version_num FROM alembic_version").fetchall() == [("0007",)]
     triggers = {r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type = 'trigger'")}
     assert {"articles_fts_ai", "articles_fts_ad", "articles_fts_au", "incidents_fts_ai"} <= triggers
     indexes = {r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type = 'index'")}

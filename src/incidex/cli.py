@@ -10,7 +10,7 @@ import json
 import sys
 from enum import Enum
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated, List, Optional
 
 import typer
 from rich.console import Console
@@ -388,24 +388,35 @@ def articles(
             for a in rows), wide=wide)
 
 
-# Incident filters, shared by `incidents` and `export` (same names as Store.list_incidents).
-ActorOpt = Annotated[Optional[str], typer.Option("--actor", help="Attacker name, alias or kb id.")]
-VictimOpt = Annotated[Optional[str], typer.Option("--victim", help="Victim name.")]
-CountryOpt = Annotated[Optional[str], typer.Option("--country", help="Victim country (ISO 3166-1 alpha-2).")]
-SectorOpt = Annotated[Optional[str], typer.Option("--sector", help="Victim sector.")]
-TypeOpt = Annotated[Optional[str], typer.Option("--type", help="Attack type, e.g. ransomware.")]
-OutcomeOpt = Annotated[Optional[str], typer.Option("--outcome", help="successful, attempted or unknown.")]
+# Incident filters, shared by `incidents`, `export` and `alerts add` (same names as Store.list_incidents).
+# Each facet option repeats (any of its values: --type ransomware --type ddos) and has a --not-... twin
+# that leaves out the incidents having any of its values (the API's ?type=...&not_type=...).
+Many = Optional[List[str]]
+ActorOpt = Annotated[Many, typer.Option("--actor", help="Attacker name, alias or kb id (repeat: any of them).")]
+VictimOpt = Annotated[Many, typer.Option("--victim", help="Victim name (repeat: any of them).")]
+CountryOpt = Annotated[Many, typer.Option("--country", help="Victim country, ISO 3166-1 alpha-2 (repeat: any).")]
+SectorOpt = Annotated[Many, typer.Option("--sector", help="Victim sector (repeat: any of them).")]
+TypeOpt = Annotated[Many, typer.Option("--type", help="Attack type, e.g. ransomware (repeat: any of them).")]
+OutcomeOpt = Annotated[Many, typer.Option("--outcome", help="successful, attempted or unknown (repeat: any).")]
+NotActorOpt = Annotated[Many, typer.Option("--not-actor", help="Leave out incidents by this attacker (repeatable).")]
+NotVictimOpt = Annotated[Many, typer.Option("--not-victim", help="Leave out incidents against this victim.")]
+NotCountryOpt = Annotated[Many, typer.Option("--not-country", help="Leave out incidents with a victim in this country.")]
+NotSectorOpt = Annotated[Many, typer.Option("--not-sector", help="Leave out incidents with a victim in this sector.")]
+NotTypeOpt = Annotated[Many, typer.Option("--not-type", help="Leave out incidents of this attack type (repeatable).")]
+NotOutcomeOpt = Annotated[Many, typer.Option("--not-outcome", help="Leave out incidents with this outcome.")]
 SinceOpt = Annotated[Optional[str], typer.Option("--since", help="Incident date on or after (YYYY, YYYY-MM or YYYY-MM-DD).")]
 UntilOpt = Annotated[Optional[str], typer.Option("--until", help="Incident date on or before (YYYY, YYYY-MM or YYYY-MM-DD).")]
 QueryOpt = Annotated[Optional[str], typer.Option("--query", "-q", help="Full-text search.")]
+FILTER_OPTIONS = ("actor", "victim", "country", "sector", "attack_type", "outcome", "since", "until", "query",
+                  "not_actor", "not_victim", "not_country", "not_sector", "not_attack_type", "not_outcome")
 
 
-def _incident_filters(actor, victim, country, sector, attack_type, outcome, since, until, query) -> dict:
-    """The keyword filters of ``Store.list_incidents`` from the shared options, checked by
-    ``incidex.validate`` (the API's checks): a bad value is one line and exit code 2."""
-    return _or_exit(validate.incident_filters, {
-        "actor": actor, "victim": victim, "country": country, "sector": sector, "attack_type": attack_type,
-        "outcome": outcome, "since": since, "until": until, "query": query})
+def _incident_filters(options: dict) -> dict:
+    """The keyword filters of ``Store.list_incidents`` from a command's options (its ``locals()``: the
+    three commands share the filter options, so they are passed as one), checked by
+    ``incidex.validate`` (the API's checks): a bad value is one line and exit code 2. An option not
+    given is None; a repeated one a list."""
+    return _or_exit(validate.incident_filters, {k: options.get(k) or None for k in FILTER_OPTIONS})
 
 
 @app.command()
@@ -419,6 +430,12 @@ def incidents(
     since: SinceOpt = None,
     until: UntilOpt = None,
     query: QueryOpt = None,
+    not_actor: NotActorOpt = None,
+    not_victim: NotVictimOpt = None,
+    not_country: NotCountryOpt = None,
+    not_sector: NotSectorOpt = None,
+    not_attack_type: NotTypeOpt = None,
+    not_outcome: NotOutcomeOpt = None,
     limit: Annotated[int, typer.Option("--limit", min=1, max=10000)] = 50,
     offset: Annotated[int, typer.Option("--offset", min=0)] = 0,
     db: DbOpt = None,
@@ -427,7 +444,7 @@ def incidents(
 ) -> None:
     """List stored incidents with filters (a line each; columns fitted to the terminal, --wide for all)."""
     store = _store(db)
-    filters = _incident_filters(actor, victim, country, sector, attack_type, outcome, since, until, query)
+    filters = _incident_filters(locals())
     rows = store.list_incidents(**filters, limit=limit, offset=offset)
     if not rows and offset == 0:  # never a silent empty answer: say which name matched nothing
         from .hints import empty_result_hints
@@ -546,6 +563,12 @@ def export(
     since: SinceOpt = None,
     until: UntilOpt = None,
     query: QueryOpt = None,
+    not_actor: NotActorOpt = None,
+    not_victim: NotVictimOpt = None,
+    not_country: NotCountryOpt = None,
+    not_sector: NotSectorOpt = None,
+    not_attack_type: NotTypeOpt = None,
+    not_outcome: NotOutcomeOpt = None,
     limit: Annotated[Optional[int], typer.Option("--limit", min=1, help="At most this many incidents (default: all).")] = None,
     db: DbOpt = None,
 ) -> None:
@@ -564,8 +587,7 @@ def export(
     if output is not None and output.parent and not output.parent.is_dir():
         err.print(f"[red]error:[/red] no such directory: {output.parent}")
         raise typer.Exit(2)
-    rows = select_incidents(store, limit=limit, **_incident_filters(actor, victim, country, sector, attack_type,
-                                                                      outcome, since, until, query))
+    rows = select_incidents(store, limit=limit, **_incident_filters(locals()))
     try:
         result = run_export(fmt.value, rows, store, output)
     except (IncidexError, OSError) as e:
@@ -1013,7 +1035,9 @@ def keys_revoke(
 # ----------------------------------------------------------------- alerts
 
 def _filters_text(filters: dict) -> str:
-    return ", ".join(f"{k}={v}" for k, v in sorted(filters.items())) or "all incidents"
+    from .alerts import filters_text
+
+    return filters_text(filters)
 
 
 @alerts_app.command("add")
@@ -1028,6 +1052,12 @@ def alerts_add(
     since: SinceOpt = None,
     until: UntilOpt = None,
     query: QueryOpt = None,
+    not_actor: NotActorOpt = None,
+    not_victim: NotVictimOpt = None,
+    not_country: NotCountryOpt = None,
+    not_sector: NotSectorOpt = None,
+    not_attack_type: NotTypeOpt = None,
+    not_outcome: NotOutcomeOpt = None,
     webhook: Annotated[Optional[str], typer.Option("--webhook", help="POST each new matching incident here (JSON, "
                                                    "signed: see docs/alerts.md).")] = None,
     secret: Annotated[Optional[str], typer.Option("--secret", help="The webhook's HMAC signing secret (default: "
@@ -1038,7 +1068,7 @@ def alerts_add(
     from .alerts import create_alert
 
     store = _store(db)
-    filters = _incident_filters(actor, victim, country, sector, attack_type, outcome, since, until, query)
+    filters = _incident_filters(locals())
     alert = _or_exit(lambda f: create_alert(store, name, f, webhook_url=webhook, secret=secret), filters)
     out.print(f"alert {alert['name']}: {_filters_text(alert['filters'])}; feed /feeds/{alert['name']}.atom",
               highlight=False, soft_wrap=True)

@@ -25,11 +25,18 @@ def empty_result_hints(store: Any, filters: dict[str, Any], pool: int = 1000) ->
     """Messages (field first) for the actor/victim filters no stored incident matches."""
     out = []
     for field, lister in (("actor", store.list_actors), ("victim", store.list_victims)):
-        value = filters.get(field)
-        if not isinstance(value, str) or not value.strip() or store.count_incidents_matching(**{field: value}, cap=1):
-            continue
-        names = sorted({r["name"] for r in lister(limit=pool)})
-        meant = _closest(value, names)
-        tail = f"; did you mean {' or '.join(meant)}?" if meant else ""
-        out.append(f"{field}: no stored incident has the {field} {value!r}{tail}")
+        names: list[str] | None = None  # listed once, for the first value that needs them
+        for value in _values(filters.get(field)):
+            if store.count_incidents_matching(**{field: value}, cap=1):
+                continue
+            names = names if names is not None else sorted({r["name"] for r in lister(limit=pool)})
+            meant = _closest(value, names)
+            tail = f"; did you mean {' or '.join(meant)}?" if meant else ""
+            out.append(f"{field}: no stored incident has the {field} {value!r}{tail}")
     return out
+
+
+def _values(value: Any) -> list[str]:
+    """A name filter's values (one text or several), blanks left out."""
+    items = [value] if isinstance(value, str) else list(value or [])
+    return [v for v in items if isinstance(v, str) and v.strip()]

@@ -235,15 +235,18 @@ def published(field: str, value: str | None) -> str | None:
 #: The checked incident filters: store keyword -> (parameter name, check).
 _FACETS = {"country": ("country", country), "sector": ("sector", sector),
            "attack_type": ("type", attack_type), "outcome": ("outcome", outcome)}
+_FACETS.update({f"not_{key}": (f"not_{name}", check) for key, (name, check) in list(_FACETS.items())})
 
 
 def incident_filters(filters: dict[str, Any]) -> dict[str, Any]:
     """The keyword filters of ``Store.list_incidents`` checked and normalised (a copy).
 
-    Facet values may be single or lists (several values of one field); dates
-    are checked together. The first bad value raises ``BadValue``.
+    Facet values may be single or lists (several values of one field), and so
+    may their negations (``not_country``...: checked the same way, named
+    ``not_country`` in the message); dates are checked together. The first bad
+    value raises ``BadValue``.
     """
-    out = dict(filters)
+    out = {k: one_or_many(v) for k, v in filters.items()}
     for key, (name, check) in _FACETS.items():
         if out.get(key) is not None:
             out[key] = _each(check, name, out[key])
@@ -251,7 +254,17 @@ def incident_filters(filters: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def one_or_many(value: Any) -> Any:
+    """A filter value in its plainest form: a one-item list as its item, an empty one as None, so
+    a saved filter reads ``{"country": "GB"}`` whether it came from ``--country GB`` or a list."""
+    if isinstance(value, (list, tuple)):
+        items = list(value)
+        return None if not items else items[0] if len(items) == 1 else items
+    return value
+
+
 def facet(key: str, value: Any) -> Any:
-    """One facet checked by its store keyword (``country``, ``sector``, ``attack_type``, ``outcome``)."""
+    """One facet checked by its store keyword (``country``, ``sector``, ``attack_type``, ``outcome``, or
+    one of these with ``not_``)."""
     name, check = _FACETS[key]
     return _each(check, name, value)

@@ -24,10 +24,17 @@ from incidex import validate
 from incidex.alerts.webhook import Delivery, deliver, test_payload
 from incidex.records import IncidexError
 
-__all__ = ["create_alert", "after_commit", "notify", "send_test", "Delivery"]
+__all__ = ["create_alert", "after_commit", "filters_text", "notify", "send_test", "Delivery"]
 
 log = logging.getLogger(__name__)
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+
+
+def filters_text(filters: dict[str, Any]) -> str:
+    """A saved filter in one line, as the CLI and the feed's subtitle say it:
+    ``attack_type=ransomware|ddos, not_country=US`` (``|``: any of the values)."""
+    parts = [f"{k}={'|'.join(map(str, v)) if isinstance(v, (list, tuple)) else v}" for k, v in sorted(filters.items())]
+    return ", ".join(parts) or "all incidents"
 
 
 def check_name(name: str) -> str:

@@ -45,8 +45,9 @@ def feed_xml(alert: dict[str, Any], matches: list[dict[str, Any]], base_url: str
     root = ET.Element(f"{{{ATOM}}}feed")
     _el(root, "id", f"urn:incidex:alert:{name}")
     _el(root, "title", f"incidex alert: {name}")
-    filters = ", ".join(f"{k}={v}" for k, v in sorted(alert["filters"].items())) or "all incidents"
-    _el(root, "subtitle", f"New incidents matching {filters}")
+    from incidex.alerts import filters_text
+
+    _el(root, "subtitle", f"New incidents matching {filters_text(alert['filters'])}")
     _el(root, "updated", _when(max((m["updated_at"] for m in matches), default=None)))
     _el(root, "link", rel="self", href=f"{base}/feeds/{name}.atom", type="application/atom+xml")
     _el(root, "link", rel="alternate", href=f"{base}/", type="text/html")

@@ -155,8 +155,7 @@ def incident_json(incident: Incident, sources: list[Source]) -> dict[str, Any]:
 
 # ----------------------------------------------------------------- selection
 
-FILTER_KEYS = ("actor", "victim", "country", "sector", "attack_type", "outcome", "since", "until", "query",
-               "include_background")
+from incidex.store.api_sql import INCIDENT_FILTERS as FILTER_KEYS  # noqa: E402  (one list of filters)
 
 
 def select_incidents(store: Any, *, limit: int | None = None, offset: int = 0, page: int = 500,

@@ -37,16 +37,41 @@ def _nice_max(n: int) -> int:
     return n
 
 
-def stacked_months(rows: list[dict], *, max_months: int = 48, width: int = 860, height: int = 260) -> Markup:
+def month_label(month: str) -> str:
+    """``2021-02`` -> ``Feb 2021``: every tick says its year, so a chart over several years never
+    shows a bare "Jun" whose year the reader has to count back to."""
+    return date(int(month[:4]), int(month[5:7]), 1).strftime("%b %Y")
+
+
+def undated_note(undated: int, year_only: int) -> str:
+    """What a monthly chart leaves out, said under it ("149 undated, 12 year-only not on the chart"),
+    so a count never silently drops incidents; empty when it leaves out none."""
+    parts = [f"{undated:,} undated"] if undated else []
+    parts += [f"{year_only:,} year-only"] if year_only else []
+    return ", ".join(parts) + " not on the chart" if parts else ""
+
+
+def _note(text: str) -> str:
+    return f'<p class="chart-note small muted">{_e(text)}</p>' if text else ""
+
+
+def stacked_months(rows: list[dict], *, max_months: int = 48, width: int = 860, height: int = 260,
+                   left_out: str = "") -> Markup:
     """Incidents per month, one stacked bar per month, one colour per attack type.
 
     ``rows``: ``{"month": "YYYY-MM", "type": ..., "count": n}``. Months without
     incidents between the first and the last are drawn empty; only the last
-    ``max_months`` are shown. An incident of two types counts in both.
+    ``max_months`` are shown, and a note under the chart says how many earlier
+    months it leaves out, after ``left_out`` (what the rows cannot hold, e.g.
+    ``undated_note``). An incident of two types counts in both.
     """
     if not rows:
-        return Markup('<p class="empty">No dated incidents.</p>')
-    months = _months(min(r["month"] for r in rows), max(r["month"] for r in rows))[-max_months:]
+        return Markup('<p class="empty">No incident dated to the month.</p>' + _note(left_out))
+    every_month = _months(min(r["month"] for r in rows), max(r["month"] for r in rows))
+    months = every_month[-max_months:]
+    if len(every_month) > len(months):
+        earlier = f"{len(every_month) - len(months)} earlier months (before {month_label(months[0])}) not shown"
+        left_out = f"{left_out}; {earlier}" if left_out else earlier
     shown = set(months)
     per: dict[str, dict[str, int]] = {mo: {} for mo in months}
     for r in rows:
@@ -79,13 +104,13 @@ def stacked_months(rows: list[dict], *, max_months: int = 48, width: int = 860, 
             parts.append(f'<rect class="t-{_e(t)}" x="{x:.1f}" y="{y:.1f}" width="{bar_w:.1f}" height="{h:.1f}">'
                          f'<title>{_e(mo)}: {n} {_e(t)}</title></rect>')
         if idx % every == 0:
-            label = date(int(mo[:4]), int(mo[5:7]), 1).strftime("%b %Y" if mo[5:7] == "01" or idx == 0 else "%b")
+            label = month_label(mo)
             parts.append(f'<text class="axis" x="{x + bar_w / 2:.1f}" y="{height - bottom + 16}" '
                          f'text-anchor="middle">{_e(label)}</text>')
     parts.append("</svg>")
     legend = "".join(f'<li><svg class="swatch" viewBox="0 0 10 10" aria-hidden="true"><rect class="t-{_e(t)}" '
                      f'width="10" height="10"/></svg>{_e(t)}</li>' for t in types)
-    return Markup("".join(parts) + f'<ul class="legend">{legend}</ul>')
+    return Markup("".join(parts) + f'<ul class="legend">{legend}</ul>' + _note(left_out))
 
 
 def hbars(rows: list[tuple[str, int, str | None]], *, label: str, width: int = 600, bar_h: int = 26) -> Markup:
@@ -111,13 +136,16 @@ def hbars(rows: list[tuple[str, int, str | None]], *, label: str, width: int = 6
 
 
 def timeline(points: list[tuple[str, str, str, str]], *, width: int = 860, height: int = 96) -> Markup:
-    """An actor's incidents on a time axis: ``(date YYYY[-MM[-DD]], type, label, href)`` points.
+    """Incidents on a time axis: ``(date YYYY[-MM[-DD]], type, label, href)`` points.
 
-    Points on the same month stack upwards so none hides another.
+    Points on the same month stack upwards so none hides another. Undated
+    points and those known only to the year have no place on it: a note under
+    the axis counts them (as under the monthly chart).
     """
-    dated = [(d, t, lab, href) for d, t, lab, href in points if d]
+    dated = [(d, t, lab, href) for d, t, lab, href in points if len(d or "") >= 7]
+    left_out = undated_note(sum(1 for p in points if not p[0]), sum(1 for p in points if len(p[0] or "") == 4))
     if not dated:
-        return Markup('<p class="empty">No dated incidents.</p>')
+        return Markup('<p class="empty">No incident dated to the month.</p>' + _note(left_out))
 
     def day(value: str) -> date:  # a partial date sits in the middle of what it covers
         p = [int(x) for x in value.split("-")[:3]]
@@ -142,7 +170,7 @@ def timeline(points: list[tuple[str, str, str, str]], *, width: int = 860, heigh
             for month in (1, 4, 7, 10):
                 xm = left + plot_w * (date(year, month, 1) - lo).days / span
                 parts.append(f'<line class="tick" x1="{xm:.1f}" x2="{xm:.1f}" y1="{axis_y}" y2="{axis_y + 3}"/>')
-                label = f"{year}" if month == 1 else date(year, month, 1).strftime("%b")
+                label = month_label(f"{year}-{month:02d}")
                 parts.append(f'<text class="axis" x="{xm + 3:.1f}" y="{axis_y + 17}">{label}</text>')
         else:
             xm = left + plot_w * (date(year, 7, 1) - lo).days / span
@@ -155,4 +183,4 @@ def timeline(points: list[tuple[str, str, str, str]], *, width: int = 860, heigh
         parts.append(f'<a href="{_e(href)}"><circle class="t-{_e(t)}" cx="{x:.1f}" cy="{y:.1f}" r="5">'
                      f'<title>{_e(value)} · {_e(lab)}</title></circle></a>')
     parts.append("</svg>")
-    return Markup("".join(parts))
+    return Markup("".join(parts) + _note(left_out))

@@ -188,6 +188,8 @@ class StatsOut(BaseModel):
     total: int
     by_month: list[Count]
     by_month_type: list[MonthTypeCount]
+    undated: int = Field(description="Matching incidents without a date: in no month.")
+    year_only: int = Field(description="Matching incidents dated only to the year: in no month.")
     by_country: list[Count]
     by_sector: list[Count]
     by_type: list[Count]

@@ -23,6 +23,7 @@ from incidex.export.common import Source, incident_json
 from incidex.records import ATTACK_TYPES, SECTORS, IncidexError, Incident
 from incidex import validate
 from incidex.store import codec
+from incidex.store.api_sql import FACET_FILTERS as FACET_KEYS, NEGATIONS as NEGATED_KEYS, TERM_FILTERS
 
 AttackType = Literal[ATTACK_TYPES]  # type: ignore[valid-type]
 Sector = Literal[SECTORS]  # type: ignore[valid-type]
@@ -57,6 +58,11 @@ def _max_length(field: Any) -> int | None:
     return next((m.max_length for m in field.metadata if isinstance(m, MaxLen)), None)
 
 
+def _is_list(field: Any) -> bool:
+    """Whether a field holds a list (its ``max_length`` counts values, not characters)."""
+    return "list[" in str(field.annotation)
+
+
 def _required_text(field: Any) -> bool:
     """Whether a field declares a ``min_length``: then whitespace alone is no value either."""
     return any(isinstance(m, MinLen) and m.min_length > 0 for m in field.metadata)
@@ -85,6 +91,8 @@ class RawText(BaseModel):
         if not isinstance(value, str):
             return value
         field = cls.model_fields[info.field_name]
+        if _is_list(field):  # one value of a filter that takes several: its items are checked (``Name``)
+            return value
         return validate.text(field.alias or info.field_name, value, _max_length(field), _required_text(field),
                              nul=cls.nul_allowed)
 
@@ -98,35 +106,136 @@ class Paging(Strict):
     offset: int = Field(0, ge=0, le=MAX_OFFSET, description="Items to skip.")
 
 
+#: One facet value of each kind; a filter is a list of them (a repeated parameter: any of them).
+Country = Annotated[str, Field(json_schema_extra=COUNTRY_SCHEMA)]
+#: A name or id in a filter: no NUL (PostgreSQL text cannot hold one; ``IncidentFilters._names``).
+NAME_LENGTH = 300
+Name = Annotated[str, Field(max_length=NAME_LENGTH, pattern=validate.NO_NUL_PATTERN)]
+MAX_VALUES = 50  # values of one filter in one request
+_NOT = "Leave out incidents with any of these "
+
+
+def _many(description: str) -> Any:
+    return Field(None, max_length=MAX_VALUES, description=description)
+
+
+def _as_list(value: Any) -> Any:
+    """A single value as a one-item list, so a JSON body (an alert) may give ``"type": "ddos"``."""
+    return [value] if isinstance(value, str) else value
+
+
 class IncidentFilters(Strict):
-    """The filters of ``incidex incidents`` (and ``export``)."""
+    """The filters of ``incidex incidents`` (and ``export``).
+
+    Each facet may repeat (``?type=ransomware&type=ddos``: either; the fields
+    are combined with AND) and has a negation ``not_<name>``
+    (``?not_type=ddos``: leave out every incident that has it).
+    """
 
     q: str | None = text_field(max_length=500, description="Full-text search over summaries, victims and actors.")
-    actor: str | None = text_field(max_length=200, description="Attacker name, alias or kb id (an actor `id`).")
-    victim: str | None = text_field(max_length=300, description="Victim name (exact, case-insensitive).")
-    country: str | None = Field(None, json_schema_extra=COUNTRY_SCHEMA, description="Victim country, ISO 3166-1 alpha-2.")
-    sector: Sector | None = Field(None, description="Victim sector.")
-    attack_type: AttackType | None = Field(None, alias="type", description="Attack type.")
-    outcome: Outcome | None = Field(None, description="Outcome of the attack.")
+    actor: list[Name] | None = _many("Attacker names, aliases or kb ids (an actor `id`); any of them.")
+    victim: list[Name] | None = _many("Victim names (exact, case-insensitive); any of them.")
+    country: list[Country] | None = _many("Victim countries, ISO 3166-1 alpha-2; any of them.")
+    sector: list[Sector] | None = _many("Victim sectors; any of them.")
+    attack_type: list[AttackType] | None = Field(None, alias="type", max_length=MAX_VALUES,
+                                                 description="Attack types; any of them.")
+    outcome: list[Outcome] | None = _many("Outcomes of the attack; any of them.")
+    not_actor: list[Name] | None = _many(_NOT + "attackers.")
+    not_victim: list[Name] | None = _many(_NOT + "victims.")
+    not_country: list[Country] | None = _many(_NOT + "victim countries.")
+    not_sector: list[Sector] | None = _many(_NOT + "victim sectors.")
+    not_attack_type: list[AttackType] | None = Field(None, alias="not_type", max_length=MAX_VALUES,
+                                                     description=_NOT + "attack types.")
+    not_outcome: list[Outcome] | None = _many(_NOT + "outcomes.")
+    technique: list[Name] | None = _many("ATT&CK technique ids, e.g. T1486 (any case); any of them.")
+    malware: list[Name] | None = _many("Malware names (any case); any of them.")
+    cve: list[Name] | None = _many("CVE ids, e.g. CVE-2023-34362; any of them.")
     since: str | None = Field(None, json_schema_extra=DATE_SCHEMA, description="Incident date on or after" + _DATE_HELP + ".")
     until: str | None = Field(None, json_schema_extra=DATE_SCHEMA, description="Incident date on or before" + _DATE_HELP + ".")
     background: bool = Field(True, description="Include incidents only mentioned as background.")
 
+    @field_validator("actor", "victim", "not_actor", "not_victim", *TERM_FILTERS, mode="before")
+    @classmethod
+    def _names(cls, value: Any, info: ValidationInfo) -> Any:
+        """Each name checked as a single text field is (``validate.text``: no NUL, at most
+        ``NAME_LENGTH`` characters as sent), so the message names the parameter."""
+        value = _as_list(value)
+        if not isinstance(value, list):
+            return value
+        name = cls.model_fields[info.field_name].alias or info.field_name
+        return [validate.text(name, v, NAME_LENGTH) if isinstance(v, str) else v for v in value]
     _dates = field_validator("since", "until", mode="before")(_check_date)
-    _facets = field_validator("country", "sector", "attack_type", "outcome", mode="before")(_check_facet)
     _range = model_validator(mode="after")(_check_range)
 
-    def store_filters(self) -> dict[str, Any]:
-        """Keyword filters of ``Store.list_incidents`` / ``count_incidents_matching`` (query as ``query``)."""
-        return {"actor": self.actor or None, "victim": self.victim or None,
-                "country": self.country.upper() if self.country else None, "sector": self.sector,
-                "attack_type": self.attack_type, "outcome": self.outcome, "since": self.since,
-                "until": self.until, "include_background": self.background, "query": self.q or None}
+    @field_validator("country", "sector", "attack_type", "outcome", "not_country", "not_sector",
+                     "not_attack_type", "not_outcome", mode="before")
+    @classmethod
+    def _facets(cls, value: Any, info: ValidationInfo) -> Any:
+        """Each value checked by ``validate`` (its message, the CLI's), before the type check."""
+        value = _as_list(value)
+        return validate.facet(info.field_name, value) if isinstance(value, list) else value
 
-    def active(self) -> dict[str, str]:
+    def store_filters(self) -> dict[str, Any]:
+        """Keyword filters of ``Store.list_incidents`` / ``count_incidents_matching`` (query as ``query``):
+        each facet None, one value or a list of several (``validate.one_or_many``)."""
+        out: dict[str, Any] = {"since": self.since, "until": self.until, "include_background": self.background,
+                               "query": self.q or None}
+        for key in (*FACET_KEYS, *NEGATED_KEYS, *TERM_FILTERS):
+            values = [v for v in getattr(self, key) or [] if v]
+            out[key] = validate.one_or_many([v.upper() for v in values] if key.endswith("country") else values)
+        return out
+
+    def active(self) -> "Params":
         """The filters that are set, by query-string name (for links and filter chips)."""
         d = self.model_dump(by_alias=True, exclude_defaults=True, exclude={"limit", "offset"})
-        return {k: ("false" if v is False else str(v)) for k, v in d.items() if v not in (None, "")}
+        pairs = []
+        for k, v in d.items():
+            for item in (v if isinstance(v, list) else [v]):
+                if item not in (None, ""):
+                    pairs.append((k, "false" if item is False else str(item)))
+        return Params(pairs)
+
+
+class Params:
+    """A query string as ``(name, value)`` pairs: a name repeats for several values of one filter.
+
+    Templates read ``params.q`` (the first value), ``params.values("type")``
+    and ``params.items()`` (every pair, in order).
+    """
+
+    def __init__(self, pairs: list[tuple[str, str]] | dict[str, str] = ()):
+        self.pairs = list(pairs.items()) if isinstance(pairs, dict) else list(pairs)
+
+    def get(self, key: str, default: Any = None) -> Any:
+        return next((v for k, v in self.pairs if k == key), default)
+
+    def values(self, key: str) -> list[str]:
+        return [v for k, v in self.pairs if k == key]
+
+    def items(self) -> list[tuple[str, str]]:
+        return list(self.pairs)
+
+    def keys(self) -> list[str]:
+        return list(dict.fromkeys(k for k, _ in self.pairs))
+
+    def pop(self, key: str, default: Any = None) -> Any:
+        value = self.get(key, default)
+        self.pairs = [(k, v) for k, v in self.pairs if k != key]
+        return value
+
+    def __getattr__(self, key: str) -> Any:
+        if key.startswith("_"):
+            raise AttributeError(key)
+        return self.get(key)
+
+    def __contains__(self, key: object) -> bool:
+        return any(k == key for k, _ in self.pairs)
+
+    def __bool__(self) -> bool:
+        return bool(self.pairs)
+
+    def __len__(self) -> int:
+        return len(self.pairs)
 
 
 class IncidentQuery(IncidentFilters, Paging):
@@ -247,12 +356,14 @@ def incident_page(store: Any, q: IncidentQuery, config: Any, stats: "Stats | Non
 
 
 def _count_args(filters: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in filters.items() if v is not None}
+    """The filters that are set, lists as tuples: hashable, for cache keys."""
+    return {k: tuple(v) if isinstance(v, list) else v for k, v in filters.items() if v is not None}
 
 
 # ----------------------------------------------------------------- statistics
 
 STAT_DIMENSIONS = ("month", "country", "sector", "type", "actor", "outcome")
+
 
 
 class Stats:
@@ -301,7 +412,8 @@ class Stats:
 
     def summary(self, filters: dict[str, Any], top: int = 20) -> dict[str, Any]:
         """Counts by month (all months, chronological), month and type, and the top countries,
-        sectors, types, actors and outcomes of the incidents matching ``filters``."""
+        sectors, types, actors and outcomes of the incidents matching ``filters``; ``undated`` and
+        ``year_only`` count those no month holds."""
         filters = _count_args(filters)
         return self._cached(("summary", top, tuple(sorted(filters.items()))), lambda: self._summary(filters, top))
 
@@ -310,6 +422,8 @@ class Stats:
         out["by_month"] = [{"key": k, "count": n} for k, n in sorted(self.counts("month", **filters))]
         out["by_month_type"] = [{"month": m, "type": t, "count": n}
                                 for m, t, n in sorted(self.counts(("month", "type"), **filters))]
+        dating = dict(self.counts("dating", **filters))
+        out["undated"], out["year_only"] = dating.get("undated", 0), dating.get("year", 0)
         for dim in ("country", "sector", "type", "actor", "outcome"):
             rows = self.counts(dim, top=top, **filters)
             out[f"by_{dim}"] = [{"key": (k.upper() if dim == "country" else k), "count": n} for k, n in rows]

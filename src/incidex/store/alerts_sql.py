@@ -12,10 +12,10 @@ import sqlalchemy as sa
 
 from incidex.records import IncidexError
 from incidex.store import codec
+from incidex.store.api_sql import INCIDENT_FILTERS
 from incidex.store.tables import alert_deliveries, alerts, incidents
 
-_FILTER_KEYS = ("query", "actor", "victim", "country", "sector", "attack_type", "outcome", "since", "until",
-                "include_background")
+_FILTER_KEYS = INCIDENT_FILTERS
 
 
 class AlertStoreMixin:

@@ -11,7 +11,7 @@ unchanged on PostgreSQL; full-text restrictions go through the dialect's
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field as dc_field
 from datetime import date, datetime
 from typing import Any, Sequence
 
@@ -21,16 +21,23 @@ from incidex.records import IncidexError
 from incidex.resolve import actors as actor_resolver
 from incidex.store import codec
 from incidex.store.tables import (
-    api_keys, articles, incident_actors, incident_articles, incident_attack_types, incident_victims, incidents,
+    api_keys, articles, incident_actors, incident_articles, incident_attack_types, incident_terms, incident_victims,
+    incidents,
 )
 
 #: Group-by dimensions of ``incident_counts``: name -> (child table or None, key column).
 #: ``month``/``year`` read the text ``date_value`` (YYYY, YYYY-MM or YYYY-MM-DD), which
 #: ``substr`` slices the same way on every database.
 _MONTH = sa.func.substr(incidents.c.date_value, 1, 7)
+#: How precisely an incident is dated, as the monthly charts need it: ``month`` (a month, week or
+#: day: on a monthly chart), ``year`` (known only to the year) or ``undated``.
+_DATING = sa.case((incidents.c.date_value.is_(None), "undated"),
+                  (sa.or_(sa.func.length(incidents.c.date_value) < 7, incidents.c.date_precision == "year"), "year"),
+                  else_="month")
 DIMENSIONS: dict[str, tuple[sa.Table | None, sa.ColumnElement]] = {
     "month": (None, _MONTH),
     "year": (None, sa.func.substr(incidents.c.date_value, 1, 4)),
+    "dating": (None, _DATING),
     "outcome": (None, incidents.c.outcome),
     "attribution": (None, incidents.c.attribution_status),
     "type": (incident_attack_types, incident_attack_types.c.attack_type),
@@ -40,15 +47,14 @@ DIMENSIONS: dict[str, tuple[sa.Table | None, sa.ColumnElement]] = {
 }
 
 
-def incident_conditions(*, actor: str | None = None, victim: str | None = None, country: str | None = None,
-                        sector: str | None = None, attack_type: str | None = None, outcome: str | None = None,
-                        since: date | str | None = None, until: date | str | None = None,
-                        include_background: bool = True) -> list[sa.ColumnElement]:
+def incident_conditions(**filters: Any) -> list[sa.ColumnElement]:
     """WHERE conditions on ``incidents`` for the filters of ``Store.list_incidents`` (all but ``query``).
 
     ``actor`` matches a name (case-insensitive) or a kb id; an ``actor`` of the
     form ``name:<key>`` (the id ``list_actors`` gives actors without a kb id)
     matches that name key. The victim filters must hold for one victim together.
+    Every facet filter takes one value or several (any of them matches), and
+    each has a negation ``not_<filter>`` (see ``_negated_sets``).
 
     Child-table filters are ``id IN (sub-select)``, not correlated EXISTS: the
     planner can then start from the child index (a victim name: a handful of
@@ -57,21 +63,44 @@ def incident_conditions(*, actor: str | None = None, victim: str | None = None, 
     victim name at 100k incidents). They are uncorrelated, so they also work in
     queries that join the child tables themselves (group counts).
     """
-    filters = {"actor": actor, "victim": victim, "country": country, "sector": sector, "attack_type": attack_type}
     conds = [incidents.c.id.in_(ids) for ids, _, _ in _child_sets(**filters)]
-    return conds + _row_conditions(since=since, until=until, outcome=outcome, include_background=include_background)
+    return conds + _row_conditions(**filters)
 
 
-def _intersection(id_sets: list[Any]) -> Any:
-    """The incident ids in every set (smallest first): the smallest walked on its index and each id
-    probed in the others' ``(key, incident_id)`` indexes; an INTERSECT when the first is a UNION."""
+#: The facet filters that take several values and a negation (``not_<name>``), by store keyword.
+FACET_FILTERS = ("actor", "victim", "country", "sector", "attack_type", "outcome")
+NEGATIONS = tuple(f"not_{f}" for f in FACET_FILTERS)
+#: Filters on an incident's techniques, malware and CVEs (``incident_terms``; several values: any).
+TERM_FILTERS = tuple(codec.TERM_KINDS)
+#: Every keyword filter of ``Store.list_incidents`` (what exports and alerts accept).
+INCIDENT_FILTERS = (*FACET_FILTERS, "since", "until", "query", "include_background", *NEGATIONS, *TERM_FILTERS)
+
+
+def _values(value: Any) -> list[str]:
+    """A filter's values: None, one text, or several (a list or tuple), blanks left out."""
+    if value is None:
+        return []
+    items = [value] if isinstance(value, str) else list(value)
+    return [str(v).strip() for v in items if v is not None and str(v).strip()]
+
+
+def _one_of(col: sa.ColumnElement, values: list[str]) -> sa.ColumnElement:
+    """``col = v`` for one value (the plainest plan), ``col IN (...)`` for several."""
+    return col == values[0] if len(values) == 1 else col.in_(values)
+
+
+def _intersection(id_sets: list[Any], excluded: Sequence[sa.Select] = ()) -> Any:
+    """The incident ids in every set (smallest first) and in none of ``excluded`` (the negations):
+    the smallest walked on its index and each id probed in the others' ``(key, incident_id)``
+    indexes; an INTERSECT when the first is a UNION."""
     first, rest = id_sets[0], id_sets[1:]
-    if not rest:
+    if not rest and not excluded:
         return first
     if not isinstance(first, sa.Select):
-        return sa.intersect(*id_sets)
+        inner = (sa.intersect(*id_sets) if rest else first).subquery()
+        return sa.select(inner.c[0]).where(*(inner.c[0].not_in(x) for x in excluded))
     col = first.selected_columns[0]
-    return first.where(*(col.in_(other) for other in rest)).distinct()
+    return first.where(*(col.in_(other) for other in rest), *(col.not_in(x) for x in excluded)).distinct()
 
 
 _KB_ID = re.compile(r"^(attack|misp):[^\s:]+$")
@@ -89,20 +118,21 @@ class _Plan:
     rank_query: str | None = None  # order by full-text relevance for this query, else by date
     empty: bool = False
     id_sets: list[sa.Select] | None = None  # the filter is exactly these child-table id sets (smallest first)
+    excluded: list[sa.Select] = dc_field(default_factory=list)  # ... less these (negations), with ``id_sets``
     count_conds: list[sa.ColumnElement] | None = None  # for counting (whole sets read once), else ``conds``
     text_only: sa.Select | None = None  # the filter is exactly this full-text match: count it in the text index
 
 
-def _child_sets(actor: str | None = None, victim: str | None = None, country: str | None = None,
-                sector: str | None = None, attack_type: str | None = None,
-                **_: Any) -> list[tuple[sa.Select, sa.Select, sa.ColumnElement]]:
+def _child_sets(actor: Any = None, victim: Any = None, country: Any = None, sector: Any = None,
+                attack_type: Any = None, **terms: Any) -> list[tuple[sa.Select, sa.Select, sa.ColumnElement]]:
     """``(incident ids, matching child rows, EXISTS probe)`` per child-table filter.
 
     The first two read only the child table's covering ``(key, incident_id)``
     index; the probe checks one incident through the child's ``incident_id``
-    index. An actor is a kb id when it looks like one (``source:id``, no
-    space), a name otherwise; another text with a colon may be either: a UNION
-    of two index lookups (an OR of the two columns would scan the table).
+    index. Each filter takes one value or several (a list: any of them), which
+    stays one set per table, so several values of a field are an OR and the
+    fields an AND. Actor names and kb ids are a UNION of two index lookups
+    (``_actor_alternatives``).
     """
     out = []
 
@@ -114,39 +144,106 @@ def _child_sets(actor: str | None = None, victim: str | None = None, country: st
         out.append((ids[0] if len(ids) == 1 else sa.union(*ids),
                     rows[0] if len(rows) == 1 else sa.union_all(*rows), probe))
 
-    if actor is not None:
-        raw = actor.strip()
-        key = codec.name_key(raw[5:] if raw.startswith("name:") else raw)
-        kb_ids = actor_resolver.filter_ids(raw)
-        if kb_ids:  # a KB name, alias or id: every incident filed under the actor (or reported by that name)
-            add(incident_actors, [incident_actors.c.kb_id.in_(kb_ids)], [incident_actors.c.name_key == key])
-        elif _KB_ID.match(raw):  # attack:G0007, misp:<uuid>
-            add(incident_actors, [incident_actors.c.kb_id == raw])
-        elif ":" in raw and not raw.startswith("name:"):  # a name with a colon could still be a kb id
-            add(incident_actors, [incident_actors.c.kb_id == raw], [incident_actors.c.name_key == key])
-        else:  # kb ids always have a colon, so a name cannot be one
-            add(incident_actors, [incident_actors.c.name_key == key])
-    v = []
-    if victim is not None:
-        v.append(incident_victims.c.name_key == codec.name_key(victim))
-    if country is not None:
-        v.append(incident_victims.c.country_key == codec.name_key(country))
-    if sector is not None:
-        v.append(incident_victims.c.sector == sector.strip().lower())
+    names = _values(actor)
+    if names:
+        add(incident_actors, *_actor_alternatives(names))
+    v = _victim_conditions(victim, country, sector)
     if v:
         add(incident_victims, v)
-    if attack_type is not None:
-        add(incident_attack_types, [incident_attack_types.c.attack_type == attack_type.strip().lower()])
+    types = [t.lower() for t in _values(attack_type)]
+    if types:
+        add(incident_attack_types, [_one_of(incident_attack_types.c.attack_type, types)])
+    for kind in TERM_FILTERS:
+        keys = [k for k in (codec.term_key(kind, v) for v in _values(terms.get(kind))) if k]
+        if keys:
+            add(incident_terms, [incident_terms.c.kind == kind, _one_of(incident_terms.c.term_key, keys)])
     return out
 
 
-def _row_conditions(since: date | str | None = None, until: date | str | None = None, outcome: str | None = None,
-                    include_background: bool = True, **_: Any) -> list[sa.ColumnElement]:
-    """The filters on the incidents' own columns."""
+def _actor_alternatives(names: list[str]) -> list[list[sa.ColumnElement]]:
+    """Conditions on ``incident_actors`` rows, any of which names one of the actors ``names``.
+
+    An actor is a kb id when it looks like one (``source:id``, no space), a
+    name otherwise; a KB name or alias also matches every incident filed under
+    its kb ids; another text with a colon may be either. Each alternative is
+    one index lookup (an OR of two columns would scan the table).
+    """
+    t = incident_actors
+    kb_ids: list[str] = []
+    keys: list[str] = []
+    for raw in names:
+        key = codec.name_key(raw[5:] if raw.startswith("name:") else raw)
+        known = actor_resolver.filter_ids(raw)
+        if known:  # a KB name, alias or id: every incident filed under the actor (or reported by that name)
+            kb_ids += known
+            keys.append(key)
+        elif _KB_ID.match(raw):  # attack:G0007, misp:<uuid>
+            kb_ids.append(raw)
+        elif ":" in raw and not raw.startswith("name:"):  # a name with a colon could still be a kb id
+            kb_ids.append(raw)
+            keys.append(key)
+        else:  # kb ids always have a colon, so a name cannot be one
+            keys.append(key)
+    alternatives = []
+    if kb_ids:
+        alternatives.append([_one_of(t.c.kb_id, list(dict.fromkeys(kb_ids)))])
+    if keys:
+        alternatives.append([_one_of(t.c.name_key, list(dict.fromkeys(keys)))])
+    return alternatives
+
+
+def _victim_conditions(victim: Any, country: Any, sector: Any) -> list[sa.ColumnElement]:
+    """Conditions one ``incident_victims`` row must meet together (any of each filter's values)."""
+    t = incident_victims
+    conds = []
+    for col, values in ((t.c.name_key, [codec.name_key(x) for x in _values(victim)]),
+                        (t.c.country_key, [codec.name_key(x) for x in _values(country)]),
+                        (t.c.sector, [x.lower() for x in _values(sector)])):
+        if values:
+            conds.append(_one_of(col, values))
+    return conds
+
+
+def _negated_sets(not_actor: Any = None, not_victim: Any = None, not_country: Any = None, not_sector: Any = None,
+                  not_attack_type: Any = None, **_: Any) -> list[sa.Select]:
+    """The incident ids the child-table negations leave out, one sub-select each.
+
+    ``not_country=US`` drops every incident with a victim in the US (not only
+    those whose victims are all there), so an incident with no victims or no
+    country passes; each negated victim field stands alone. Used as ``id NOT
+    IN (sub-select)``, which reads the child index once; incident ids are
+    never null, so NOT IN means what it says on both databases.
+    """
+    out: list[sa.Select] = []
+
+    def drop(table: sa.Table, *alternatives: list[sa.ColumnElement]) -> None:
+        out.extend(sa.select(table.c.incident_id).where(*conds) for conds in alternatives)
+
+    names = _values(not_actor)
+    if names:
+        drop(incident_actors, *_actor_alternatives(names))
+    for field, value in (("victim", not_victim), ("country", not_country), ("sector", not_sector)):
+        conds = _victim_conditions(**{"victim": None, "country": None, "sector": None, field: value})
+        if conds:
+            drop(incident_victims, conds)
+    types = [t.lower() for t in _values(not_attack_type)]
+    if types:
+        drop(incident_attack_types, [_one_of(incident_attack_types.c.attack_type, types)])
+    return out
+
+
+def _row_conditions(since: date | str | None = None, until: date | str | None = None, outcome: Any = None,
+                    include_background: bool = True, not_outcome: Any = None,
+                    **negations: Any) -> list[sa.ColumnElement]:
+    """The filters on the incidents' own columns, and the negations (``NOT IN`` a child-table set)."""
     i = incidents
-    conds: list[sa.ColumnElement] = []
-    if outcome is not None:
-        conds.append(i.c.outcome == outcome.strip().lower())
+    conds: list[sa.ColumnElement] = [i.c.id.not_in(ids) for ids in _negated_sets(**negations)]
+    outcomes = [o.lower() for o in _values(outcome)]
+    if outcomes:
+        conds.append(_one_of(i.c.outcome, outcomes))
+    left_out = [o.lower() for o in _values(not_outcome)]
+    if left_out:
+        conds.append(i.c.outcome.not_in(left_out))
     lo, hi = codec.bound_date(since, end=False), codec.bound_date(until, end=True)
     if lo is not None:
         conds.append(i.c.date_to >= lo)
@@ -187,7 +284,7 @@ class ApiStoreMixin:
             if count_cap is not None and plan.id_sets and len(plan.id_sets) > 1:
                 # several child filters: their exact count is cheap and needed anyway; when few
                 # incidents have them all, read those instead of walking for them
-                ids = list(conn.execute(_intersection(plan.id_sets)).scalars())
+                ids = list(conn.execute(_intersection(plan.id_sets, plan.excluded)).scalars())
                 total = len(ids)
                 if total <= int(self._settings.get("store", {}).get("plan_drive_limit", 2000)):
                     conds = [i.c.id.in_(ids)]
@@ -243,7 +340,9 @@ class ApiStoreMixin:
                  for _, rows, _ in sets]
         if any(n == 0 for n in sizes):
             return _Plan([], empty=True)
-        conds = _row_conditions(**filters)
+        excluded = _negated_sets(**filters)
+        plain = _row_conditions(**{k: v for k, v in filters.items() if k not in NEGATIONS or k == "not_outcome"})
+        conds = plain + [i.c.id.not_in(ids) for ids in excluded]
         listing, counting = list(conds), list(conds)
         smallest = min(range(len(sets)), key=sizes.__getitem__) if sets else None
         for k, (members, _, probe) in enumerate(sets):
@@ -257,11 +356,12 @@ class ApiStoreMixin:
             counting.append((col + 0 if k == text_set else col + "").in_(members))
             # a page needs few probes: check each incident walked instead of reading the whole set
             listing.append(counting[-1] if k == text_set else probe)
-        only_sets = sets and text_set < 0 and rank_query is None and not conds
+        # child-table filters and their negations alone: counted from the indexes (sets less the negated)
+        only_sets = sets and text_set < 0 and rank_query is None and not plain
         by_size = [sets[k][0] for k in sorted(range(len(sets)), key=sizes.__getitem__)]
         text_only = text if query is not None and not conds and len(sets) == (0 if rank_query else 1) else None
         return _Plan(listing, rank_query, id_sets=by_size if only_sets else None, count_conds=counting,
-                     text_only=text_only)
+                     text_only=text_only, excluded=excluded if only_sets else [])
 
     def _incident_where(self, query: str | None, filters: dict[str, Any]) -> list[sa.ColumnElement] | None:
         """Conditions for ``filters`` plus full text (for group counts); None when ``query`` has nothing
@@ -291,7 +391,7 @@ class ApiStoreMixin:
             inner = plan.text_only.limit(int(cap)) if cap is not None else plan.text_only
             return int(conn.execute(sa.select(sa.func.count()).select_from(inner.subquery())).scalar_one())
         if plan.id_sets:  # child filters only: intersect their id sets, all on covering indexes
-            ids = _intersection(plan.id_sets).subquery()
+            ids = _intersection(plan.id_sets, plan.excluded).subquery()
             return int(conn.execute(sa.select(sa.func.count(sa.distinct(ids.c[0])))).scalar_one())
         inner = sa.select(incidents.c.seq).where(*(plan.count_conds or plan.conds))
         if plan.rank_query is not None:
@@ -454,6 +554,63 @@ class ApiStoreMixin:
             r["first"], r["last"] = _iso(r["first"]), _iso(r["last"])
         return rows
 
+    def get_victim(self, name: str, country: str | None = None) -> dict[str, Any] | None:
+        """One victim by name (case-insensitive; in ``country`` when given): its countries and
+        sectors, incident count, first and last date, and the names the news used for it."""
+        v, i = incident_victims, incidents
+        key = codec.name_key(name)
+        conds = [v.c.name_key == key] + ([v.c.country_key == codec.name_key(country)] if country else [])
+        with self._connection(write=False) as conn:
+            row = conn.execute(
+                sa.select(sa.func.count(sa.distinct(v.c.incident_id)).label("incidents"),
+                          sa.func.min(v.c.name).label("name"),
+                          sa.func.min(i.c.date_from).label("first"), sa.func.max(i.c.date_to).label("last"))
+                .select_from(v.join(i, i.c.id == v.c.incident_id)).where(*conds)).one()
+            if not row.incidents:
+                return None
+            places = conn.execute(sa.select(v.c.country, v.c.sector, sa.func.count(sa.distinct(v.c.incident_id)))
+                                  .where(*conds).group_by(v.c.country, v.c.sector)).all()
+            ids = sa.select(v.c.incident_id).where(*conds)
+            docs = [d for (d,) in conn.execute(sa.select(i.c.doc).where(i.c.id.in_(ids)).limit(5000))]
+        return {"name": row.name, "incidents": row.incidents, "first": _iso(row.first), "last": _iso(row.last),
+                "countries": _tally((c, n) for c, _, n in places if c),
+                "sectors": _tally((s, n) for _, s, n in places if s),
+                "names": _victim_surfaces(docs, key)}
+
+    def list_terms(self, kind: str, query: str | None = None, limit: int = 50,
+                   offset: int = 0) -> list[dict[str, Any]]:
+        """Techniques, malware or CVEs (``kind``) over all incidents, most incidents first: ``key``
+        (what the pivot page and the filter take), ``term`` as written, count, first and last date."""
+        t, i = incident_terms, incidents
+        n = sa.func.count(sa.distinct(t.c.incident_id)).label("incidents")
+        stmt = (sa.select(t.c.term_key.label("key"), sa.func.min(t.c.term).label("term"), n,
+                          sa.func.min(i.c.date_from).label("first"), sa.func.max(i.c.date_to).label("last"))
+                .select_from(t.join(i, i.c.id == t.c.incident_id)).where(t.c.kind == kind)
+                .group_by(t.c.term_key).order_by(n.desc(), t.c.term_key)
+                .limit(_limit(limit)).offset(max(0, int(offset))))
+        if query is not None and query.strip():
+            stmt = stmt.where(t.c.term_key.contains(codec.term_key(kind, query) or "", autoescape=True))
+        with self._connection(write=False) as conn:
+            rows = [dict(r._mapping) for r in conn.execute(stmt)]
+        for r in rows:
+            r["kind"], r["first"], r["last"] = kind, _iso(r["first"]), _iso(r["last"])
+        return rows
+
+    def get_term(self, kind: str, value: str) -> dict[str, Any] | None:
+        """One technique, malware or CVE (any case) as ``list_terms`` gives it, or None."""
+        t, i = incident_terms, incidents
+        key = codec.term_key(kind, value)
+        n = sa.func.count(sa.distinct(t.c.incident_id)).label("incidents")
+        stmt = (sa.select(sa.func.min(t.c.term).label("term"), n,
+                          sa.func.min(i.c.date_from).label("first"), sa.func.max(i.c.date_to).label("last"))
+                .select_from(t.join(i, i.c.id == t.c.incident_id)).where(t.c.kind == kind, t.c.term_key == key))
+        with self._connection(write=False) as conn:
+            row = conn.execute(stmt).one()
+        if not row.incidents:
+            return None
+        return {"kind": kind, "key": key, "term": row.term, "incidents": row.incidents,
+                "first": _iso(row.first), "last": _iso(row.last)}
+
     # -- API keys --------------------------------------------------------------
 
     def add_api_key(self, name: str, key_hash: str, prefix: str) -> int:
@@ -520,6 +677,31 @@ def _news_surfaces(conn: Any, cond: sa.ColumnElement, kb_id: str | None, key: st
                     seen.add(s)
                     counts[s] = counts.get(s, 0) + 1
     return sorted(counts.items(), key=lambda t: (-t[1], t[0]))
+
+
+def _tally(pairs: Any) -> list[dict[str, Any]]:
+    """``(value, count)`` pairs summed per value, most first."""
+    counts: dict[str, int] = {}
+    for value, n in pairs:
+        counts[value] = counts.get(value, 0) + int(n)
+    return [{"value": k, "incidents": n} for k, n in sorted(counts.items(), key=lambda t: (-t[1], t[0]))]
+
+
+def _victim_surfaces(docs: list[dict], key: str | None) -> list[dict[str, Any]]:
+    """Every name the news used for a victim (its name, ``mention`` and aliases in the incidents
+    naming it), with the number of incidents using each, most used first."""
+    counts: dict[str, int] = {}
+    for doc in docs:
+        seen: set[str] = set()
+        for v in (doc or {}).get("victims") or []:
+            if codec.name_key(v.get("name")) != key:
+                continue
+            for s in (v.get("name"), v.get("mention"), *(v.get("aliases") or [])):
+                s = " ".join((s or "").split())
+                if s and s not in seen:
+                    seen.add(s)
+                    counts[s] = counts.get(s, 0) + 1
+    return [{"name": k, "incidents": n} for k, n in sorted(counts.items(), key=lambda t: (-t[1], t[0]))]
 
 
 def _actor_row(r: Any) -> dict[str, Any]:

@@ -134,12 +134,17 @@ class Store(Protocol):
     def get_incident(self, incident_id: str) -> Incident | None:
         ...
 
-    def list_incidents(self, *, actor: str | None = None, victim: str | None = None, country: str | None = None,
-                       sector: str | None = None, attack_type: str | None = None, outcome: str | None = None,
+    def list_incidents(self, *, actor: Any = None, victim: Any = None, country: Any = None,
+                       sector: Any = None, attack_type: Any = None, outcome: Any = None,
                        since: date | str | None = None, until: date | str | None = None, query: str | None = None,
-                       include_background: bool = True, limit: int = 50, offset: int = 0) -> list[Incident]:
+                       include_background: bool = True, limit: int = 50, offset: int = 0,
+                       **negations: Any) -> list[Incident]:
         """Incidents matching every given filter, most recent incident date first.
 
+        The six facet filters (actor, victim, country, sector, attack_type,
+        outcome) take a value or a list of values (any of them: OR within a
+        field, AND across fields); ``not_<facet>`` (e.g. ``not_attack_type=
+        ["ddos"]``) leaves out the incidents having any of its values.
         ``actor``/``victim`` match names case-insensitively (actor also kb_id);
         ``since``/``until`` keep incidents whose date range overlaps the
         interval (undated incidents are left out when either is given).
@@ -243,6 +248,19 @@ class Store(Protocol):
     def list_victims(self, query: str | None = None, country: str | None = None, sector: str | None = None,
                      limit: int = 50, offset: int = 0) -> list[dict]:
         """Victims aggregated over incidents (name, country, sector, counts, first/last date)."""
+        ...
+
+    def get_victim(self, name: str, country: str | None = None) -> dict | None:
+        """One victim by name (in ``country`` when given): countries, sectors, counts, first/last date
+        and the names the news used for it; None when no incident names it."""
+        ...
+
+    def list_terms(self, kind: str, query: str | None = None, limit: int = 50, offset: int = 0) -> list[dict]:
+        """Techniques, malware or CVEs (``kind``: technique, malware, cve) over all incidents, most first."""
+        ...
+
+    def get_term(self, kind: str, value: str) -> dict | None:
+        """One technique, malware or CVE (any case), as ``list_terms`` gives it, or None."""
         ...
 
     def add_api_key(self, name: str, key_hash: str, prefix: str) -> int:

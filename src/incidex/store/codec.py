@@ -42,6 +42,30 @@ def name_key(name: str | None) -> str | None:
     return key or None
 
 
+#: Pivot terms of an incident: kind -> its list in the incident document.
+TERM_KINDS = {"technique": "techniques", "malware": "malware", "cve": "cves"}
+
+
+def term_key(kind: str, value: str | None) -> str | None:
+    """The form a term is matched by: ATT&CK technique and CVE ids upper-cased (``t1486`` is
+    ``T1486``), malware names as ``name_key``; None for a blank one."""
+    if value is None or not str(value).strip():
+        return None
+    value = " ".join(str(value).split())
+    return value.upper() if kind in ("technique", "cve") else name_key(value)
+
+
+def term_rows(doc: dict) -> list[dict[str, str]]:
+    """``{kind, term_key, term}`` rows of ``incident_terms`` for an incident document, one per term."""
+    rows: dict[tuple[str, str], dict[str, str]] = {}
+    for kind, field in TERM_KINDS.items():
+        for value in doc.get(field) or []:
+            key = term_key(kind, value)
+            if key and len(key) <= 200 and (kind, key) not in rows:
+                rows[(kind, key)] = {"kind": kind, "term_key": key, "term": " ".join(str(value).split())[:200]}
+    return list(rows.values())
+
+
 # -- signatures -----------------------------------------------------------------
 
 def pack_signature(sig: Sequence[int] | None) -> bytes | None:

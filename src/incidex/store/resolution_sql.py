@@ -177,8 +177,9 @@ class ResolutionStoreMixin:
         with self._connection(write=True) as conn:
             for t in (incident_mentions, incident_articles, incident_actors, incident_victims):
                 conn.execute(t.delete().where(t.c.incident_id == incident_id))
-            from incidex.store.tables import incident_attack_types
-            conn.execute(incident_attack_types.delete().where(incident_attack_types.c.incident_id == incident_id))
+            from incidex.store.tables import incident_attack_types, incident_terms
+            for t in (incident_attack_types, incident_terms):
+                conn.execute(t.delete().where(t.c.incident_id == incident_id))
             conn.execute(incidents.delete().where(incidents.c.id == incident_id))
 
     # -- candidates --------------------------------------------------------------

@@ -54,7 +54,7 @@ from incidex.store import driver
 from incidex.store.resolution_sql import ResolutionStoreMixin
 from incidex.store.watch_sql import WatchStoreMixin
 from incidex.store.tables import (
-    article_bands, articles, failures, incident_actors, incident_articles, incident_attack_types,
+    article_bands, articles, failures, incident_actors, incident_articles, incident_attack_types, incident_terms,
     incident_victims, incidents, store_meta,
 )
 
@@ -188,7 +188,7 @@ _DEDUP_INFO = (sa.select(articles.c.id, articles.c.signature, articles.c.duplica
 _INCIDENT_DOC = sa.select(incidents.c.doc).where(incidents.c.id == sa.bindparam("iid"))
 _INCIDENT_UPDATE = incidents.update().where(incidents.c.id == sa.bindparam("b_id"))
 _INCIDENT_INSERT = incidents.insert()
-_CHILDREN = (incident_actors, incident_victims, incident_attack_types)
+_CHILDREN = (incident_actors, incident_victims, incident_attack_types, incident_terms)
 _CHILD_DELETE = {t: t.delete().where(t.c.incident_id == sa.bindparam("iid")) for t in _CHILDREN}
 # the columns given, so the driver's SQL needs no default for the serial ids
 _CHILD_INSERT = {t: t.insert().values({c.name: sa.bindparam(c.name) for c in t.c if c.name != "id"})
@@ -589,11 +589,11 @@ class SqlStore(ResolutionStoreMixin, WatchStoreMixin, ApiStoreMixin, AlertStoreM
                 driver.execute(conn, _CHILD_DELETE[child], {"iid": incident.id})
         else:
             conn.execute(_INCIDENT_INSERT, {**values, "id": incident.id, "created_at": now})
-        self._insert_children(conn, incident, attack_types)
+        self._insert_children(conn, incident, attack_types, doc)
         return not exists
 
     @staticmethod
-    def _insert_children(conn: Connection, incident: Incident, attack_types: list[str]) -> None:
+    def _insert_children(conn: Connection, incident: Incident, attack_types: list[str], doc: dict) -> None:
         actors, seen = [], set()
         for a in incident.attackers:
             a = canonical_actor(a)  # facets and listings group one actor under one id and name
@@ -619,19 +619,24 @@ class SqlStore(ResolutionStoreMixin, WatchStoreMixin, ApiStoreMixin, AlertStoreM
         if attack_types:
             driver.execute(conn, _CHILD_INSERT[incident_attack_types],
                            [{"incident_id": incident.id, "attack_type": t} for t in attack_types])
+        terms = codec.term_rows(doc)  # techniques, malware, CVEs: for their pivot pages
+        if terms:
+            driver.execute(conn, _CHILD_INSERT[incident_terms], [{"incident_id": incident.id, **t} for t in terms])
 
     def get_incident(self, incident_id: str) -> Incident | None:
         with self._connection(write=False) as conn:
             doc = conn.execute(_INCIDENT_DOC, {"iid": incident_id}).scalar_one_or_none()
         return codec.incident_from_dict(doc) if doc is not None else None
 
-    def list_incidents(self, *, actor: str | None = None, victim: str | None = None, country: str | None = None,
-                       sector: str | None = None, attack_type: str | None = None, outcome: str | None = None,
+    def list_incidents(self, *, actor: Any = None, victim: Any = None, country: Any = None,
+                       sector: Any = None, attack_type: Any = None, outcome: Any = None,
                        since: date | str | None = None, until: date | str | None = None, query: str | None = None,
-                       include_background: bool = True, limit: int = 50, offset: int = 0) -> list[Incident]:
+                       include_background: bool = True, limit: int = 50, offset: int = 0,
+                       **negations: Any) -> list[Incident]:
         docs = self.list_incident_docs(
             actor=actor, victim=victim, country=country, sector=sector, attack_type=attack_type, outcome=outcome,
-            since=since, until=until, query=query, include_background=include_background, limit=limit, offset=offset)
+            since=since, until=until, query=query, include_background=include_background, limit=limit, offset=offset,
+            **negations)
         return [codec.incident_from_dict(doc) for doc in docs]
 
     def count_incidents(self) -> int:

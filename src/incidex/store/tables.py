@@ -13,7 +13,7 @@ Design notes (the schema serves dedup, resolution, the REST API and exports):
   keeps rowids stable across VACUUM. ``seq`` also gives insertion order
   ("the first stored copy"). ``incidents`` follow the same pattern.
 * Values users filter on are flattened out of the JSON documents into indexed
-  columns or child tables (actors, victims, attack types); the full record is
+  columns or child tables (actors, victims, attack types; techniques, malware and CVEs); the full record is
   kept verbatim in ``incidents.doc`` so nothing is lost by flattening.
 * Names are matched through ``name_key`` (casefolded, whitespace collapsed)
   so filters are case-insensitive and still use an index.
@@ -139,6 +139,15 @@ incident_attack_types = sa.Table(
     sa.Column("incident_id", sa.String(64), sa.ForeignKey("incidents.id", ondelete="CASCADE"), primary_key=True),
     sa.Column("attack_type", sa.String(32), primary_key=True),
     sa.Index("ix_incident_attack_types_attack_type", "attack_type", "incident_id"),
+)
+
+incident_terms = sa.Table(  # migration 0007: techniques, malware and CVEs, for pivot pages
+    "incident_terms", metadata,
+    sa.Column("incident_id", sa.String(64), sa.ForeignKey("incidents.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("kind", sa.String(16), primary_key=True),
+    sa.Column("term_key", sa.String(200), primary_key=True),
+    sa.Column("term", sa.String(200), nullable=False),
+    sa.Index("ix_incident_terms_kind_key", "kind", "term_key", "incident_id"),
 )
 
 failures = sa.Table(
