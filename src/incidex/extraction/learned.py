@@ -90,7 +90,8 @@ def wants_encoding(f: SentenceFacts, s: EncoderSettings) -> bool:
     """Whether the encoder reads this sentence. With ``sentences = "candidates"`` only those where
     its reading can change the result: a cue sentence (gated, victims marked), the lead (a plain
     report opens an incident there), and sentences matching ``also`` (vulnerability words, which
-    decide a vulnerability story); elsewhere it would open an incident about 4 times in 1,000."""
+    decide a vulnerability story, and words of an attack told without a cue phrase: "paid 4 bitcoin
+    in ransom"); on CASIE dev that is 70% of the sentences, with the same slot F1 as reading all."""
     if s.sentences == "all" or f.is_candidate or f.headline or f.sent.index < s.lead_sentences:
         return True
     return bool(s.also) and _also(s.also).search(f.sent.text) is not None
