@@ -141,3 +141,28 @@ def test_migration_fills_the_terms_of_stored_incidents(tmp_path):
         assert store.get_term("malware", "LockBit 3.0")["incidents"] == 2
     finally:
         store.close()
+
+
+def test_cli_filters_by_technique_malware_and_cve(db_url, tmp_path):
+    import json
+
+    from typer.testing import CliRunner
+
+    from incidex.cli import app
+
+    store = open_store(db_url)
+    try:
+        fill(store)
+    finally:
+        store.close()
+    runner = CliRunner()
+    for args, want in ((["--technique", "t1486"], ["t1", "t2"]), (["--malware", "LockBit 3.0"], ["t1", "t2"]),
+                       (["--cve", "CVE-2023-4966"], ["t1", "t3"]), (["--cve", "CVE-2023-34362", "--cve", "cve-2023-4966"], ["t1", "t3"]),
+                       (["--technique", "T1486", "--cve", "CVE-2023-4966"], ["t1"])):
+        r = runner.invoke(app, ["incidents", "--db", str(db_url), "-f", "json", *args])
+        assert r.exit_code == 0, r.output
+        assert sorted(i["id"] for i in json.loads(r.stdout)) == want, args
+    out = tmp_path / "t.jsonl"
+    r = runner.invoke(app, ["export", "--db", str(db_url), "--format", "jsonl", "--technique", "T1566.001", "-o", str(out)])
+    assert r.exit_code == 0, r.output
+    assert [json.loads(x)["id"] for x in out.read_text().splitlines()] == ["t1"]

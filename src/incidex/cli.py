@@ -404,11 +404,15 @@ NotCountryOpt = Annotated[Many, typer.Option("--not-country", help="Leave out in
 NotSectorOpt = Annotated[Many, typer.Option("--not-sector", help="Leave out incidents with a victim in this sector.")]
 NotTypeOpt = Annotated[Many, typer.Option("--not-type", help="Leave out incidents of this attack type (repeatable).")]
 NotOutcomeOpt = Annotated[Many, typer.Option("--not-outcome", help="Leave out incidents with this outcome.")]
+TechniqueOpt = Annotated[Many, typer.Option("--technique", help="ATT&CK technique id, e.g. T1486 (repeat: any of them).")]
+MalwareOpt = Annotated[Many, typer.Option("--malware", help="Malware family name (repeat: any of them).")]
+CveOpt = Annotated[Many, typer.Option("--cve", help="CVE id, e.g. CVE-2024-3400 (repeat: any of them).")]
 SinceOpt = Annotated[Optional[str], typer.Option("--since", help="Incident date on or after (YYYY, YYYY-MM or YYYY-MM-DD).")]
 UntilOpt = Annotated[Optional[str], typer.Option("--until", help="Incident date on or before (YYYY, YYYY-MM or YYYY-MM-DD).")]
 QueryOpt = Annotated[Optional[str], typer.Option("--query", "-q", help="Full-text search.")]
 FILTER_OPTIONS = ("actor", "victim", "country", "sector", "attack_type", "outcome", "since", "until", "query",
-                  "not_actor", "not_victim", "not_country", "not_sector", "not_attack_type", "not_outcome")
+                  "not_actor", "not_victim", "not_country", "not_sector", "not_attack_type", "not_outcome",
+                  "technique", "malware", "cve")
 
 
 def _incident_filters(options: dict) -> dict:
@@ -436,6 +440,9 @@ def incidents(
     not_sector: NotSectorOpt = None,
     not_attack_type: NotTypeOpt = None,
     not_outcome: NotOutcomeOpt = None,
+    technique: TechniqueOpt = None,
+    malware: MalwareOpt = None,
+    cve: CveOpt = None,
     limit: Annotated[int, typer.Option("--limit", min=1, max=10000)] = 50,
     offset: Annotated[int, typer.Option("--offset", min=0)] = 0,
     db: DbOpt = None,
@@ -569,6 +576,9 @@ def export(
     not_sector: NotSectorOpt = None,
     not_attack_type: NotTypeOpt = None,
     not_outcome: NotOutcomeOpt = None,
+    technique: TechniqueOpt = None,
+    malware: MalwareOpt = None,
+    cve: CveOpt = None,
     limit: Annotated[Optional[int], typer.Option("--limit", min=1, help="At most this many incidents (default: all).")] = None,
     db: DbOpt = None,
 ) -> None:
@@ -1058,6 +1068,9 @@ def alerts_add(
     not_sector: NotSectorOpt = None,
     not_attack_type: NotTypeOpt = None,
     not_outcome: NotOutcomeOpt = None,
+    technique: TechniqueOpt = None,
+    malware: MalwareOpt = None,
+    cve: CveOpt = None,
     webhook: Annotated[Optional[str], typer.Option("--webhook", help="POST each new matching incident here (JSON, "
                                                    "signed: see docs/alerts.md).")] = None,
     secret: Annotated[Optional[str], typer.Option("--secret", help="The webhook's HMAC signing secret (default: "
