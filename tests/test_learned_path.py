@@ -197,3 +197,10 @@ def test_a_percentage_marks_statistics_not_every_sentence_with_a_number():
     assert [c.text for c in cues.find("generic", "About 60% of hospitals were hit last year.")] == ["60% of"]
     assert [c.text for c in cues.find("generic", "Attacks rose 30 percent in 2017.")] == ["rose 30 percent"]
     assert list(cues.find("generic", "After ransomware knocked its servers offline, the agency is back to 80 percent.")) == []
+
+
+def test_data_taken_is_not_a_victim():
+    text = ("Ransomware hit Pellmoor Insurance in June, the insurer said.\n"
+            "Names, policy numbers and bank account details were stolen in late May.")
+    res = incidex.extract(text, published="2025-07-02")
+    assert names(res) == [["Pellmoor Insurance"]], [i.summary for i in res.incidents]

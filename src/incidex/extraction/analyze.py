@@ -599,6 +599,8 @@ def _modifier_owner(tok: Token, doc: Doc, base: int, gaz: Gazetteer) -> VictimCa
 
     if not words or not any(_lemma(w) in gaz.org_heads or proper(w) for w in words):
         return None
+    if any(_lemma(w) in GENERIC_HEADS for w in words):
+        return None  # "bank account details": what was taken, not whose
     propers = [k for k, w in enumerate(words) if proper(w)]
     tail = words[propers[-1] + 1:] if propers else []
     if any(w.lower_ in _not_org_lexicon()["product_heads"] for w in tail + [tok]):
