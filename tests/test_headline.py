@@ -55,6 +55,7 @@ def test_headline_shapes_of_feed_items_name_their_victim():
         ("Harbour town Kelsby defaced by Crimson Quill hackers", "", "Kelsby"),
         ("Cyberattackers demand ransom from Brightmoor Physicians Group", "", "Brightmoor Physicians Group"),
         ("Ransomware attack disrupts operations at Nordic retailer Kelto", "", "Kelto"),
+        ("Hackers leak 3TB of data stolen from Brazilian telecom Vivara", "", "Vivara"),
         ("Microsoft patches zero-day exploited in attacks on Vellmark Bank", "", "Vellmark Bank"),
     ]
     for title, description, victim in items:

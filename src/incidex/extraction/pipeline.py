@@ -45,6 +45,7 @@ ORG_HEADS = {
     "facility", "pipeline", "railway", "embassy", "army", "navy", "force", "commission", "board",
     "legislature", "assembly", "senate", "congress", "party", "campaign", "foundation", "charity",
     "store", "supplier", "contractor", "developer", "vendor", "startup", "publisher", "outlet",
+    "telecom", "telco", "automaker", "carmaker", "brewer", "grocer", "chipmaker", "drugmaker", "broker", "lender",
 }
 
 
