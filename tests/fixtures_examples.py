@@ -24,16 +24,21 @@ GALAXY_DIR = REPO.parent / "shared" / "data" / "kb" / "misp-galaxy"
 @pytest.fixture(scope="session")
 def examples_db(tmp_path_factory) -> Path:
     """Path of a SQLite store holding the example articles' incidents (do not write to it)."""
+    path = tmp_path_factory.mktemp("examples") / "examples.db"
+    report = ingest_into(path, EXAMPLES)
+    assert report.failed == [] and report.incidents >= 25, report.to_dict()
+    return path
+
+
+def ingest_into(path: Path, inputs: list[str]):
+    """Ingest ``inputs`` into a new SQLite store at ``path``; the ingest report."""
     import incidex
 
-    path = tmp_path_factory.mktemp("examples") / "examples.db"
     store = open_store(path)
     try:
-        report = incidex.ingest(EXAMPLES, store)
-        assert report.failed == [] and report.incidents >= 25, report.to_dict()
+        return incidex.ingest(inputs, store)
     finally:
         store.close()
-    return path
 
 
 @pytest.fixture()
@@ -63,8 +68,6 @@ CASIE_SLICE = 150
 @pytest.fixture(scope="session")
 def casie_db(tmp_path_factory) -> Path:
     """Path of a SQLite store of the first CASIE_SLICE CASIE train articles (do not write to it)."""
-    import incidex
-
     if not CASIE_TRAIN.exists():
         pytest.skip(f"CASIE train is not at {CASIE_TRAIN}")
     folder = tmp_path_factory.mktemp("casie")
@@ -72,10 +75,6 @@ def casie_db(tmp_path_factory) -> Path:
     archive = folder / "train-slice.jsonl"
     archive.write_text("\n".join(lines) + "\n", encoding="utf-8")
     path = folder / "casie.db"
-    store = open_store(path)
-    try:
-        report = incidex.ingest([str(archive)], store)
-        assert report.read == CASIE_SLICE and report.incidents >= 40, report.to_dict()
-    finally:
-        store.close()
+    report = ingest_into(path, [str(archive)])
+    assert report.read == CASIE_SLICE and report.incidents >= 40, report.to_dict()
     return path

@@ -401,6 +401,7 @@ PEOPLE_OF = {"customer", "user", "patient", "client", "subscriber", "passenger",
              "policyholder", "accountholder", "shopper", "guest", "traveler", "traveller"}
 FIXING_VERBS = {"patch", "fix", "release", "issue", "publish", "disclose", "discover", "uncover", "find", "detail",
                 "warn", "urge", "advise", "update", "analyze", "analyse", "track", "spot", "detect", "observe", "expose"}
+FIXING_WORDS = FIXING_VERBS | {"warning", "advisory", "report", "research", "study"}  # the nouns of such news
 SUB_UNITS = {"department", "unit", "division", "branch", "office", "facility", "plant", "campus", "subsidiary",
              "site", "clinic", "hospital", "location", "store", "factory", "warehouse", "terminal"}
 # "X was forced offline after an attack ...": the subject was hit, wherever the sentence stands
@@ -560,16 +561,18 @@ def _described_sector(tok: Token, doc: Doc, span: Span, gaz: Gazetteer) -> str |
 
 def is_system_acronym(word: str) -> bool:
     """'CAD', 'RDP', 'SCADA': capitals naming a kind of system (lexicons/not_organisations.yaml)."""
-    return word.lower() in _not_org_lexicon()["system_acronyms"]
+    return word.lower() in not_org_lexicon()["system_acronyms"]
 
 
 @lru_cache(maxsize=1)
-def _not_org_lexicon() -> dict[str, frozenset[str]]:
+def not_org_lexicon() -> dict:
+    """``lexicons/not_organisations.yaml``, read once: each word list as a lower-case frozenset,
+    patterns (``research_after``) as they are written."""
     import yaml
     from importlib import resources
 
     data = yaml.safe_load(resources.files("incidex.extraction").joinpath("lexicons/not_organisations.yaml").read_text("utf-8"))
-    return {k: frozenset(str(x).lower() for x in v) for k, v in data.items() if isinstance(v, list)}
+    return {k: frozenset(str(x).lower() for x in v) if isinstance(v, list) else v for k, v in data.items()}
 
 
 def _place_government(tok: Token, doc: Doc, base: int, gaz: Gazetteer) -> VictimCandidate | None:
@@ -581,7 +584,7 @@ def _place_government(tok: Token, doc: Doc, base: int, gaz: Gazetteer) -> Victim
     name = doc.text[start:end]
     places = gaz.countries(name)
     if (not places or sum(m.end - m.start for m in places) < len(name.strip()) - 1 or gaz.is_country_name(name)
-            or name.strip().lower() in _not_org_lexicon()["states"]):
+            or name.strip().lower() in not_org_lexicon()["states"]):
         return None  # a country's or a state's officials speak for many agencies, not one victim
     return VictimCandidate(name=name, start=base + start, end=base + end, head=_lemma(mods[-1]), country=places[0].key,
                            sector="government", named=True, org_evidence=True)
@@ -603,7 +606,7 @@ def _modifier_owner(tok: Token, doc: Doc, base: int, gaz: Gazetteer) -> VictimCa
         return None  # "bank account details": what was taken, not whose
     propers = [k for k, w in enumerate(words) if proper(w)]
     tail = words[propers[-1] + 1:] if propers else []
-    if any(w.lower_ in _not_org_lexicon()["product_heads"] for w in tail + [tok]):
+    if any(w.lower_ in not_org_lexicon()["product_heads"] for w in tail + [tok]):
         return None  # "a Tor proxy service": a product, not its maker
     if propers and not any(_lemma(w) in gaz.org_heads for w in tail):
         # "Collins Aerospace check-in software": the name ends where its proper nouns end
@@ -683,8 +686,7 @@ def headline_subject(doc: Doc, base: int, cues: CueSet, gaz: Gazetteer, actor_sp
     """A headline without a verb of its own: "X production halted after cyberattack", "X software
     disrupted by ransomware": the noun phrase the headline stands on is what was hit."""
     root = next((t for t in doc if t.dep_ == "ROOT"), None)
-    if root is None or _pos(root) not in ("NOUN", "PROPN") or _lemma(root) in FIXING_VERBS or _lemma(root) in (
-            "patch", "fix", "update", "warning", "advisory", "report", "research", "study"):
+    if root is None or _pos(root) not in ("NOUN", "PROPN") or _lemma(root) in FIXING_WORDS:
         return None  # "Microsoft patches zero-day exploited in attacks": the fix is the news, not a victim
     if not any(c.dep_ == "acl" and c.tag_ == "VBN" for c in root.children):
         return None

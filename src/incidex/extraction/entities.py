@@ -18,6 +18,7 @@ from importlib import resources
 
 from ..records import Actor
 from ..textfold import fold, fold_string, lower_same_length
+from .kb import CLAIM_FALLBACKS
 
 def _regions() -> list[tuple[str, str, str, bool]]:
     """States, provinces and more cities (lexicons/regions.yaml), matched as written."""
@@ -34,7 +35,8 @@ class Mention:
     text: str
 
 
-_CLAIM_TAIL = re.compile(r"\s+(?:claims|claimed)(?:\s+responsibility)?$", re.IGNORECASE)
+_CLAIM_TAIL = re.compile(r"\s+(?:" + "|".join(re.escape(w) for w in sorted(CLAIM_FALLBACKS, key=len, reverse=True))
+                         + r")$", re.IGNORECASE)  # the words kb.py appended to make a name safe to match
 
 
 class Gazetteer:

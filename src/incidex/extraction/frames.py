@@ -19,6 +19,7 @@ from ..limits import no_check
 from ..records import Actor, Attribution, DateValue, Evidence, Impact, Incident, Response, Victim
 from .analyze import SentenceFacts, VictimCandidate
 from .dates import date_range, resolve, to_date
+from .victim_filters import is_descriptor
 
 # An incident whose attack sentence the encoder reads as an actual attack at least this likely,
 # with no cue that it failed, was successful (63 of 69 incidents of real news are).
@@ -506,14 +507,6 @@ def _same_victim(v: Victim, c: VictimCandidate, heads: dict[int, str]) -> bool:
     if not c.named and c.sector and c.sector == v.sector and not c.is_state:
         return True
     return False
-
-
-def is_descriptor(name: str, gaz) -> bool:
-    """"Indiana hospital", "Nordic retailer": no name but a place's (capitals prove nothing there)."""
-    rest = name
-    for m in sorted(gaz.countries(name), key=lambda m: -m.start):
-        rest = rest[:m.start] + rest[m.end:]
-    return rest.strip() != "" and not any(w[0].isupper() for w in rest.split())
 
 
 def _fold_descriptors(victims: list[Victim], sents: list[SentenceFacts], heads: dict[int, str], gaz

@@ -18,8 +18,8 @@ Thresholds live in ``settings.toml`` under ``[extract.encoder]``.
 from __future__ import annotations
 
 import re
-from functools import lru_cache
 from dataclasses import dataclass
+from functools import lru_cache
 
 from ..records import Actor
 from .analyze import SentenceFacts, victim_from_span
@@ -49,11 +49,11 @@ class EncoderSettings:
     story_sentences: int = 3  # this many vulnerability/patch sentences and no actual attack: a vulnerability story
     victims: str = "union"  # "union": the rules' and the marked phrases (the victim scorer chooses); "encoder"; "rules"
     veto_threshold: float = 0.0
-    rules_floor: float = 0.2
+    rules_floor: float = 0.2  # the victim scorer's bar for rules candidates of cue sentences and headline candidates
     sentences: str = "all"  # "all"; "candidates": cue sentences, the lead, and those matching ``also``
     lead_sentences: int = 3
     batch_size: int = 1  # sentences of one article read together (never across articles)
-    also: str = ""  # regular expression: sentences matching it are read as well  # the victim scorer's bar for rules candidates in cue sentences and headline candidates
+    also: str = ""  # regular expression: sentences matching it are read as well
 
     @classmethod
     def from_settings(cls, settings: dict) -> "EncoderSettings":

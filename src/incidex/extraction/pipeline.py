@@ -168,22 +168,18 @@ class Extractor:
                     _guarded(i, budgets[i], failed, lambda: use(k, self.nlp(f.sent.text)))
 
     def _encode(self, facts_of: list[list], budgets: list[Budget], failed: dict[int, Exception]) -> None:
-        """One encoder pass over the sentences of every article that can matter
-        (``learned.wants_encoding``); each sentence's reading gates its triggers (``learned.gate``)."""
-        items = [(i, f) for i, facts in enumerate(facts_of) if i not in failed for f in facts
-                 if wants_encoding(f, self.encoder_settings)]
-        if not items:
-            return
-        by_article: dict[int, list] = {}
-        for i, f in items:
-            by_article.setdefault(i, []).append(f)
-        for i, facts in by_article.items():
-            # batched within one article only: int8 dynamic quantization scales activations over
-            # the batch, so an article's reading must not depend on the articles beside it
+        """One encoder pass over the sentences of each article that can matter
+        (``learned.wants_encoding``); each sentence's reading gates its triggers (``learned.gate``).
+        Batched within one article only: int8 dynamic quantization scales activations over the
+        batch, so an article's reading must not depend on the articles beside it."""
+        for i, facts in enumerate(facts_of):
+            todo = [f for f in facts if wants_encoding(f, self.encoder_settings)] if i not in failed else []
+            if not todo:
+                continue
             t = time.monotonic()
-            preds = self.encoder.predict([f.sent.text for f in facts], batch_size=self.encoder_settings.batch_size)
+            preds = self.encoder.predict([f.sent.text for f in todo], batch_size=self.encoder_settings.batch_size)
             budgets[i].charge(time.monotonic() - t)
-            for f, p in zip(facts, preds):
+            for f, p in zip(todo, preds):
                 gate(f, p, self.encoder_settings)
 
     def _mentions(self, res: ExtractionResult, sentences: list, parsed: dict) -> None:

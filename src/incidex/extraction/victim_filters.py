@@ -26,7 +26,7 @@ from pathlib import Path
 
 import yaml
 
-from .analyze import FOCUS, FOCUS_HEADS, SentenceFacts
+from .analyze import FOCUS, FOCUS_HEADS, SentenceFacts, not_org_lexicon
 
 DATELINE = re.compile(
     r"^\s*\([A-Za-z .&-]{2,30}\)\s*[-—–:]+\s*|"  # "(AP) —" when the splitter cut after "Ore."
@@ -45,10 +45,16 @@ def dateline_end(f: SentenceFacts) -> int:
     return f.sent.start + (m.end() if m and m.end() < len(f.sent.text) else 0)
 
 
+def is_descriptor(name: str, gaz) -> bool:
+    """"Indiana hospital", "Nordic retailer": no name but a place's (capitals prove nothing there)."""
+    rest = name
+    for m in sorted(gaz.countries(name), key=lambda m: -m.start):
+        rest = rest[:m.start] + rest[m.end:]
+    return rest.strip() != "" and not any(w[0].isupper() for w in rest.split())
+
+
 def merge_appositions(f: SentenceFacts, gaz) -> None:
     """"Nordic retailer Kelto" read as two phrases: a description right before a name is that name."""
-    from .frames import is_descriptor
-
     out = []
     for v in sorted(f.victims, key=lambda v: v.start):
         prev = out[-1] if out else None
@@ -87,8 +93,7 @@ def speaks_as_researcher(after: str) -> bool:
 
 @lru_cache(maxsize=1)
 def _research_after() -> re.Pattern:
-    data = yaml.safe_load(resources.files("incidex.extraction").joinpath("lexicons/not_organisations.yaml").read_text("utf-8"))
-    return re.compile(data["research_after"], re.IGNORECASE)
+    return re.compile(not_org_lexicon()["research_after"], re.IGNORECASE)
 
 
 _WORD = re.compile(r"[\w.'’-]+")
@@ -101,7 +106,7 @@ def names_no_organisation(v) -> bool:
     name = v.name.strip()
     if name[:2] in ("'s", "’s") or name[:1] in ("'", "’"):
         return True
-    lex = _not_organisations()
+    lex = not_org_lexicon()
     words = [w.lower() for w in _WORD.findall(name)]
     if words and all(w in lex["time"] or w.isdigit() for w in words):
         return True
@@ -113,12 +118,6 @@ def names_no_organisation(v) -> bool:
         and words[0] not in FOCUS_HEADS and words[0].rstrip("s") not in FOCUS_HEADS
 
 
-@lru_cache(maxsize=1)
-def _not_organisations() -> dict[str, set[str]]:
-    data = yaml.safe_load(resources.files("incidex.extraction").joinpath("lexicons/not_organisations.yaml").read_text("utf-8"))
-    return {k: {str(x).lower() for x in v} for k, v in data.items() if isinstance(v, list)}
-
-
 _LIST_GAP = re.compile(r"^[^;:!?]*[,]|^[^;:!?]*\b(?:and|or)\s+(?:the\s+)?$")
 _CLAUSE_WORD = re.compile(r"(?i)\b(?:said|says|was|were|is|are|has|have|had|to|which|that|who|while|but|hit|attacked)\b")
 
@@ -127,27 +126,21 @@ def is_impersonated(before: str) -> bool:
     """Whether the sentence text right before a candidate ends in a lure's "posing as" phrase,
     or in a list that one began ("pretending to be from the agency, the ministry and X")."""
     window = before[-160:]
-    if _impersonation().search(window[-80:]):
-        return True
-    m = _impersonation_start().search(window)
-    if m is None:
+    cues = list(_impersonation().finditer(window))
+    if not cues:
         return False
-    gap = window[m.end():]
-    return bool(_LIST_GAP.search(gap)) and not _CLAUSE_WORD.search(gap)
+    gap = window[cues[-1].end():]
+    return bool(_JUST_ARTICLE.fullmatch(gap) or (_LIST_GAP.search(gap) and not _CLAUSE_WORD.search(gap)))
 
 
-@lru_cache(maxsize=1)
-def _impersonation_start() -> re.Pattern:
-    """The cue anywhere in the window (the last one), for lists."""
-    items = yaml.safe_load(resources.files("incidex.extraction").joinpath("lexicons/impersonation.yaml").read_text("utf-8"))
-    return re.compile(r"(?i)(?<![\w-])(?:" + "|".join(f"(?:{p})" for p in items) + r")\s+(?!.*(?:" +
-                      "|".join(f"(?:{p})" for p in items) + r"))")
+_JUST_ARTICLE = re.compile(r"(?i)(?:(?:the|a|an|either|one of the)\s+)?")
 
 
 @lru_cache(maxsize=1)
 def _impersonation() -> re.Pattern:
+    """Any cue of ``lexicons/impersonation.yaml`` with the space after it."""
     items = yaml.safe_load(resources.files("incidex.extraction").joinpath("lexicons/impersonation.yaml").read_text("utf-8"))
-    return re.compile(r"(?i)(?<![\w-])(?:" + "|".join(f"(?:{p})" for p in items) + r")\s+(?:(?:the|a|an|either|one of the)\s+)?$")
+    return re.compile(r"(?i)(?<![\w-])(?:" + "|".join(f"(?:{p})" for p in items) + r")\s+")
 
 
 def _demonym_alone(name: str, gaz) -> bool:
