@@ -53,7 +53,8 @@ FOCUS_HEADS = {"company", "firm", "hospital", "city", "bank", "university", "aut
                "department", "organization", "organisation", "county", "port", "airline", "airport", "utility",
                "exchange", "lab", "laboratory", "chain", "business", "municipality", "district", "clinic",
                "network", "institute", "center", "centre", "government", "administration", "office", "supplier",
-               "developer", "vendor", "platform", "service", "carrier", "insurer", "publisher", "broadcaster"}
+               "developer", "vendor", "platform", "service", "carrier", "insurer", "publisher", "broadcaster",
+               "town", "village", "township", "borough"}
 ATTACKER_HEAD_WORDS = {"hacker", "attacker", "actor", "criminal", "cybercriminal", "gang", "operator", "hacktivist",
                        "intruder", "operative", "spy", "apt", "affiliate", "crew", "extortionist", "adversary"}
 _ATTACKER_HEAD = re.compile(r"(?:.*\s)?(?:hackers?|hacker groups?|hacking groups?|threat actors?|attackers?|cyber ?criminals?|gangs?|operatives|hacktivists?|intruders|crews?|(?:cyber-?)?espionage groups?|threat groups?|ransomware groups?|apt groups?|hacktivist groups?|extortion groups?|operators|(?:hacking|cyber|military|intelligence) units?)(?:\s+\S+)?")
@@ -80,6 +81,7 @@ class VictimCandidate:
     source: str = "rules"  # which proposer found it: "rules", "encoder" or "rules+encoder"
     is_ref: bool = False  # "the company", "it": resolved to the organisation the lead is about
     score: float | None = None  # the victim scorer's probability (victim_scorer.py), when it ran
+    ref_head: str | None = None  # a reference's noun ("the town" -> "town"): the kind of organisation meant
 
 
 @dataclass
@@ -220,6 +222,23 @@ def _gang_actors(f: SentenceFacts, t: str, mentions, gaz: Gazetteer, cues: CueSe
             actor = gaz.kb.family_attacker(mal, mention=surface)
         f.actors.append((actor, f.sent.start + s0, f.sent.start + e0))
         taken.append((s0, e0))
+    for c in cues.find("self_named", t):
+        m = _SELF_NAME.match(t, c.end)
+        if m is None or any(a < m.end(1) and m.start(1) < b for a, b in taken):
+            continue
+        surface = m.group(1)
+        if not (m.group(0).rstrip()[-1:] in "\"”'’" or any(ch.isupper() or ch.isdigit() for ch in surface)):
+            continue  # "a hacker known as the leader": no name
+        info = gaz.kb.resolve_actor(surface)
+        actor = (Actor(name=info.name, mention=surface, aliases=list(info.aliases)[:12], kind=info.kind or "group",
+                       state_link=info.state_link, kb_id=info.kb_id) if info is not None
+                 else Actor(name=surface, mention=surface, kind="individual" if re.search(r"(?i)^(?:hacker|attacker|individual|person|user)\b", c.text) else "group"))
+        f.actors.append((actor, f.sent.start + m.start(1), f.sent.start + m.end(1)))
+        taken.append((m.start(1), m.end(1)))
+
+
+# the name after a self-naming cue: quoted, or one or two words in capitals or with digits
+_SELF_NAME = re.compile(r"\s*[\"“'‘]?((?!(?i:the|a|an|its|his|her|their)\b)[\w@][\w.@-]{1,30}(?:\s(?-i:[A-Z])[\w.-]+){0,2})[\"”'’]?")
 
 
 _NOT_TRIGGER = re.compile(r"(?i)(?:\bnot (?:a |an )?|no (?:evidence|sign|indication)s? (?:of |that )?(?:a |an )?|rather than (?:a |an )?|unlike (?:\w+ ){0,2}|instead of (?:a |an )?)$")
@@ -283,6 +302,9 @@ def parsed_facts(f: SentenceFacts, doc: Doc, cues: CueSet, gaz: Gazetteer) -> No
                 heads.append(tok.head)  # "targeted computer systems": the small model's amod reading
             elif passive:
                 heads += [c for c in tok.children if c.dep_ == "nsubjpass"]
+                # "three hospitals were hit, including X and Y": the parser hangs the list on the verb
+                heads += [p for c in tok.children if c.dep_ == "prep" and c.lower_ == "including"
+                          for p in c.children if p.dep_ == "pobj"]
             elif (tok.dep_ == "acl" and _pos(tok.head) in ("NOUN", "PROPN") and tok.head.i < tok.i
                   and (tok.tag_ == "VBN" or any(c.dep_ == "agent" for c in tok.children))):
                 heads.append(tok.head)  # the headline's reduced passive: "Town X defaced by Y", "Hospital hit by ..."
@@ -298,8 +320,11 @@ def parsed_facts(f: SentenceFacts, doc: Doc, cues: CueSet, gaz: Gazetteer) -> No
             for c in tok.children:
                 if c.dep_ == "prep" and c.lower_ in VICTIM_PREPS:
                     heads += [p for p in c.children if p.dep_ == "pobj"]
-                elif c.dep_ == "poss" or (c.dep_ in ("compound", "nmod") and c.ent_type_ in ("ORG", "GPE", "FAC")):
-                    heads.append(c)
+                elif c.dep_ == "poss" or (c.dep_ in ("compound", "nmod") and (c.ent_type_ in ("ORG", "GPE", "FAC") or _pos(c) == "PROPN")):
+                    heads.append(c)  # "the Equifax breach"; a family named so is an actor span, dropped below
+                elif c.dep_ == "compound" and _lemma(c) in ATTACK_NOUNS | {"data", "cyber", "security"}:
+                    # "the CDOT ransomware attack": the name modifies the modifier
+                    heads += [g for g in c.children if g.dep_ in ("compound", "nmod") and _pos(g) == "PROPN"]
                 elif c.dep_ == "acl" and _lemma(c) in ("target", "affect", "hit"):
                     heads += [p for p in c.children if p.dep_ in ("dobj", "obj")]
             head = tok.head
@@ -313,9 +338,11 @@ def parsed_facts(f: SentenceFacts, doc: Doc, cues: CueSet, gaz: Gazetteer) -> No
                           for p in c.children if p.dep_ == "pobj"]
             if tok.dep_ in ("dobj", "obj", "attr") and _lemma(head) in SUFFER_VERBS:
                 heads += [c for c in head.children if c.dep_ in ("nsubj",)]
-            elif tok.dep_ == "pobj" and head.lower_ == "by" and _lemma(head.head) in VICTIM_VERBS | {"affect", "hit"}:
+            elif tok.dep_ == "pobj" and head.lower_ in ("by", "in") and _lemma(head.head) in VICTIM_VERBS | {"affect", "hit", "catch", "caught"}:
                 verb = head.head
                 heads += [c for c in verb.children if c.dep_ == "nsubjpass"]
+                if verb.dep_ == "acl" and verb.tag_ == "VBN" and _pos(verb.head) in ("NOUN", "PROPN"):
+                    heads.append(verb.head)  # "providers caught by the breach include ...", "firms hit in the attack"
             elif tok.dep_ == "pobj" and head.lower_ in ("of", "to") and _lemma(head.head) in ("victim", "target"):
                 verb = head.head.head
                 heads += [c for c in verb.children if c.dep_ in ("nsubj", "nsubjpass")]
@@ -325,9 +352,13 @@ def parsed_facts(f: SentenceFacts, doc: Doc, cues: CueSet, gaz: Gazetteer) -> No
             heads += [c for c in verb.children if c.dep_ in ("nsubj", "nsubjpass", "dobj")]
         elif tok.lower_ in OUTAGE_WORDS and _is_trigger_token(tok, f) and tok.dep_ == "amod":
             heads.append(tok.head)  # "made several government websites unreachable" (amod reading)
+        classes = {x.i: h for h in heads for x in _exemplars(h)}  # member -> the class it exemplifies
+        heads += [doc[i] for i in classes]
         for h in heads:
             for v in _expand_conj(h) + _later_conjuncts(h):
                 cand = _victim_from_token(v, doc, base, cues, gaz, actor_spans)
+                if cand and h.i in classes and cand.sector is None:
+                    cand.sector = gaz.sector(_np_span(classes[h.i], doc).text)  # "telecom providers ... include X"
                 if cand and (cand.start, cand.end) not in seen:
                     seen.add((cand.start, cand.end))
                     f.victims.append(cand)
@@ -366,6 +397,37 @@ def _expand_conj(tok: Token) -> list[Token]:
                 for g in c.subtree:
                     if g.dep_ in ("pobj", "conj") and _pos(g) in ("NOUN", "PROPN") and g.head != t:
                         out.append(g)
+    return out
+
+
+def _exemplars(h: Token) -> list[Token]:
+    """'organisations such as X, Y and Z', 'several hospitals, including X', 'providers caught by the
+    breach include X, Y': a class of victims named by its members (the class alone is no victim)."""
+    out = [p for c in h.children if c.dep_ == "prep" and (
+        c.lower_ == "including" or (c.lower_ == "as" and any(g.lower_ == "such" for g in c.children)))
+        for p in c.children if p.dep_ == "pobj"]
+    if h.dep_ == "nsubj" and _lemma(h.head) == "include":
+        objs = [c for c in h.head.children if c.dep_ in ("dobj", "obj")]
+        out += objs or _listed_names(h.head)
+    return out
+
+
+def _listed_names(tok: Token) -> list[Token]:
+    """The last word of each name in the list right after ``tok`` ("include Altel, Celcom and XoX"),
+    read from the words when the parser hung the list elsewhere."""
+    out: list[Token] = []
+    run: Token | None = None
+    for t in tok.doc[tok.i + 1:]:
+        if _pos(t) == "PROPN" or (t.is_title and t.lower_ not in DETERMINERS) or (run is not None and t.lower_ in ("of", "&")):
+            run = t
+        elif t.lower_ in (",", "and", "or", "the") and not (t.lower_ == "the" and run is not None):
+            if run is not None:
+                out.append(run)
+            run = None
+        else:
+            break
+    if run is not None:
+        out.append(run)
     return out
 
 
@@ -546,6 +608,21 @@ def _sector(name: str, gaz: Gazetteer) -> str | None:
     return gaz.sector(name)
 
 
+def ref_sector(noun: str, gaz: Gazetteer) -> str | None:
+    """The sector a reference's noun gives the organisation it points to ("the hospital"), a
+    place's noun its local government ("the town", ``sectors.yaml`` place_nouns)."""
+    return "government" if noun in place_nouns() else gaz.sector(noun)
+
+
+@lru_cache(maxsize=1)
+def place_nouns() -> frozenset[str]:
+    import yaml
+    from importlib import resources
+
+    data = yaml.safe_load(resources.files("incidex.extraction").joinpath("lexicons/sectors.yaml").read_text("utf-8"))
+    return frozenset(data.get("place_nouns") or ())
+
+
 def _described_sector(tok: Token, doc: Doc, span: Span, gaz: Gazetteer) -> str | None:
     """'Harbor & Finch, the home furnishings retailer', 'a Bavarian maker of gearboxes'."""
     texts = [span.text]
@@ -626,7 +703,8 @@ def _modifier_owner(tok: Token, doc: Doc, base: int, gaz: Gazetteer) -> VictimCa
 def _focus_ref(tok: Token, base: int, start: int | None = None, end: int | None = None, doc: Doc | None = None) -> VictimCandidate:
     s = tok.idx if start is None else start
     e = tok.idx + len(tok.text) if end is None else end
-    return VictimCandidate(name=FOCUS, start=base + s, end=base + e, head=FOCUS, named=False)
+    noun = _lemma(tok) if _pos(tok) in ("NOUN", "PROPN") else None
+    return VictimCandidate(name=FOCUS, start=base + s, end=base + e, head=FOCUS, named=False, ref_head=noun)
 
 
 def _antecedent(tok: Token, doc: Doc, actor_spans) -> Token | None:
@@ -679,7 +757,34 @@ def root_subject(doc: Doc, base: int, cues: CueSet, gaz: Gazetteer, actor_spans)
                     and not any(_pos(c) == "PROPN" for c in t.subtree)):
                 continue
             return _victim_from_token(t, doc, base, cues, gaz, actor_spans)
-    return None
+    return _untagged_subject(doc, base, gaz, actor_spans)
+
+
+def _untagged_subject(doc: Doc, base: int, gaz: Gazetteer, actor_spans) -> VictimCandidate | None:
+    """'Ticketfly takes websites offline ...', 'Lakemoor has paid ...': the small tagger reads an
+    unknown name before the main verb as an adverb or adjective, and the verb is left without a
+    subject or with that word as one; the capitalised words are the subject."""
+    root = next((t for t in doc if t.dep_ == "ROOT"), None)
+    if root is None or _pos(root) != "VERB" or root.i == 0 or root.i > 4 or _lemma(root) in FIXING_VERBS:
+        return None
+    subj = next((c for c in root.children if c.dep_ in ("nsubj", "nsubjpass", "csubj")), None)
+    if subj is not None and not (subj.i < root.i and subj.is_title and _pos(subj) in ("ADJ", "ADV", "X")):
+        return None  # a subject the tagger read; "Lakemoor (JJ) has paid": one it misread
+    words = list(doc[subj.left_edge.i:subj.i + 1] if subj is not None else doc[:root.i])
+    if not words:
+        return None
+    if not all((w.text[:1].isupper() or w.text[:1].isdigit()) and w.lower_ not in PRONOUNS and w.lower_ not in DETERMINERS
+               and _pos(w) not in ("VERB", "AUX", "ADP") for w in words):
+        return None
+    start, end = words[0].idx, words[-1].idx + len(words[-1].text)
+    if any(a < end and start < b for a, b in actor_spans):
+        return None
+    name = doc.text[start:end]
+    if AUTHORITY_NAME.search(name) or _ATTACKER_HEAD.fullmatch(name.lower()):
+        return None
+    country = next((m.key for m in gaz.countries(name)), None)
+    return VictimCandidate(name=name, start=base + start, end=base + end, head=words[-1].lower_, country=country,
+                           sector=gaz.sector(name), named=True, org_evidence=False)
 
 
 def headline_subject(doc: Doc, base: int, cues: CueSet, gaz: Gazetteer, actor_spans) -> VictimCandidate | None:

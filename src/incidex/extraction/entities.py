@@ -26,6 +26,19 @@ def _regions() -> list[tuple[str, str, str, bool]]:
     return [(name, "city", iso, True) for name, iso in (data.get("regions") or {}).items()]
 
 
+def _after_comma() -> tuple[re.Pattern, dict[str, str]]:
+    """'SPRING HILL, Tenn.', 'Dayton, OH': a state's abbreviation after a place (regions.yaml)."""
+    data = yaml.safe_load(resources.files("incidex.extraction").joinpath("lexicons/regions.yaml").read_text("utf-8"))
+    iso = {str(a): code for code, abbrevs in (data.get("after_comma") or {}).items() for a in abbrevs}
+    alts = "|".join(re.escape(a) for a in sorted(iso, key=len, reverse=True))
+    # after a capitalised word; a postal code not before another word in capitals ("HACKERS, IN THE END")
+    return re.compile(rf"(?<=[A-Z])[\w'’-]*,\s+({alts})(?![\w])(?!\.\w)(?<!\.)(?!\s+[A-Z]{{2,}}\b)|"
+                      rf"(?<=[A-Z])[\w'’-]*,\s+({alts})(?<=\.)"), iso
+
+
+_AFTER_COMMA = _after_comma()
+
+
 @dataclass(frozen=True)
 class Mention:
     kind: str  # actor | malware | country | demonym | city
@@ -93,6 +106,12 @@ class Gazetteer:
                 # "Akira claims": the claim made the name safe to match; the name is what it mentions
                 m = Mention(m.kind, m.key, m.start, m.start + claim.start(), m.text[:claim.start()])
             kept.append(m)
+        if "," in text:
+            for m in _AFTER_COMMA[0].finditer(text):
+                g = 1 if m.group(1) else 2
+                if not any(x.start <= m.start(g) < x.end for x in kept):
+                    kept.append(Mention("city", _AFTER_COMMA[1][m.group(g)], m.start(g), m.end(g), m.group(g)))
+            kept.sort(key=lambda m: m.start)
         return kept
 
     def scan(self, text: str) -> list[Mention]:

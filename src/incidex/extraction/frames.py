@@ -191,6 +191,17 @@ def _another_attack(f: SentenceFacts, current: Frame, published: date | None) ->
     return d is not None and current.date is not None and not _overlap(d, current.date)
 
 
+_ATTACK_AFTER_NAME = re.compile(r"^(?:'s|’s)?\s+(?:[\w-]+\s+){0,2}?(?:cyber-?)?(?:attack|cyberattack|breach|hack|intrusion|incident|infection)\b",
+                                re.IGNORECASE)
+
+
+def _named_attack(f: SentenceFacts, vs: list[VictimCandidate]) -> bool:
+    """'the CDOT ransomware attack', 'the Equifax breach': an attack known by its victim's name is
+    that victim's own incident, not more victims of the one being told."""
+    text, base = f.sent.text, f.sent.start
+    return any(v.named and not v.is_ref and _ATTACK_AFTER_NAME.match(text[v.end - base:]) for v in vs)
+
+
 def split_by_victim(frame: Frame, published: date | None, kb) -> list[Frame]:
     """One incident per attacked organisation (the coding manual's rule): a frame whose
     sentences tell of attacks on different organisations in different sentences becomes one
@@ -204,7 +215,7 @@ def split_by_victim(frame: Frame, published: date | None, kb) -> list[Frame]:
         if vs:
             known = [next((s for s in subs if any(_same_org(v, w) for w in s[1])), None) for v in vs]
             home = next((s for s in known if s is not None), None)
-            if home is None and cur is not None and not _another_attack(f, cur[0], published):
+            if home is None and cur is not None and not _another_attack(f, cur[0], published) and not _named_attack(f, vs):
                 home = cur  # more victims of the attack being told (one DDoS wave, one breach)
             if home is None:
                 if cur is not None and not cur[1]:
@@ -301,7 +312,9 @@ def _settle_year(frame: Frame, published: date | None, kb) -> None:
 # ----------------------------------------------------------------- frame -> incident
 
 def frame_to_incident(frame: Frame, index: int, article_id: str, body: str, published: date | None,
-                      context_country: str | None, gaz, check=no_check) -> Incident | None:
+                      context_country: str | None, gaz, check=no_check, dateline_country: str | None = None) -> Incident | None:
+    """One frame's incident. ``dateline_country``: the country of the place the story was filed
+    from ("RIVERTON, Wyo. (AP) —"), the country of a named victim of the lead that names none."""
     ev: list[Evidence] = []
     ev_seen: set[tuple[str, int]] = set()
 
@@ -359,6 +372,8 @@ def frame_to_incident(frame: Frame, index: int, article_id: str, body: str, publ
                 country = ctx
             if country is None and (not c.named or (ctx and ctx in sent_countries)):
                 country = ctx
+            if country is None and c.named and dateline_country and f.sent.index <= 2:
+                country = dateline_country
             merged = _merge_victim(victims, c, country, heads, gaz)
             if not merged:
                 victims.append(Victim(name=c.name, country=country, sector=c.sector, mention=c.name, named=c.named))
@@ -369,6 +384,11 @@ def frame_to_incident(frame: Frame, index: int, article_id: str, body: str, publ
     victims = [victims[k] for k in keep]
     victim_sent = [victim_sent[k] for k in keep]
     victims, victim_sent = _fold_descriptors(victims, victim_sent, heads, gaz)
+    places = [v for v in victims if _is_place_name(v.name, gaz)]
+    for v in victims:
+        _spell_out(v, body, gaz)
+        if v.sector is None and v in places and len(places) == len(victims):
+            v.sector = "government"  # "Atlanta was hit": the city, its local government (beside a company, its place)
     for i, f in enumerate(victim_sent):
         evidence(f"victims[{i}]", f)
     for f in frame.facts:
@@ -469,6 +489,31 @@ def frame_to_incident(frame: Frame, index: int, article_id: str, body: str, publ
         impact=impact, responses=responses, techniques=techniques, malware=malware, cves=cves,
         evidence=ev, confidence=min(conf, 0.95), background=background,
     )
+
+
+_CAPITALISED_RUN = re.compile(r"[A-Z][\w&'’-]*(?:\s+(?:(?:of|the|and|for|&)\s+)*[A-Z][\w&'’-]*)+")
+
+
+def _spell_out(v: Victim, body: str, gaz) -> None:
+    """'CDOT' when the article also writes 'Colorado Department of Transportation': the victim
+    takes the most specific name the text gives (the coding manual's rule), the acronym as an alias."""
+    if not (2 <= len(v.name) <= 8 and v.name.isalpha() and v.name.isupper()):
+        return
+    for m in _CAPITALISED_RUN.finditer(body):
+        words = list(re.finditer(r"\S+", m.group(0)))
+        for k in range(len(words) - 1):  # "Last month the Colorado Department of ...": try each start
+            full = m.group(0)[words[k].start():]
+            if is_acronym_of(v.name, full):
+                v.aliases = sorted(set(v.aliases) | {v.name})
+                v.name = full
+                v.sector = v.sector or gaz.sector(full)
+                return
+
+
+def _is_place_name(name: str, gaz) -> bool:
+    """A city, state or province named alone ("Baltimore", "Ontario")."""
+    ms = gaz.countries(name)
+    return len(ms) == 1 and ms[0].kind == "city" and ms[0].end - ms[0].start >= len(name.strip()) - 1
 
 
 def _is_country_victim(v: Victim, gaz) -> bool:

@@ -18,12 +18,12 @@ import spacy
 from ..limits import Budget, BudgetExceeded, hard_time_limit, limits, no_check
 from ..records import Article, Evidence, ExtractionResult
 from ..settings import load_settings
-from .analyze import FOCUS, cheap_facts, parsed_facts
+from .analyze import FOCUS, cheap_facts, parsed_facts, ref_sector
 from .cues import load_cues
 from .entities import Gazetteer
 from .frames import frame_to_incident, group_frames
 from .iocs import find_iocs
-from .victim_filters import drop_non_victims
+from .victim_filters import dateline_country, drop_non_victims
 from .victim_scorer import load_victim_scorer, score_victims
 from .learned import EncoderSettings, apply_spans, gate, vulnerability_story, wants_encoding, wants_parse
 from .dates import to_date
@@ -215,16 +215,17 @@ class Extractor:
             if f.sent.index >= 3:
                 break
             focus = focus or next((v for v in f.victims if v.named and v.name != FOCUS and not v.is_state), None)
-        _resolve_focus(facts, focus)
+        _resolve_focus(facts, focus, self.gaz)
         if self.encoder is not None:
             score_victims(facts, text, shift, self.gaz, self.victim_scorer, refs=True,
                           rules_floor=self.encoder_settings.rules_floor)
         frames = group_frames(facts, published, self.kb, check)
         ctx = _article_country(facts)
+        filed_from = dateline_country(facts, self.gaz)
         incidents, built = [], []
         for frame in frames:
             check()
-            inc = frame_to_incident(frame, len(incidents), article.id, text, published, ctx, self.gaz, check)
+            inc = frame_to_incident(frame, len(incidents), article.id, text, published, ctx, self.gaz, check, filed_from)
             if inc is not None:
                 incidents.append(inc)
                 built.append((frame, inc))
@@ -257,10 +258,12 @@ def _reason(exc: Exception) -> str:
     return f"extraction failed: {type(exc).__name__}: {exc}"
 
 
-def _resolve_focus(facts, focus) -> None:
+def _resolve_focus(facts, focus, gaz) -> None:
     """'the company', 'it': the organisation the lead is about, or nothing. A reference points
     back: when the lead's organisation is first named after it, the reference takes the last
-    organisation named before it instead (or nothing)."""
+    organisation named before it instead (or nothing). The reference's noun says what kind of
+    organisation the name is when nothing else did ("Wasaga Beach ... the town's computers":
+    a local government)."""
     named = [v for f in facts for v in f.victims if v.name != FOCUS and v.named and not v.is_state]
     for f in facts:
         out = []
@@ -272,6 +275,8 @@ def _resolve_focus(facts, focus) -> None:
             if target is not None and target.start > v.start:
                 target = next((w for w in reversed(named) if w.end <= v.start), None)
             if target is not None:
+                if target.sector is None and v.ref_head:
+                    target.sector = ref_sector(v.ref_head, gaz)
                 out.append(replace(target, start=v.start, end=v.end, is_ref=True, source=v.source, score=None))
         f.victims = out
 

@@ -9,6 +9,8 @@
   reports, researches or investigates; outside the headline it is never the victim.
 * A name a lure pretends to come from ("emails posing as the tax agency", "purporting to be from
   Amazon", ``lexicons/impersonation.yaml``) is the brand abused, not the victim.
+* A software or cloud platform before a part of an installation ("Amazon Web Services credentials",
+  "a Kubernetes console") is what the victim ran, not the victim.
 * A date ("Thursday afternoon"), a continent ("South America"), a possessive fragment ("'s Office of
   ...") or a lone lower-case word that names no kind of organisation ("use") is no victim
   (``lexicons/not_organisations.yaml``).
@@ -43,6 +45,21 @@ def dateline_end(f: SentenceFacts) -> int:
     """Body offset where the sentence's dateline ends (its start when it has none)."""
     m = DATELINE.match(f.sent.text)
     return f.sent.start + (m.end() if m and m.end() < len(f.sent.text) else 0)
+
+
+_BARE_DATELINE = re.compile(r"[A-Z][A-Z .'’-]+,\s*[A-Z][A-Za-z.]*\.?(?:\s+[A-Z][A-Za-z.]*\.?)?")
+
+
+def dateline_country(facts: list[SentenceFacts], gaz) -> str | None:
+    """The country of the place a story was filed from ("RIVERTON, Wyo. (AP) —", also when the
+    splitter cut after the state's abbreviation), or None."""
+    for f in facts[:4]:
+        text = f.sent.text
+        m = DATELINE.match(text)
+        part = text[:m.end()] if m else (text if _BARE_DATELINE.fullmatch(text.strip()) else "")
+        for c in gaz.countries(part) if part else ():
+            return c.key
+    return None
 
 
 def is_descriptor(name: str, gaz) -> bool:
@@ -83,7 +100,8 @@ def drop_non_victims(facts: list[SentenceFacts], gaz=None) -> None:
         f.victims = [v for v in f.victims if v.start >= cut and not PERSON_TITLE.match(v.name) and id(v) not in located
                      and (f.headline or not is_reporter(v.name)) and not (gaz is not None and _demonym_alone(v.name, gaz))
                      and not is_impersonated(text[:max(0, v.start - base)]) and not names_no_organisation(v)
-                     and not speaks_as_researcher(text[max(0, v.end - base):])]
+                     and not speaks_as_researcher(text[max(0, v.end - base):])
+                     and not names_platform(v.name, text[max(0, v.end - base):])]
 
 
 def speaks_as_researcher(after: str) -> bool:
@@ -94,6 +112,21 @@ def speaks_as_researcher(after: str) -> bool:
 @lru_cache(maxsize=1)
 def _research_after() -> re.Pattern:
     return re.compile(not_org_lexicon()["research_after"], re.IGNORECASE)
+
+
+def names_platform(name: str, after: str) -> bool:
+    """'exposed Amazon Web Services credentials', 'Tesla's Kubernetes console': a software or cloud
+    platform before a part of an installation is what ran there, not whose it was."""
+    return bool(_platform_part().match(name.strip() + after[:80]))
+
+
+@lru_cache(maxsize=1)
+def _platform_part() -> re.Pattern:
+    lex = not_org_lexicon()
+    names = "|".join(re.escape(n) for n in sorted(lex["platforms"], key=len, reverse=True))
+    parts = "|".join(re.escape(p) for p in sorted(lex["platform_parts"], key=len, reverse=True))
+    between = rf"(?:(?-i:[A-Z0-9][\w-]*)|security|management|admin|access|root|web|data|{parts})"
+    return re.compile(rf"(?i)^(?:the\s+)?(?:{names})(?:\s+{between}){{0,3}}?\s+(?:{parts})\b")
 
 
 _WORD = re.compile(r"[\w.'’-]+")
