@@ -249,8 +249,12 @@ _ACTOR_DESCRIPTION = re.compile(r"(?i),\s+(?:which|who|whom|a (?:\w+\s+){0,3}(?:
 
 
 def _negated(text: str, pos: int) -> bool:
+    """'no data was taken', 'they do not believe any customer information was stolen'."""
     window = text[max(0, pos - 25):pos]
-    return bool(_NEGATION.search(window))
+    return bool(_NEGATION.search(window) or _NEGATED_ANY.search(text[max(0, pos - 90):pos]))
+
+
+_NEGATED_ANY = re.compile(r"(?:n't|\b(?:not|no|never))\b[^.;,]{0,40}\bany\b[^.;,]{0,40}$", re.IGNORECASE)
 
 
 _SHUTDOWN_CONTEXT = re.compile(r"(?i)prompt|forc|author|precaution|in response|response|government|officials|decided")

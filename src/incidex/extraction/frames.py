@@ -405,6 +405,11 @@ def frame_to_incident(frame: Frame, index: int, article_id: str, body: str, publ
                 ev.append(Evidence("place", s0, s0 + (m.end - m.start), body[s0:s0 + m.end - m.start], article_id))
 
     specific = {t for f in frame.facts for t in f.types if t != "other"}
+    if {"ransomware", "data-breach"} <= specific and not any(
+            "data-breach" in f.types for f in frame.facts if not getattr(f, "learned_trigger", False)):
+        # the encoder's "data" in a ransomware story is data held for ransom; theft or exposure
+        # (the manual's data-breach) is what a cue phrase names ("records were stolen")
+        specific.discard("data-breach")
     types = sorted(specific) or (["other"] if any(f.types for f in frame.facts) else [])
     if "malware" in types and len(types) > 1:
         types.remove("malware")  # the means of a more specific attack
@@ -647,10 +652,11 @@ def _attribution(frame: Frame, attackers: list[Actor]) -> tuple[str, list[str], 
             by, f = found[status]
             return status, by, f
     if attackers:
-        # a ransomware gang or hacktivist group named without a cue usually claimed it itself
+        # named with no cue of who says so: the text links the attack to the group (a strain's
+        # gang, "SamSam hackers"); a claim is what a claim cue or a leak-site listing names
         if all(a.kind == "group" and not a.state_link for a in attackers):
-            return "claimed", [], None
-        return "attributed", [], None
+            return "suspected", [], None
+        return "attributed", [], None  # a state, or a group the text ties to one
     return "unknown", [], None
 
 
