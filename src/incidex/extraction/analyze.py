@@ -211,11 +211,8 @@ def _gang_actors(f: SentenceFacts, t: str, mentions, gaz: Gazetteer, cues: CueSe
         if any(a < e0 and s0 < b for a, b in taken):
             continue
         surface = g.group(1)
-        info = gaz.kb.resolve_actor(surface)
-        if info is not None:
-            actor = Actor(name=info.name, mention=surface, aliases=list(info.aliases)[:12], kind=info.kind or "group",
-                          state_link=info.state_link, kb_id=info.kb_id)
-        else:
+        actor = gaz.actor_named(surface)
+        if actor is None:
             mal = gaz.kb.resolve_malware(surface)
             if mal is None or getattr(mal, "kind", None) != "ransomware":
                 continue
@@ -229,10 +226,8 @@ def _gang_actors(f: SentenceFacts, t: str, mentions, gaz: Gazetteer, cues: CueSe
         surface = m.group(1)
         if not (m.group(0).rstrip()[-1:] in "\"”'’" or any(ch.isupper() or ch.isdigit() for ch in surface)):
             continue  # "a hacker known as the leader": no name
-        info = gaz.kb.resolve_actor(surface)
-        actor = (Actor(name=info.name, mention=surface, aliases=list(info.aliases)[:12], kind=info.kind or "group",
-                       state_link=info.state_link, kb_id=info.kb_id) if info is not None
-                 else Actor(name=surface, mention=surface, kind="individual" if re.search(r"(?i)^(?:hacker|attacker|individual|person|user)\b", c.text) else "group"))
+        actor = gaz.actor_named(surface) or Actor(name=surface, mention=surface, kind="individual" if re.search(
+            r"(?i)^(?:hacker|attacker|individual|person|user)\b", c.text) else "group")
         f.actors.append((actor, f.sent.start + m.start(1), f.sent.start + m.end(1)))
         taken.append((m.start(1), m.end(1)))
 
@@ -342,7 +337,7 @@ def parsed_facts(f: SentenceFacts, doc: Doc, cues: CueSet, gaz: Gazetteer) -> No
                           for p in c.children if p.dep_ == "pobj"]
             if tok.dep_ in ("dobj", "obj", "attr") and _lemma(head) in SUFFER_VERBS:
                 heads += [c for c in head.children if c.dep_ in ("nsubj",)]
-            elif tok.dep_ == "pobj" and head.lower_ in ("by", "in") and _lemma(head.head) in VICTIM_VERBS | {"affect", "hit", "catch", "caught"}:
+            elif tok.dep_ == "pobj" and head.lower_ in ("by", "in") and _lemma(head.head) in VICTIM_VERBS | {"affect", "hit", "catch"}:
                 verb = head.head
                 heads += [c for c in verb.children if c.dep_ == "nsubjpass"]
                 if verb.dep_ == "acl" and verb.tag_ == "VBN" and _pos(verb.head) in ("NOUN", "PROPN"):

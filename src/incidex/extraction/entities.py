@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 import ahocorasick
 import yaml
@@ -20,15 +21,19 @@ from ..records import Actor
 from ..textfold import fold, fold_string, lower_same_length
 from .kb import CLAIM_FALLBACKS
 
+@lru_cache(maxsize=1)
+def _regions_data() -> dict:
+    return yaml.safe_load(resources.files("incidex.extraction").joinpath("lexicons/regions.yaml").read_text("utf-8"))
+
+
 def _regions() -> list[tuple[str, str, str, bool]]:
     """States, provinces and more cities (lexicons/regions.yaml), matched as written."""
-    data = yaml.safe_load(resources.files("incidex.extraction").joinpath("lexicons/regions.yaml").read_text("utf-8"))
-    return [(name, "city", iso, True) for name, iso in (data.get("regions") or {}).items()]
+    return [(name, "city", iso, True) for name, iso in (_regions_data().get("regions") or {}).items()]
 
 
 def _after_comma() -> tuple[re.Pattern, dict[str, str]]:
     """'SPRING HILL, Tenn.', 'Dayton, OH': a state's abbreviation after a place (regions.yaml)."""
-    data = yaml.safe_load(resources.files("incidex.extraction").joinpath("lexicons/regions.yaml").read_text("utf-8"))
+    data = _regions_data()
     iso = {str(a): code for code, abbrevs in (data.get("after_comma") or {}).items() for a in abbrevs}
     alts = "|".join(re.escape(a) for a in sorted(iso, key=len, reverse=True))
     # after a capitalised word; a postal code not before another word in capitals ("HACKERS, IN THE END")
@@ -127,10 +132,14 @@ class Gazetteer:
         return [m for m in self._scan(text) if m.kind in ("country", "demonym", "city")]
 
     def actor(self, m: Mention) -> Actor | None:
-        info = self.kb.resolve_actor(m.text)
+        return self.actor_named(m.text)
+
+    def actor_named(self, surface: str) -> Actor | None:
+        """The knowledge base's actor for a surface, with that surface as its mention, or None."""
+        info = self.kb.resolve_actor(surface)
         if info is None:
             return None
-        return Actor(name=info.name, mention=m.text, aliases=list(info.aliases)[:12], kind=info.kind or "group",
+        return Actor(name=info.name, mention=surface, aliases=list(info.aliases)[:12], kind=info.kind or "group",
                      state_link=info.state_link, kb_id=info.kb_id)
 
     def family_attacker(self, surface: str, after: str, claimed_after: bool = False) -> Actor | None:
@@ -163,9 +172,11 @@ class Gazetteer:
     def country_name(self, iso2: str) -> str:
         return self.kb.country_name(iso2) or iso2
 
-    def is_country_name(self, text: str) -> bool:
+    def is_country_name(self, text: str, kind: str = "country") -> bool:
+        """Whether the text is one place name and nothing else: a country, or with ``kind="city"``
+        a city, state or province ("Baltimore", "Ontario")."""
         ms = self.countries(text)
-        return len(ms) == 1 and ms[0].kind == "country" and ms[0].end - ms[0].start >= len(text.strip()) - 1
+        return len(ms) == 1 and ms[0].kind == kind and ms[0].end - ms[0].start >= len(text.strip()) - 1
 
 
 # ----------------------------------------------------------------- regexes

@@ -384,7 +384,7 @@ def frame_to_incident(frame: Frame, index: int, article_id: str, body: str, publ
     victims = [victims[k] for k in keep]
     victim_sent = [victim_sent[k] for k in keep]
     victims, victim_sent = _fold_descriptors(victims, victim_sent, heads, gaz)
-    places = [v for v in victims if _is_place_name(v.name, gaz)]
+    places = [v for v in victims if gaz.is_country_name(v.name, kind="city")]
     for v in victims:
         _spell_out(v, body, gaz)
         if v.sector is None and v in places and len(places) == len(victims):
@@ -406,7 +406,7 @@ def frame_to_incident(frame: Frame, index: int, article_id: str, body: str, publ
 
     specific = {t for f in frame.facts for t in f.types if t != "other"}
     if {"ransomware", "data-breach"} <= specific and not any(
-            "data-breach" in f.types for f in frame.facts if not getattr(f, "learned_trigger", False)):
+            "data-breach" in f.types for f in frame.facts if not f.learned_trigger):
         # the encoder's "data" in a ransomware story is data held for ransom; theft or exposure
         # (the manual's data-breach) is what a cue phrase names ("records were stolen")
         specific.discard("data-breach")
@@ -513,12 +513,6 @@ def _spell_out(v: Victim, body: str, gaz) -> None:
                 v.name = full
                 v.sector = v.sector or gaz.sector(full)
                 return
-
-
-def _is_place_name(name: str, gaz) -> bool:
-    """A city, state or province named alone ("Baltimore", "Ontario")."""
-    ms = gaz.countries(name)
-    return len(ms) == 1 and ms[0].kind == "city" and ms[0].end - ms[0].start >= len(name.strip()) - 1
 
 
 def _is_country_victim(v: Victim, gaz) -> bool:

@@ -18,7 +18,7 @@ _TAG_POS = {
 }
 IRREGULAR = {
     "hit": "hit", "struck": "strike", "stricken": "strike", "stole": "steal", "stolen": "steal",
-    "took": "take", "taken": "take", "fell": "fall", "fallen": "fall", "said": "say", "says": "say",
+    "took": "take", "taken": "take", "caught": "catch", "fell": "fall", "fallen": "fall", "said": "say", "says": "say",
     "told": "tell", "knew": "know", "known": "know", "shut": "shut", "was": "be", "were": "be",
     "is": "be", "are": "be", "been": "be", "data": "datum", "spied": "spy", "spies": "spy",
     "underwent": "undergo", "saw": "see", "seen": "see", "got": "get", "gotten": "get", "led": "lead",
