@@ -30,6 +30,11 @@ def one(text: str, anchor: DateValue | None = None, published: date | None = PUB
     ("A campaign in June 2023 hit", "2023-06", "month"),
     ("Back in 2019 the group", "2019", "year"),
     ("The systems went down on 2024-02-29.", "2024-02-29", "day"),
+    # a season is told by its year; "last spring" in March is the spring of the year before
+    ("Last spring, the clinic was hit.", "2023", "year"),
+    ("The intrusion began in the fall of 2021.", "2021", "year"),
+    ("This summer, the portal went dark.", "2024", "year"),
+    ("During the winter the attackers", "2023", "year"),
 ])
 def test_phrases(text, value, precision):
     d = one(text)
@@ -69,3 +74,12 @@ def test_without_publication_date_only_absolute_dates_resolve():
 def test_date_range_covers_the_precision():
     assert date_range(DateValue("2024-02", "month")) == ("2024-02-01", "2024-02-29")
     assert date_range(DateValue("2024-03-11", "week")) == ("2024-03-11", "2024-03-17")
+
+
+def test_last_season_in_that_season_is_the_one_before():
+    assert one("Last spring the network was hit.", published=date(2024, 4, 20)).value == "2023"
+    assert one("Last spring the network was hit.", published=date(2024, 7, 1)).value == "2024"
+
+
+def test_fall_the_verb_is_not_a_season():
+    assert find_dates("Employees may fall for the lure.") == []

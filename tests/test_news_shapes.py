@@ -119,3 +119,80 @@ def test_an_attack_known_by_the_victims_acronym_is_its_own_incident_under_its_fu
     assert by_victim["Nevada Department of Transportation"] is not by_victim["Harlow General Hospital"]
     ndot = next(v for v in by_victim["Nevada Department of Transportation"].victims)
     assert "NDOT" in ndot.aliases and ndot.sector == "transport"
+
+
+def test_background_attacks_told_by_season_and_more_recently_are_their_own_incidents():
+    text = ("Last month, ransomware hit the Ostrava Water Board, whose staff found ransom notes on their screens. "
+            "Last spring, Linden Vale Medical Center in Ohio was attacked by ransomware. Because it had backups, "
+            "the hospital decided not to pay the $30,000 ransom. "
+            "More recently in January, ransomware hit Brookfield Clinic, which paid $12,000.")
+    incs = incidex.extract(text, published="2024-03-10").incidents
+    by_victim = {v.name: inc for inc in incs for v in inc.victims}
+    assert {"Ostrava Water Board", "Linden Vale Medical Center", "Brookfield Clinic"} <= set(by_victim), by_victim
+    assert len({id(i) for i in by_victim.values()}) == 3
+    assert by_victim["Linden Vale Medical Center"].date.value == "2023"
+    assert by_victim["Brookfield Clinic"].date.value == "2024-01"
+    # "the hospital" is the medical center named before it, not the water board the story leads with
+    assert by_victim["Linden Vale Medical Center"].impact.ransom_usd == 30000
+    assert by_victim["Ostrava Water Board"].impact.ransom_usd is None
+
+
+def test_held_since_a_weekday_dates_the_attack():
+    text = ("Corwin Health paid a ransom to hackers, officials said. Its network had been held hostage since "
+            "late Thursday, when ransomware locked patient files.")
+    inc = incidex.extract(text, published="2024-03-18").incidents[0]
+    assert inc.date is not None and inc.date.value == "2024-03-14", inc.date
+
+
+def test_locked_files_are_not_records_affected_but_stolen_ones_are():
+    locked = incidex.extract("Ransomware at Corwin Health encrypted more than 1,400 files on Monday.",
+                             published="2024-03-18").incidents[0]
+    assert locked.impact.records_affected is None
+    stolen = incidex.extract("Hackers stole 1,400 files from Corwin Health on Monday.",
+                             published="2024-03-18").incidents[0]
+    assert stolen.impact.records_affected == 1400
+
+
+def test_where_the_attack_came_from_is_not_the_victims_country():
+    text = ("Ransomware hit the Delford County government on Tuesday. Investigators believe the attack "
+            "originated from Iran or Ukraine.")
+    inc = incidex.extract(text, published="2024-03-18").incidents[0]
+    assert [v.country for v in inc.victims] != ["IR"] and [v.country for v in inc.victims] != ["UA"], inc.victims
+
+
+def test_fell_victim_is_a_successful_attack_whatever_the_attacker_tried_next():
+    text = ("Corwin Health fell victim to a cyber attack on Thursday. The chief executive said a hacker "
+            "attempted to shut down the hospital's operations.")
+    inc = incidex.extract(text, published="2024-03-18").incidents[0]
+    assert inc.outcome == "successful"
+
+
+def test_a_person_with_a_second_capital_in_the_surname_is_not_a_victim():
+    from incidex.extraction.persons import maybe_person
+    assert maybe_person("Scott MacDonald") and maybe_person("Mary O'Brien")
+    assert not maybe_person("Corwin Health")
+
+
+def test_a_story_told_through_its_ransomware_takes_the_group_that_runs_it():
+    text = ("The Delford County Water Authority shut down 900 computers after they were infected with the Ryuk "
+            "ransomware on Monday. The Ryuk operators usually ask for a ransom in bitcoin.")
+    inc = incidex.extract(text, published="2024-03-18").incidents[0]
+    assert inc.attackers and "Ryuk" in (inc.attackers[0].mention or inc.attackers[0].name), inc.attackers
+    assert inc.attribution.status == "suspected"
+    quiet = incidex.extract("The Delford County Water Authority shut down 900 computers after they were infected "
+                            "with the Ryuk ransomware on Monday.", published="2024-03-18").incidents[0]
+    assert quiet.attackers == []
+
+
+def test_a_states_acronym_is_spelled_out():
+    text = ("In wake of an attack on computers at Nevada’s DOT, the Nevada Department of Transportation "
+            "said ransomware had encrypted its servers on Monday.")
+    inc = incidex.extract(text, published="2024-03-18").incidents[0]
+    assert [v.name for v in inc.victims] == ["Nevada Department of Transportation"], inc.victims
+
+
+def test_a_claimed_attack_encrypting_systems_succeeded():
+    text = ("In March 2022 the gang claimed an attack on Verano Logistica, a Spanish freight firm, encrypting "
+            "systems at its headquarters in Valencia.")
+    inc = incidex.extract(text, published="2024-03-18").incidents[0]
+    assert inc.outcome == "successful"

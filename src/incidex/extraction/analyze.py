@@ -832,6 +832,18 @@ _LINK_BEFORE = re.compile(r"(?i)(?:linked|tied|connected|attributed|traced|blame
 _LINK_ADJ = re.compile(r"(?i)^[- ](?:linked|backed|sponsored|affiliated|aligned|state[- ](?:sponsored|backed|hackers|actors?)|government[- ](?:backed|hackers|linked)|nexus)\b")
 
 
+# "originated from Iran or Ukraine", "hackers based in Russia": where the attackers are, which is
+# not where the victim is.
+_ORIGIN_BEFORE = re.compile(r"(?i)\b(?:originat\w*|based|located|operating|hail\w*|routed|coming|came|come|launched|"
+                            r"believed to be|thought to be|traced(?: back)?)\s+(?:from|in|out of|to)\s+(?:the\s+)?"
+                            r"(?:[\w.-]+\s+(?:or|and)\s+|[\w.-]+,\s+)*$")
+
+
+def attacker_origin(f: SentenceFacts, m) -> bool:
+    """The place mention ``m`` of the sentence says where the attack came from."""
+    return bool(_ORIGIN_BEFORE.search(f.sent.text[max(0, m.start - 60):m.start]))
+
+
 def _state_actors(f: SentenceFacts, doc: Doc, cues: CueSet, gaz: Gazetteer) -> None:
     """'hackers linked to Iran's government', 'Russian state hackers', 'attributed to Iran'."""
     if not (f.triggers or f.attribution):

@@ -55,6 +55,9 @@ PATTERNS: list[tuple[str, str]] = [
     ("weekday", rf"\b(?P<pre>(?:on|last|this|since|early|late)\s+)?(?P<wd>{_DAY})\b"),
     ("in_month", rf"\b(?P<pre>(?:in|since|during|from|until|by|through|earlier in|later in|back in|early|late|mid|in early|in late|in mid)[- ])(?:the\s+(?:start|beginning|end|middle)\s+of\s+)?(?P<mon>(?:January|February|March|April|June|July|August|September|October|November|December|Sept?\.|Jan\.|Feb\.|Aug\.|Oct\.|Nov\.|Dec\.|May))\b(?!,?\s+(?:the\s+)?(?:[0-3]?\d(?:st|nd|rd|th)?\b|(?:19|20)\d{{2}}))"),
     ("year", r"\b(?P<pre>(?:in|since|during|from|until|by|through|early|late|mid|of|back in|in early|in late|in mid)[- ])(?P<y>(?:19|20)\d{2})\b"),
+    ("season_y", r"\b(?:(?:in|during|over|early|late|mid|in early|in late|in mid)[- ])?(?:the\s+)?(?P<s>spring|summer|fall|autumn|winter)\s+(?:of\s+)?(?P<y>(?:19|20)\d{2})\b"),
+    ("season_rel", r"\b(?P<which>last|this|past|previous)\s+(?P<s>spring|summer|fall|autumn|winter)\b"),
+    ("season_in", r"\b(?:in|during|over|early|late|mid)[- ](?:the\s+)?(?P<s>spring|summer|fall|autumn|winter)\b"),
     ("quarter", r"\b(?:(?P<q>Q[1-4])|(?P<ord>first|second|third|fourth)\s+quarter\s+of)\s+(?P<y>(?:19|20)\d{2})\b"),
 ]
 _COMPILED = re.compile("|".join(f"(?P<{name}>{pat.replace('(?P<', f'(?P<{name}_')})" for name, pat in PATTERNS), re.IGNORECASE)
@@ -79,13 +82,13 @@ class DateMention:
     @property
     def has_year(self) -> bool:
         return "y" in self.parts or self.kind in ("ago", "this_unit", "weekend", "yesterday", "weekday", "month_rel",
-                                                  "last_month_name")
+                                                  "last_month_name", "season_rel", "season_in")
 
 
 # Every pattern needs a digit or one of these words; most sentences have neither.
 _PREFILTER = re.compile(
     r"\d|(?i:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec|monday|tuesday|wednesday|thursday|friday|saturday|sunday"
-    r"|today|tonight|yesterday|morning|afternoon|week|month|year|ago|quarter)")
+    r"|today|tonight|yesterday|morning|afternoon|week|month|year|ago|quarter|spring|summer|fall|autumn|winter)")
 
 
 def find_dates(text: str) -> list[DateMention]:
@@ -154,6 +157,12 @@ def resolve(mention: DateMention, published: date | None, anchor: DateValue | No
             return DateValue(f"{int(p['y']):04d}-{(q - 1) * 3 + 1:02d}", "month", 0.6, mention.text)
         if kind == "year":
             return mk(date(int(p["y"]), 1, 1), "year", 0.85)
+        if kind == "season_y":
+            return mk(date(int(p["y"]), 1, 1), "year", 0.8)
+        if kind in ("season_rel", "season_in"):
+            if published is None:
+                return None
+            return mk(_season_start(p["s"], p.get("which", ""), published), "year", 0.7)
         if kind == "last_month_name":
             if published is None:
                 return None
@@ -233,6 +242,23 @@ def resolve(mention: DateMention, published: date | None, anchor: DateValue | No
     except (ValueError, KeyError, OverflowError):
         return None
     return None
+
+
+# A season is told by its year: "last spring" in a March 2018 article is spring 2017.
+SEASON_START = {"spring": 3, "summer": 6, "fall": 9, "autumn": 9, "winter": 12}
+
+
+def _season_start(season: str, which: str, published: date) -> date:
+    """The first day of the season meant: this year's ("this summer"), the latest one begun by the
+    publication date ("in the spring"), or the one before it when that season is still running
+    ("last spring" in April)."""
+    month = SEASON_START[season.lower()]
+    if which.lower() == "this":  # the season of the publication's year (a winter runs into January)
+        return date(published.year - (month == 12 and published.month < 3), month, 1)
+    start = _latest_month_not_after(month, published)
+    if which.lower() in ("last", "past", "previous") and _shift_months(start, 3) > published:
+        start = date(start.year - 1, month, 1)
+    return start
 
 
 def _offset(base: date, unit: str, n: int, mention: DateMention, conf: float) -> DateValue | None:

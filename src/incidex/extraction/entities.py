@@ -217,6 +217,11 @@ def find_cves(text: str) -> list[str]:
     return sorted({m.group(0).upper() for m in _CVE.finditer(text)})
 
 
+# Files and documents are records affected when they were taken or exposed.
+_TAKEN = re.compile(r"(?i)\b(?:stol(?:e|en)|steal\w*|exfiltrat\w+|leak\w*|expos\w+|download\w*|dump\w*|publish\w*|"
+                    r"posted|copied|accessed|obtained|breach\w*)\b")
+
+
 def find_counts(text: str) -> tuple[int | None, int | None]:
     """Records and people affected, the largest figure of each in the text."""
     records = people = None
@@ -225,6 +230,8 @@ def find_counts(text: str) -> tuple[int | None, int | None]:
         if n < 2 or _MONTH_BEFORE.search(text[max(0, m.start() - 12):m.start()]):
             continue  # "May 6 ... files" is a date, not a count
         noun = m.group("noun").lower().split()[-1].split("-")[-1]
+        if noun in ("files", "documents") and not _TAKEN.search(text):
+            continue  # "encrypted 1,400 files": what was locked, not records affected
         if noun in PEOPLE_NOUNS:
             people = max(people or 0, n)
         else:

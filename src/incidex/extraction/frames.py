@@ -17,7 +17,7 @@ from datetime import date
 
 from ..limits import no_check
 from ..records import Actor, Attribution, DateValue, Evidence, Impact, Incident, Response, Victim
-from .analyze import SentenceFacts, VictimCandidate
+from .analyze import SentenceFacts, VictimCandidate, attacker_origin
 from .dates import date_range, resolve, to_date
 from .victim_filters import is_descriptor
 
@@ -89,7 +89,7 @@ _REPORTING_BEFORE = re.compile(
     r"(?i)(?:\b(?:said|says|told(?: \w+)?|announced|confirmed|disclosed|reported|revealed|warned|stated|attributed|"
     r"claimed|claiming|listed|posted|leak site|"
     r"unsealed|published|notified|filed|wrote|added|acknowledged|statement(?: released)?|notice|filing|update|"
-    r"interview|press conference|publicly)\b[^.;]{0,12}|\b(?:since|founded|established|active since|created)\s*)$")
+    r"interview|press conference|publicly)\b[^.;]{0,12}|\b(?:founded|established|active since|created)\s*)$")
 _REPORTING_AFTER = re.compile(r"(?i)^\s*(?:\w+\s+){0,3}(?:said|says|told|announced|confirmed|disclosed|reported|attributed|publicly|unsealed|charged|indicted|issued|released|sanctioned|published|filed|notified|claimed|claiming|listed|posted|imposed|announced|unveiled)\b")
 
 
@@ -101,9 +101,11 @@ def _is_event_date(f: SentenceFacts, m) -> bool:
     ('since 2019') are not incident dates."""
     t = f.sent.text
     before = t[max(0, m.start - 45):m.start]
-    if (re.search(r"(?i)\b(?:since|founded|established|active since|created)\s+(?:at least |as early as |around |about )?$", before)
-            or re.match(r"(?i)since\b", m.text)):
+    if re.search(r"(?i)\b(?:founded|established|active since|operating since|created)\s+(?:in\s+)?(?:at least |as early as |around |about )?$", before):
         return False
+    if (re.search(r"(?i)\bsince\s+(?:at least |as early as |around |about )?(?:late |early )?$", before) or re.match(r"(?i)since\b", m.text)) \
+            and m.kind not in _DAY_KINDS:
+        return False  # "since 2019" is how long; "held hostage since late Thursday" is when it began
     if m.kind not in _DAY_KINDS:
         return True
     return not (_REPORTING_BEFORE.search(before) or _REPORTING_AFTER.match(t[m.end:m.end + 40]))
@@ -120,6 +122,11 @@ def _sentence_date(f: SentenceFacts, published: date | None, anchor: DateValue |
         if d is not None and (best is None or SPECIFICITY[d.precision] < SPECIFICITY[best[0].precision]):
             best = (d, m)
     return best if best else (None, None)
+
+
+# "More recently, in January": the months that follow count from the publication date, not
+# from the older story the narrative was telling.
+_FRESH = re.compile(r"(?i)\b(?:more|most) recently\b")
 
 
 def group_frames(facts: list[SentenceFacts], published: date | None, kb, check=no_check) -> list[Frame]:
@@ -139,7 +146,8 @@ def group_frames(facts: list[SentenceFacts], published: date | None, kb, check=n
             frames.append(cur)
             _add(cur, f, published, kb)
             continue
-        sdate, _ = _sentence_date(f, published, cur.date)
+        anchor = None if _FRESH.search(f.sent.text) else cur.date
+        sdate, _ = _sentence_date(f, published, anchor)
         new = False
         if opener and not (f.anaphoric and not f.new_incident):
             if sdate is not None and cur.date is not None and not _overlap(sdate, cur.date):
@@ -148,7 +156,6 @@ def group_frames(facts: list[SentenceFacts], published: date | None, kb, check=n
                 new = True
             elif f.victims and not _victims_overlap(f, cur) and _other_attackers(f, cur):
                 new = True  # new victims hit by another named attacker: another incident
-        anchor = cur.date
         if new:
             cur = Frame()
             frames.append(cur)
@@ -176,7 +183,7 @@ def _same_org(a: VictimCandidate, b: VictimCandidate) -> bool:
 
 _SAME_STRAIN = re.compile(r"(?i)\b(?:same (?:ransomware|malware|strain|group|gang|hackers|attackers)|"
                           r"similar (?:attack|incident|fate)|also (?:been )?(?:hit|struck|infected|targeted)|"
-                          r"other victims?|previous(?:ly)?|earlier|last (?:year|month|week)|in \d{4}|"
+                          r"other victims?|previous(?:ly)?|earlier|(?:more|most) recently|last (?:year|month|week)|in \d{4}|"
                           r"like (?:the )?[A-Z]|elsewhere)")
 
 
@@ -349,6 +356,7 @@ def frame_to_incident(frame: Frame, index: int, article_id: str, body: str, publ
 
     # context country: the most named country of the frame that is not the attacker's
     counts = Counter(m.key for f in frame.facts for m in f.countries if m.key not in attacker_states
+                     and not attacker_origin(f, m)
                      and not re.search(r"(?i)\bpro-\s*$", f.sent.text[max(0, m.start - 5):m.start]))
     for f in frame.facts:
         for r in f.responses:
@@ -389,6 +397,7 @@ def frame_to_incident(frame: Frame, index: int, article_id: str, body: str, publ
         _spell_out(v, body, gaz)
         if v.sector is None and v in places and len(places) == len(victims):
             v.sector = "government"  # "Atlanta was hit": the city, its local government (beside a company, its place)
+    victims, victim_sent = _one_per_name(victims, victim_sent)
     for i, f in enumerate(victim_sent):
         evidence(f"victims[{i}]", f)
     for f in frame.facts:
@@ -499,16 +508,40 @@ def frame_to_incident(frame: Frame, index: int, article_id: str, body: str, publ
 _CAPITALISED_RUN = re.compile(r"[A-Z][\w&'’-]*(?:\s+(?:(?:of|the|and|for|&)\s+)*[A-Z][\w&'’-]*)+")
 
 
+_PLACE_ACRONYM = re.compile(r"^([A-Z][a-z]+)(?:'s|’s)?\s+([A-Z]{2,7})$")
+
+
+def _one_per_name(victims: list[Victim], sents: list[SentenceFacts]) -> tuple[list[Victim], list[SentenceFacts]]:
+    """An acronym spelled out can meet the full name told elsewhere: one entry, both aliases."""
+    kept: list[Victim] = []
+    kept_sents: list[SentenceFacts] = []
+    for v, f in zip(victims, sents):
+        same = next((k for k in kept if k.name == v.name), None)
+        if same is None:
+            kept.append(v)
+            kept_sents.append(f)
+            continue
+        same.aliases = sorted(set(same.aliases) | set(v.aliases))
+        same.country = same.country or v.country
+        same.sector = same.sector or v.sector
+    return kept, kept_sents
+
+
 def _spell_out(v: Victim, body: str, gaz) -> None:
     """'CDOT' when the article also writes 'Colorado Department of Transportation': the victim
     takes the most specific name the text gives (the coding manual's rule), the acronym as an alias."""
-    if not (2 <= len(v.name) <= 8 and v.name.isalpha() and v.name.isupper()):
+    short, place = v.name, ""
+    owned = _PLACE_ACRONYM.match(v.name)
+    if owned:  # "Colorado's DOT" is "CDOT" told with its state
+        place = owned.group(1)
+        short = place[0] + owned.group(2)
+    if not (2 <= len(short) <= 8 and short.isalpha() and short.isupper()):
         return
     for m in _CAPITALISED_RUN.finditer(body):
         words = list(re.finditer(r"\S+", m.group(0)))
         for k in range(len(words) - 1):  # "Last month the Colorado Department of ...": try each start
             full = m.group(0)[words[k].start():]
-            if is_acronym_of(v.name, full):
+            if full.startswith(place) and is_acronym_of(short, full):
                 v.aliases = sorted(set(v.aliases) | {v.name})
                 v.name = full
                 v.sector = v.sector or gaz.sector(full)

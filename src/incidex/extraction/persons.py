@@ -23,7 +23,8 @@ ORG_WORDS = re.compile(
     r"holdings|partners|industries|international|global|foundation|association|federation|union|government|"
     r"parliament|police|army|navy|transport|logistics|freight|shipping|exchange|insurance|telecom|media|news|times|"
     r"post|press|cooperative|coop|savings|trust|fund|society|club|church|museum|library|court|&)\b")
-_PERSON_SHAPE = re.compile(r"^(?:[A-Z][a-z'’.-]+\s){1,3}[A-Z][a-z'’-]+$")
+# a word of a name may carry a second capital: MacDonald, McCarthy, DeVos, O'Brien
+_PERSON_SHAPE = re.compile(r"^(?:[A-Z][a-z'’.-]+(?:[A-Z][a-z'’-]+)?\s){1,3}[A-Z][a-z'’-]*(?:[A-Z][a-z'’-]+)?$")
 
 
 def maybe_person(name: str) -> bool:

@@ -18,7 +18,7 @@ import spacy
 from ..limits import Budget, BudgetExceeded, hard_time_limit, limits, no_check
 from ..records import Article, Evidence, ExtractionResult
 from ..settings import load_settings
-from .analyze import FOCUS, cheap_facts, parsed_facts, ref_sector
+from .analyze import FOCUS, attacker_origin, cheap_facts, parsed_facts, ref_sector
 from .cues import load_cues
 from .entities import Gazetteer
 from .frames import frame_to_incident, group_frames
@@ -220,6 +220,7 @@ class Extractor:
             score_victims(facts, text, shift, self.gaz, self.victim_scorer, refs=True,
                           rules_floor=self.encoder_settings.rules_floor)
         frames = group_frames(facts, published, self.kb, check)
+        _family_operators(facts, frames, self.gaz)
         ctx = _article_country(facts)
         filed_from = dateline_country(facts, self.gaz)
         incidents, built = [], []
@@ -261,7 +262,9 @@ def _reason(exc: Exception) -> str:
 def _resolve_focus(facts, focus, gaz) -> None:
     """'the company', 'it': the organisation the lead is about, or nothing. A reference points
     back: when the lead's organisation is first named after it, the reference takes the last
-    organisation named before it instead (or nothing). The reference's noun says what kind of
+    organisation named before it instead (or nothing), and a noun that says another kind of
+    organisation than the lead's ("the hospital" in a story led by a transport agency) takes the
+    last organisation of that kind named before it. The reference's noun says what kind of
     organisation the name is when nothing else did ("Wasaga Beach ... the town's computers":
     a local government)."""
     named = [v for f in facts for v in f.victims if v.name != FOCUS and v.named and not v.is_state]
@@ -274,11 +277,38 @@ def _resolve_focus(facts, focus, gaz) -> None:
             target = focus
             if target is not None and target.start > v.start:
                 target = next((w for w in reversed(named) if w.end <= v.start), None)
+            kind = ref_sector(v.ref_head, gaz) if v.ref_head else None
+            if kind and target is not None and target.sector != kind:
+                # "the hospital" after a hospital was named: that one, not the lead's agency
+                target = next((w for w in reversed(named) if w.end <= v.start and w.sector == kind), target)
             if target is not None:
                 if target.sector is None and v.ref_head:
                     target.sector = ref_sector(v.ref_head, gaz)
                 out.append(replace(target, start=v.start, end=v.end, is_ref=True, source=v.source, score=None))
         f.victims = out
+
+
+def _family_operators(facts, frames, gaz) -> None:
+    """'SamSam ransomware infected the agency', and elsewhere in the article 'the SamSam group':
+    a story told through its ransomware takes the group the article says runs that ransomware
+    (as an attacker of its own, so the attribution is what the frame's cues say, else suspected)."""
+    gangs: dict[str, tuple] = {}
+    for f in facts:
+        for a, s, e in f.actors:
+            key = gaz.kb.canonical_actor_id(a.kb_id)
+            if key and a.kind != "state":
+                gangs.setdefault(key, (a, s, e, f))
+    if not gangs:
+        return
+    for frame in frames:
+        if frame.actors or frame.inherited or not frame.victims:
+            continue  # a story with no victim of its own stays a mention of the ransomware
+        for f in frame.facts:
+            for m in f.malware:
+                info = gaz.kb.resolve_malware(m.text)
+                gang = gangs.get(gaz.kb.canonical_actor_id(info.kb_id)) if info else None
+                if gang is not None and gang not in frame.inherited:
+                    frame.inherited.append(gang)
 
 
 def _attach_iocs(article: Article, text: str, built: list, incidents) -> None:
@@ -299,7 +329,7 @@ def _pub_date(published: str | None) -> date | None:
 
 
 def _article_country(facts) -> str | None:
-    counts = Counter(m.key for f in facts for m in f.countries)
+    counts = Counter(m.key for f in facts for m in f.countries if not attacker_origin(f, m))
     return counts.most_common(1)[0][0] if counts else None
 
 
