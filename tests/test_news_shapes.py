@@ -196,3 +196,27 @@ def test_a_claimed_attack_encrypting_systems_succeeded():
             "systems at its headquarters in Valencia.")
     inc = incidex.extract(text, published="2024-03-18").incidents[0]
     assert inc.outcome == "successful"
+
+
+def test_pronouns_and_a_persons_possessive_are_no_victims():
+    text = ("There have been phishing emails in circulation since Monday, the agency said. Their subject line "
+            "reads \"My current address update\" and they carry a link to a fake bank page.")
+    names = _names(incidex.extract(text, published="2024-03-18"))
+    assert "There" not in names and not any(n.startswith("My ") for n in names), names
+    from incidex.extraction.analyze import VictimCandidate
+    from incidex.extraction.victim_filters import names_no_organisation
+    cand = lambda name: VictimCandidate(name=name, start=0, end=len(name), head=name.split()[-1].lower(), named=True)  # noqa: E731
+    assert names_no_organisation(cand("There")) and names_no_organisation(cand("My current address update"))
+    assert not names_no_organisation(cand("Theresa Health")) and not names_no_organisation(cand("Myriad Bank"))
+
+
+def test_a_title_case_headline_word_the_body_writes_in_lower_case_is_no_name():
+    from incidex.extraction.analyze import SentenceFacts, VictimCandidate
+    from incidex.extraction.sentences import split_sentences
+    from incidex.extraction.victim_filters import drop_non_victims
+    head, body = split_sentences("Group Steals Millions From Wallet Service. The group phished Coinvault users.")
+    fh, fb = SentenceFacts(head, headline=True), SentenceFacts(body)
+    fh.victims = [VictimCandidate(name="Group", start=0, end=5, head="group", named=True),
+                  VictimCandidate(name="Wallet Service", start=27, end=41, head="service", named=True)]
+    drop_non_victims([fh, fb])
+    assert [v.name for v in fh.victims] == ["Wallet Service"]

@@ -87,6 +87,7 @@ def merge_appositions(f: SentenceFacts, gaz) -> None:
 
 
 def drop_non_victims(facts: list[SentenceFacts], gaz=None) -> None:
+    _drop_headline_common_nouns(facts)
     for f in facts:
         if not f.victims:
             continue
@@ -102,6 +103,17 @@ def drop_non_victims(facts: list[SentenceFacts], gaz=None) -> None:
                      and not is_impersonated(text[:max(0, v.start - base)]) and not names_no_organisation(v)
                      and not speaks_as_researcher(text[max(0, v.end - base):])
                      and not names_platform(v.name, text[max(0, v.end - base):])]
+
+
+def _drop_headline_common_nouns(facts: list[SentenceFacts]) -> None:
+    """A title-case headline capitalises common nouns ("Group Makes $50 Million ...", "... Hit
+    Local Government"): a headline candidate the body writes only in lower case is no name."""
+    body = " ".join(f.sent.text for f in facts if not f.headline)
+    for f in facts:
+        if f.headline and f.victims:
+            f.victims = [v for v in f.victims if not (
+                v.named and v.name != v.name.lower() and v.name not in body
+                and re.search(r"\b" + re.escape(v.name.lower()) + r"\b", body))]
 
 
 def speaks_as_researcher(after: str) -> bool:
@@ -133,7 +145,7 @@ _WORD = re.compile(r"[\w.'’-]+")
 
 
 def names_no_organisation(v) -> bool:
-    """A date, a continent, a possessive fragment or a stray lower-case word (see the module doc)."""
+    """A date, a continent, a pronoun, a possessive fragment or a stray lower-case word (see the module doc)."""
     if v.name == FOCUS or v.is_ref:
         return False
     name = v.name.strip()
@@ -143,6 +155,8 @@ def names_no_organisation(v) -> bool:
     words = [w.lower() for w in _WORD.findall(name)]
     if words and all(w in lex["time"] or w.isdigit() for w in words):
         return True
+    if words and (all(w in lex["pronouns"] for w in words) or words[0] in lex["person_possessives"]):
+        return True  # "There", "My current address update"
     if words and all(w in lex["titles"] for w in words) and any(w not in ("the", "a", "an", "its", "their") for w in words):
         return True  # "CFO", "the chief executive": a person
     if name.lower() in lex["regions"] or (len(words) > 1 and words[-1] in lex["product_heads"]):
