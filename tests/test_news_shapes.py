@@ -210,6 +210,19 @@ def test_pronouns_and_a_persons_possessive_are_no_victims():
     assert not names_no_organisation(cand("Theresa Health")) and not names_no_organisation(cand("Myriad Bank"))
 
 
+def test_the_attackers_and_the_attack_are_no_victims():
+    from incidex.extraction.analyze import VictimCandidate
+    from incidex.extraction.victim_filters import names_no_organisation
+    cand = lambda name: VictimCandidate(name=name, start=0, end=len(name), head=name.split()[-1].lower(), named=True)  # noqa: E731
+    for name in ("Ransomware crooks", "Sneaky crooks", "Ransomware Out", "K"):
+        assert names_no_organisation(cand(name)), name
+    for name in ("Crookston Bank", "Hackensack Meridian Health", "Ransom County"):
+        assert not names_no_organisation(cand(name)), name
+    names = _names(incidex.extract("Ransomware crooks test a new way to spread their malware",
+                                   published="2024-03-18"))
+    assert names == [], names
+
+
 def test_a_title_case_headline_word_the_body_writes_in_lower_case_is_no_name():
     from incidex.extraction.analyze import SentenceFacts, VictimCandidate
     from incidex.extraction.sentences import split_sentences

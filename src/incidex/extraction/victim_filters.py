@@ -145,7 +145,8 @@ _WORD = re.compile(r"[\w.'’-]+")
 
 
 def names_no_organisation(v) -> bool:
-    """A date, a continent, a pronoun, a possessive fragment or a stray lower-case word (see the module doc)."""
+    """A date, a continent, a pronoun, the attackers or the attack, a possessive fragment or a stray
+    lower-case word (see the module doc)."""
     if v.name == FOCUS or v.is_ref:
         return False
     name = v.name.strip()
@@ -157,6 +158,8 @@ def names_no_organisation(v) -> bool:
         return True
     if words and (all(w in lex["pronouns"] for w in words) or words[0] in lex["person_possessives"]):
         return True  # "There", "My current address update"
+    if len(name) < 2 or (words and (words[-1] in lex["attacker_heads"] or words[0] in lex["attack_words"])):
+        return True  # "K" (of "$55K"), "Ransomware crooks", "Ransomware Out"
     if words and all(w in lex["titles"] for w in words) and any(w not in ("the", "a", "an", "its", "their") for w in words):
         return True  # "CFO", "the chief executive": a person
     if name.lower() in lex["regions"] or (len(words) > 1 and words[-1] in lex["product_heads"]):
