@@ -233,3 +233,15 @@ def test_a_title_case_headline_word_the_body_writes_in_lower_case_is_no_name():
                   VictimCandidate(name="Wallet Service", start=27, end=41, head="service", named=True)]
     drop_non_victims([fh, fb])
     assert [v.name for v in fh.victims] == ["Wallet Service"]
+
+
+def test_a_word_cut_off_at_the_end_of_a_feed_description_is_no_victim():
+    from incidex.records import Article
+    from incidex.extraction.pipeline import default_extractor
+    art = Article(id="cut1", title="Clinic network hit by ransomware", language="en", published="2024-03-18",
+                  body="Hackers breached the systems of Harlow Physicians and stole patient records from Westbury Medi…")
+    names = [v.name for inc in default_extractor().extract_article(art).incidents for v in inc.victims]
+    assert "Harlow Physicians" in names and not any(n.endswith("Medi") for n in names), names
+    art.body = art.body.replace("Medi…", "Medical Centre.")
+    names = [v.name for inc in default_extractor().extract_article(art).incidents for v in inc.victims]
+    assert "Westbury Medical Centre" in names, names

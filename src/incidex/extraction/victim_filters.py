@@ -88,6 +88,7 @@ def merge_appositions(f: SentenceFacts, gaz) -> None:
 
 def drop_non_victims(facts: list[SentenceFacts], gaz=None) -> None:
     _drop_headline_common_nouns(facts)
+    _drop_cut_word(facts)
     for f in facts:
         if not f.victims:
             continue
@@ -103,6 +104,23 @@ def drop_non_victims(facts: list[SentenceFacts], gaz=None) -> None:
                      and not is_impersonated(text[:max(0, v.start - base)]) and not names_no_organisation(v)
                      and not speaks_as_researcher(text[max(0, v.end - base):])
                      and not names_platform(v.name, text[max(0, v.end - base):])]
+
+
+_CUT_END = re.compile(r"(?:\w|\w(?:…|\.\.\.|\[\.\.\.\]|\[…\]))\s*$")
+
+
+def _drop_cut_word(facts: list[SentenceFacts]) -> None:
+    """A feed description cut off mid-word ("... on Thu…"): its last word may be a fragment, and
+    a candidate ending in it is no name."""
+    if not facts or facts[-1].headline:
+        return
+    last = facts[-1]
+    text = last.sent.text.rstrip()
+    if not _CUT_END.search(text):
+        return
+    word = re.search(r"\w[\w'’-]*\W*$", text)
+    cut = last.sent.start + (word.start() if word else len(text))
+    last.victims = [v for v in last.victims if v.end <= cut or v.name == FOCUS]
 
 
 def _drop_headline_common_nouns(facts: list[SentenceFacts]) -> None:
