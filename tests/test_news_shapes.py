@@ -245,3 +245,10 @@ def test_a_word_cut_off_at_the_end_of_a_feed_description_is_no_victim():
     art.body = art.body.replace("Medi…", "Medical Centre.")
     names = [v.name for inc in default_extractor().extract_article(art).incidents for v in inc.victims]
     assert "Westbury Medical Centre" in names, names
+
+
+def test_servers_taken_offline_in_the_passive_is_the_victims_shutdown():
+    text = ("Ransomware infected computers of the Delford County Water Authority on Wednesday. Infected "
+            "servers have been taken offline, a spokesperson said.")
+    inc = incidex.extract(text, published="2024-03-18").incidents[0]
+    assert [r.kind for r in inc.responses] == ["shutdown"], inc.responses

@@ -255,7 +255,10 @@ _NEGATED_ANY = re.compile(r"(?:n't|\b(?:not|no|never))\b[^.;,]{0,40}\bany\b[^.;,
 _SHUTDOWN_CONTEXT = re.compile(r"(?i)prompt|forc|author|precaution|in response|response|government|officials|decided")
 # "shut down its computer systems", "took their websites offline": a victim taking systems offline
 _OWN_SYSTEMS = re.compile(r"(?i)\b(?:its|their|the|all|some|\d[\d,]*)\s+(?:\w+\s+){0,3}(?:systems?|computers?|networks?|"
-                          r"servers?|sites?|websites?|operations|services|workstations|machines)\b")
+                          r"servers?|sites?|websites?|operations|services|workstations|machines)\b|"
+                          # "infected servers have been taken offline": the passive says the same
+                          r"\b(?:systems|computers|networks|servers|sites|websites|services|workstations|machines)\s+"
+                          r"(?:have |has |had |were |was )?(?:been )?(?:taken|shut|pulled|knocked|disconnected)\b")
 _LAW_ENFORCEMENT = re.compile(r"(?i)\b(?:police|fbi|europol|interpol|authorities|law enforcement|seiz|arrest|prosecutors?|"
                               r"department of justice|doj|justice department|investigators|operation)\b")
 
