@@ -72,3 +72,16 @@ def test_a_context_only_gang_name_that_claims_is_the_attacker():
     assert [v.name for v in inc.victims] == ["Fornelli"]
     ev = [e for e in inc.evidence if e.field.startswith("attackers")]
     assert ev and all(e.text == "Akira" for e in ev if e.field.endswith("mention")), ev
+
+
+def test_a_title_case_headline_is_parsed_in_sentence_case_with_its_names_kept():
+    from incidex.extraction.headline import is_title_case, sentence_case
+    title = "Harlow Works to Break Ransomware Hold on Its Servers"
+    assert is_title_case(title) and not is_title_case("Harlow works to break a ransomware hold")
+    cased = sentence_case(title, "The City of Harlow said on Monday that", [])
+    assert cased == "Harlow works to break ransomware hold on its servers" and len(cased) == len(title)
+    assert sentence_case("SamSam Ransomware Hits Kessler DOT", "", [(22, 29)]) == "SamSam ransomware hits Kessler DOT"
+    res = incidex.extract("The City of Harlow said its servers were still encrypted on Monday.", title=title,
+                          published="2025-10-01")
+    names = [v.name for inc in res.incidents for v in inc.victims]
+    assert "Break" not in names and any("Harlow" in n for n in names), names

@@ -15,6 +15,7 @@ import re
 from ..records import Article, ExtractionResult
 
 SEPARATOR = "\n\n"
+TITLE_CASE_SHARE = 0.8  # of the words of four letters or more capitalised: a title-case headline
 
 
 def _norm(s: str) -> str:
@@ -61,3 +62,35 @@ def to_parts(result: ExtractionResult, shift: int) -> None:
     for x in moved.values():  # events and arguments may share objects: move each once
         x.start -= shift
         x.end -= shift
+
+
+def is_title_case(text: str) -> bool:
+    words = [w for w in re.findall(r"[A-Za-z][\w'’-]*", text) if len(w) > 3]
+    return len(words) >= 3 and sum(w[0].isupper() for w in words) >= TITLE_CASE_SHARE * len(words)
+
+
+def sentence_case(title: str, body: str, keep: list[tuple[int, int]]) -> str:
+    """What the tagger should read of a title-case headline ("Atlanta Works to Break Ransomware
+    Hold"): the words in lower case, but for the first word, the spans in ``keep`` (names the
+    knowledge base or the gazetteer found), acronyms and inner capitals ("DOT", "SamSam"), and
+    words the body writes capitalised after the start of a sentence. The small tagger reads
+    title-case words as proper names ("Break" became a victim); the length and the offsets stay."""
+    capitalised = set(re.findall(r"(?<=[\w,;:)] )([A-Z][\w'’-]*)", body))
+    out = list(title)
+    for i, m in enumerate(re.finditer(r"[A-Za-z][\w'’-]*", title)):
+        w = m.group(0)
+        if i == 0 or not w[0].isupper() or w in capitalised or any(a < m.end() and m.start() < b for a, b in keep):
+            continue
+        if any(ch.isupper() for ch in w[1:]) or any(ch.isdigit() for ch in w):
+            continue  # "DOT", "SamSam", "COVID-19"
+        out[m.start()] = w[0].lower()
+    return "".join(out)
+
+
+def restore_case(doc, text: str):
+    """The analysis of the sentence-cased text on the headline's own words (names keep their case)."""
+    from spacy.tokens import Doc
+
+    words = [text[t.idx:t.idx + len(t.text)] for t in doc]
+    return Doc(doc.vocab, words=words, spaces=[bool(t.whitespace_) for t in doc], tags=[t.tag_ for t in doc],
+               pos=[t.pos_ for t in doc], deps=[t.dep_ for t in doc], heads=[t.head.i for t in doc])

