@@ -252,3 +252,18 @@ def test_servers_taken_offline_in_the_passive_is_the_victims_shutdown():
             "servers have been taken offline, a spokesperson said.")
     inc = incidex.extract(text, published="2024-03-18").incidents[0]
     assert [r.kind for r in inc.responses] == ["shutdown"], inc.responses
+
+
+def test_a_victim_told_by_description_then_by_name_is_one_incident():
+    text = ("A Vermont hospital paid a ransom of $40,000 to get rid of ransomware that had infected its systems "
+            "last week. The infection took root last week, on Thursday, March 14, when attackers breached the "
+            "network of Corwin Health, a regional health system.")
+    incs = incidex.extract(text, published="2024-03-20").incidents
+    assert len(incs) == 1, [[v.name for v in i.victims] for i in incs]
+    assert [v.name for v in incs[0].victims] == ["Corwin Health"]
+
+
+def test_the_place_a_victim_is_based_in_is_no_victim():
+    from incidex.extraction.victim_filters import _BASED_AFTER
+    assert _BASED_AFTER.match(", Vermont-based Corwin Health paid") and _BASED_AFTER.match("-based firm")
+    assert not _BASED_AFTER.match(", a Vermont hospital") and not _BASED_AFTER.match(" was based on")

@@ -129,7 +129,7 @@ def _sentence_date(f: SentenceFacts, published: date | None, anchor: DateValue |
 _FRESH = re.compile(r"(?i)\b(?:more|most) recently\b")
 
 
-def group_frames(facts: list[SentenceFacts], published: date | None, kb, check=no_check) -> list[Frame]:
+def group_frames(facts: list[SentenceFacts], published: date | None, kb, check=no_check, gaz=None) -> list[Frame]:
     frames: list[Frame] = []
     cur: Frame | None = None
     for f in facts:
@@ -160,7 +160,7 @@ def group_frames(facts: list[SentenceFacts], published: date | None, kb, check=n
             cur = Frame()
             frames.append(cur)
         _add(cur, f, published, kb, anchor)
-    return [sub for fr in frames for sub in split_by_victim(fr, published, kb)]
+    return [sub for fr in frames for sub in split_by_victim(fr, published, kb, gaz)]
 
 
 def _victim_key(v: VictimCandidate) -> str | None:
@@ -209,7 +209,12 @@ def _named_attack(f: SentenceFacts, vs: list[VictimCandidate]) -> bool:
     return any(v.named and not v.is_ref and _ATTACK_AFTER_NAME.match(text[v.end - base:]) for v in vs)
 
 
-def split_by_victim(frame: Frame, published: date | None, kb) -> list[Frame]:
+def _described_only(v: VictimCandidate, gaz) -> bool:
+    """A victim told by description, not by name ("the hospital", "an Indiana hospital")."""
+    return not v.named or (gaz is not None and is_descriptor(v.name, gaz))
+
+
+def split_by_victim(frame: Frame, published: date | None, kb, gaz=None) -> list[Frame]:
     """One incident per attacked organisation (the coding manual's rule): a frame whose
     sentences tell of attacks on different organisations in different sentences becomes one
     frame per organisation. Organisations named together in one sentence stay one incident
@@ -224,6 +229,9 @@ def split_by_victim(frame: Frame, published: date | None, kb) -> list[Frame]:
             home = next((s for s in known if s is not None), None)
             if home is None and cur is not None and not _another_attack(f, cur[0], published) and not _named_attack(f, vs):
                 home = cur  # more victims of the attack being told (one DDoS wave, one breach)
+            if (home is None and cur is not None and cur[1] and all(_described_only(w, gaz) for w in cur[1])
+                    and not _named_attack(f, vs) and not f.new_incident):
+                home = cur  # "An Indiana hospital paid ..." then "... the network of Hancock Health": its name
             if home is None:
                 if cur is not None and not cur[1]:
                     home = cur  # the story so far had no victim: this is its victim

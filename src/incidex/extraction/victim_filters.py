@@ -96,6 +96,7 @@ def drop_non_victims(facts: list[SentenceFacts], gaz=None) -> None:
             merge_appositions(f, gaz)
         cut = dateline_end(f) if f.sent.index <= 2 else f.sent.start
         text, base = f.sent.text, f.sent.start
+        f.victims = [v for v in f.victims if not _BASED_AFTER.match(text[max(0, v.end - base):])]
         located = {id(v) for v in f.victims for w in f.victims
                    if w is not v and w.end <= v.start and LOCATIVE.match(text[w.end - base:v.start - base])
                    and len(v.name.split()) <= 2}
@@ -135,6 +136,10 @@ def _drop_headline_common_nouns(facts: list[SentenceFacts]) -> None:
             f.victims = [v for v in f.victims if not (
                 v.named and v.name != v.name.lower() and v.name not in body
                 and re.search(r"\b" + re.escape(v.name.lower()) + r"\b", body))]
+
+
+# "Greenfield, Indiana-based Hancock Health", "a Riga-based firm": the place a victim is based in
+_BASED_AFTER = re.compile(r"^(?:,\s*(?:[A-Z][\w.’']*\s){0,2}[A-Z][\w.’']*)?-based\b")
 
 
 def speaks_as_researcher(after: str) -> bool:
