@@ -267,3 +267,9 @@ def test_the_place_a_victim_is_based_in_is_no_victim():
     from incidex.extraction.victim_filters import _BASED_AFTER
     assert _BASED_AFTER.match(", Vermont-based Corwin Health paid") and _BASED_AFTER.match("-based firm")
     assert not _BASED_AFTER.match(", a Vermont hospital") and not _BASED_AFTER.match(" was based on")
+
+
+def test_paying_a_ransom_makes_it_ransomware():
+    text = "After computer hack, Kelsby village pays $2K ransom for residents' personal information"
+    inc = incidex.extract("", title=text, published="2024-03-20").incidents[0]
+    assert inc.attack_types == ["ransomware"], inc.attack_types
