@@ -273,3 +273,10 @@ def test_paying_a_ransom_makes_it_ransomware():
     text = "After computer hack, Kelsby village pays $2K ransom for residents' personal information"
     inc = incidex.extract("", title=text, published="2024-03-20").incidents[0]
     assert inc.attack_types == ["ransomware"], inc.attack_types
+
+
+def test_physicians_and_ticket_sellers_have_their_sectors():
+    from incidex.extraction.pipeline import default_extractor
+    gaz = default_extractor().gaz
+    assert gaz.sector("Allied Physicians of Westbury") == "healthcare"
+    assert gaz.sector("a ticketing service") == "entertainment"
