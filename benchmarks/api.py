@@ -27,7 +27,12 @@ Reported per kind: requests, p50, p95 and max latency in ms (the target is
 p95 <= 50 ms for each), the p50 and p95 of the server's CPU time per request
 (``x-cpu-ms``, added by a benchmark-only middleware: it does not grow when
 other jobs share the core, wall time does), plus the statistics endpoint cold (first call after a
-change) and warm (cached). With ``--runs N`` the whole measurement is repeated
+change) and warm (cached). Then the first requests (``--cold`` of each, default 20): UI list pages
+(``/`` with its five facets), each a filter the server has not seen, and the same pages again
+(warm); ``/api/v1/stats``, ``/stats``, ``/timeline`` and ``/graph`` each right after an incident
+was rewritten through the store (another type and country), so no cache holds them. The server
+starts as ``incidex serve`` does: ``Store.warm_counts()`` (the facet index) before the first
+request. With ``--runs N`` the whole measurement is repeated
 (same requests, a fresh server) and each kind keeps its best run: on a machine
 shared with other jobs the slower runs measure the neighbours.
 """
@@ -202,16 +207,113 @@ class CpuTiming:
 
 
 def serve_child(db: str, port: int) -> None:
+    """The server as ``incidex serve`` runs it: the store's counts warmed before the first request."""
     import uvicorn
 
     from incidex.serve.app import create_app
+    from incidex.store import open_store
 
     if hasattr(os, "sched_setaffinity"):
         os.sched_setaffinity(0, {0})
-    uvicorn.run(CpuTiming(create_app(db)), host="127.0.0.1", port=port, log_level="warning", access_log=False)
+    store = open_store(db)
+    warm = getattr(store, "warm_counts", None)  # absent before the facet index (to measure the old code)
+    if warm is not None:
+        t0 = time.perf_counter()
+        warm()
+        print(f"warm_counts: {time.perf_counter() - t0:.2f} s", file=sys.stderr, flush=True)
+    uvicorn.run(CpuTiming(create_app(store=store)), host="127.0.0.1", port=port, log_level="warning",
+                access_log=False)
 
 
-def measure(db: str, n_requests: int, seed: int = 5) -> dict:
+COLD_KINDS = ("ui_cold", "ui_warm", "stats_cold", "stats_warm", "stats_ui_cold", "timeline_cold", "graph_cold")
+
+
+def index_size(db: str) -> dict | None:
+    """The facet index of the store, built in this process: incidents, bytes, seconds (None before it)."""
+    from incidex.store import open_store
+
+    store = open_store(db)
+    try:
+        return store.warm_counts() if hasattr(store, "warm_counts") else None
+    finally:
+        store.close()
+
+
+def ui_filters(rng: random.Random, n: int) -> list[str]:
+    """N different facet filters of the UI list page (two types and a negated country, countries,
+    sectors with a negated type, ...): each is new to the server's caches, so each page is cold."""
+    seen: set[str] = set()
+    while len(seen) < n:
+        t1, t2 = rng.sample(TYPES, 2)
+        (c1, c2), (s1, s2) = rng.sample(COUNTRIES, 2), rng.sample(SECTORS, 2)
+        seen.add(rng.choice([
+            f"/?type={t1}&type={t2}&not_country={c1}",
+            f"/?country={c1}&country={c2}&not_type={t1}",
+            f"/?sector={s1}&sector={s2}&not_outcome=attempted",
+            f"/?type={t1}&country={c1}",
+            f"/?not_type={t1}&not_sector={s1}",
+            f"/?country={c1}&sector={s1}&type={t1}&type={t2}",
+        ]))
+    return sorted(seen)
+
+
+def change_one(store, k: int, rng: random.Random) -> None:
+    """Rewrite incident ``inc-k`` through the store with another type and victim country (what a
+    merge does to an incident): the statistics and facet caches are stale after it."""
+    from dataclasses import replace
+
+    inc = store.get_incident(f"inc-{k:07d}")
+    victims = [replace(v, country=rng.choice(COUNTRIES)) for v in inc.victims]
+    store.put_incident(replace(inc, attack_types=[rng.choice(TYPES)], victims=victims), new=False)
+
+
+def timed(client, url: str) -> float:
+    t0 = time.perf_counter()
+    r = client.get(url)
+    if r.status_code != 200:
+        raise SystemExit(f"{url}: HTTP {r.status_code} {r.text[:200]}")
+    return (time.perf_counter() - t0) * 1000
+
+
+def summary(times: list[float]) -> dict:
+    times = sorted(times)
+    return {"requests": len(times), "p50_ms": round(statistics.median(times), 1),
+            "p95_ms": round(times[int(0.95 * (len(times) - 1))], 1), "max_ms": round(times[-1], 1)}
+
+
+def measure_cold(client, db: str, n: int, seed: int) -> dict:
+    """First requests for new filters and first requests after a change, then the same again (warm).
+
+    ``ui_cold``: N UI list pages (``/`` with facets), each a filter the server has not seen;
+    ``ui_warm``: the same pages again. ``stats_cold``: ``/api/v1/stats`` right after an incident
+    changed (N times), ``stats_ui_cold`` the ``/stats`` page likewise, ``timeline_cold`` and
+    ``graph_cold`` a ``/timeline`` and ``/graph`` of a type after a change.
+    """
+    from incidex.store import open_store
+
+    rng = random.Random(f"{seed}-cold")
+    pages = ui_filters(rng, n)
+    out = {"ui_cold": summary([timed(client, u) for u in pages]),
+           "ui_warm": summary([timed(client, u) for u in pages])}
+    store = open_store(db)
+    try:
+        cold: dict[str, list[float]] = {"stats_cold": [], "stats_warm": [], "stats_ui_cold": [],
+                                        "timeline_cold": [], "graph_cold": []}
+        for j in range(n):
+            for name, url in (("stats_cold", "/api/v1/stats"), ("stats_ui_cold", "/stats"),
+                              ("timeline_cold", f"/timeline?type={TYPES[j % len(TYPES)]}"),
+                              ("graph_cold", f"/graph?type={TYPES[j % len(TYPES)]}")):
+                change_one(store, rng.randrange(1000), rng)
+                cold[name].append(timed(client, url))
+                if name == "stats_cold":
+                    cold["stats_warm"].append(timed(client, url))
+    finally:
+        store.close()
+    out.update({k: summary(v) for k, v in cold.items()})
+    return out
+
+
+def measure(db: str, n_requests: int, n_cold: int = 20, seed: int = 5) -> dict:
     import httpx
 
     port = free_port()
@@ -234,6 +336,8 @@ def measure(db: str, n_requests: int, seed: int = 5) -> dict:
             for kind in REQUEST_KINDS:  # warm-up: page cache, statement cache
                 for _ in range(20):
                     client.get(requests_for(kind, rng, words))
+            for url in ("/", "/?outcome=attempted", "/?country=DE&outcome=successful"):  # templates, labels
+                client.get(url)  # filters that no cold page below uses
             out: dict = {}
             for kind in REQUEST_KINDS:
                 times, cpu, worst = [], [], ("", 0.0)
@@ -262,6 +366,7 @@ def measure(db: str, n_requests: int, seed: int = 5) -> dict:
             client.get("/api/v1/stats")
             warm = (time.perf_counter() - t0) * 1000
             out["stats"] = {"cold_ms": round(cold, 1), "warm_ms": round(warm, 1)}
+            out.update(measure_cold(client, db, n_cold, seed))
             for name, url in (("ui_list_page_ms", "/?country=DE"),
                               ("ui_multi_page_ms", f"/?type={TYPES[0]}&type={TYPES[1]}&not_country=DE"),
                               ("ui_timeline_ms", f"/timeline?type={TYPES[0]}"),
@@ -284,6 +389,8 @@ def main() -> int:
     ap.add_argument("--db", help="reuse (or create) this database file instead of a temporary one")
     ap.add_argument("--runs", type=int, default=1, help="measure this many times (a fresh server each) and keep, "
                     "per kind, the run with the lowest p95: on a shared machine the others measured the neighbours")
+    ap.add_argument("--cold", type=int, default=20, help="cold UI pages (each a new filter) and changes "
+                    "before /stats, /timeline and /graph")
     ap.add_argument("--json", action="store_true")
     ap.add_argument("--serve-child", help=argparse.SUPPRESS)
     ap.add_argument("--port", type=int, help=argparse.SUPPRESS)
@@ -296,12 +403,13 @@ def main() -> int:
         fill_s = None
         if not Path(db).exists():
             fill_s = round(fill(db, a.n), 1)
-        runs = [measure(db, a.requests) for _ in range(max(1, a.runs))]
+        runs = [measure(db, a.requests, a.cold) for _ in range(max(1, a.runs))]
         res = {"incidents": a.n, "fill_seconds": fill_s, **runs[0]}
-        for kind in REQUEST_KINDS:
+        for kind in (*REQUEST_KINDS, *COLD_KINDS):
             res[kind] = min((r[kind] for r in runs), key=lambda r: r["p95_ms"])
             res[kind]["p95_ms_each_run"] = [r[kind]["p95_ms"] for r in runs]
         res["load_average"] = [round(x, 2) for x in os.getloadavg()]
+        res["facet_index"] = index_size(db)
     if a.json:
         print(json.dumps(res, indent=2))
         return 0
@@ -314,6 +422,11 @@ def main() -> int:
         print(f"{kind:<8} {r['requests']:>8} {r['p50_ms']:>8} {r['p95_ms']:>8} {r['max_ms']:>8} {r['cpu_p50_ms']:>8} "
               f"{r['cpu_p95_ms']:>8}  {each:<20} {r['slowest']}")
     print(f"load average at the end: {res['load_average']}")
+    for name in COLD_KINDS:
+        r = res[name]
+        print(f"{name:<14} {r['requests']:>4} requests: p50 {r['p50_ms']} ms, p95 {r['p95_ms']} ms, max {r['max_ms']} ms"
+              f" (p95 each run: {', '.join(str(x) for x in r['p95_ms_each_run'])})")
+    print(f"facet index: {res['facet_index']}")
     print(f"stats: cold {res['stats']['cold_ms']} ms, warm {res['stats']['warm_ms']} ms; "
           f"UI list page (country filter, facets) {res['ui_list_page_ms']} ms")
     print(f"UI: two types and a negated country {res['ui_multi_page_ms']} ms, timeline {res['ui_timeline_ms']} ms, "

@@ -131,7 +131,10 @@ def test_migration_fills_the_terms_of_stored_incidents(tmp_path):
     store = open_store(db)
     fill(store)
     store.close()
-    with sqlite3.connect(db) as con:  # back to the schema before 0007, incidents kept
+    with sqlite3.connect(db) as con:  # back to the schema before 0007 (and 0008), incidents kept
+        con.execute("DROP TRIGGER incidents_deleted_log")
+        con.execute("DROP TABLE incident_deletions")
+        con.execute("DROP INDEX ix_incident_actors_kb_name")
         con.execute("DROP TABLE incident_terms")
         con.execute("UPDATE alembic_version SET version_num = '0006'")
     con.close()

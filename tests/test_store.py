@@ -81,7 +81,7 @@ def test_sqlite_migrations_create_the_schema(sqlite_store, db_path):
     con = sqlite3.connect(db_path)
     names = {r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type IN ('table', 'view')")}
     assert EXPECTED_TABLES <= names
-    assert con.execute("SELECT version_num FROM alembic_version").fetchall() == [("0007",)]
+    assert con.execute("SELECT version_num FROM alembic_version").fetchall() == [("0008",)]
     triggers = {r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type = 'trigger'")}
     assert {"articles_fts_ai", "articles_fts_ad", "articles_fts_au", "incidents_fts_ai"} <= triggers
     indexes = {r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type = 'index'")}

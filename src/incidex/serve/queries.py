@@ -439,5 +439,4 @@ def actor_name(store: Any, actor_id: str) -> str:
     name = display_name(actor_id)
     if name is not None:
         return name
-    actor = store.get_actor(actor_id)
-    return actor["name"] if actor else actor_id
+    return store.actor_label(actor_id) or actor_id

@@ -15,11 +15,12 @@ from dataclasses import dataclass, field as dc_field
 from datetime import date, datetime
 from typing import Any, Sequence
 
+import numpy as np
 import sqlalchemy as sa
 
 from incidex.records import IncidexError
 from incidex.resolve import actors as actor_resolver
-from incidex.store import codec
+from incidex.store import codec, facet_index
 from incidex.store.tables import (
     api_keys, articles, incident_actors, incident_articles, incident_attack_types, incident_terms, incident_victims,
     incidents,
@@ -169,6 +170,17 @@ def _actor_alternatives(names: list[str]) -> list[list[sa.ColumnElement]]:
     one index lookup (an OR of two columns would scan the table).
     """
     t = incident_actors
+    kb_ids, keys = actor_keys(names)
+    alternatives = []
+    if kb_ids:
+        alternatives.append([_one_of(t.c.kb_id, kb_ids)])
+    if keys:
+        alternatives.append([_one_of(t.c.name_key, keys)])
+    return alternatives
+
+
+def actor_keys(names: list[str]) -> tuple[list[str], list[str]]:
+    """``(kb ids, name keys)`` an actor filter's values match (``_actor_alternatives``, the facet index)."""
     kb_ids: list[str] = []
     keys: list[str] = []
     for raw in names:
@@ -184,24 +196,20 @@ def _actor_alternatives(names: list[str]) -> list[list[sa.ColumnElement]]:
             keys.append(key)
         else:  # kb ids always have a colon, so a name cannot be one
             keys.append(key)
-    alternatives = []
-    if kb_ids:
-        alternatives.append([_one_of(t.c.kb_id, list(dict.fromkeys(kb_ids)))])
-    if keys:
-        alternatives.append([_one_of(t.c.name_key, list(dict.fromkeys(keys)))])
-    return alternatives
+    return list(dict.fromkeys(kb_ids)), list(dict.fromkeys(keys))
 
 
 def _victim_conditions(victim: Any, country: Any, sector: Any) -> list[sa.ColumnElement]:
     """Conditions one ``incident_victims`` row must meet together (any of each filter's values)."""
-    t = incident_victims
-    conds = []
-    for col, values in ((t.c.name_key, [codec.name_key(x) for x in _values(victim)]),
-                        (t.c.country_key, [codec.name_key(x) for x in _values(country)]),
-                        (t.c.sector, [x.lower() for x in _values(sector)])):
-        if values:
-            conds.append(_one_of(col, values))
-    return conds
+    return [_one_of(incident_victims.c[col], values) for col, values in victim_keys(victim, country, sector)]
+
+
+def victim_keys(victim: Any, country: Any, sector: Any) -> list[tuple[str, list[str]]]:
+    """``(incident_victims column, values)`` of the victim filters that are set, as the table keeps them."""
+    out = [("name_key", [codec.name_key(x) for x in _values(victim)]),
+           ("country_key", [codec.name_key(x) for x in _values(country)]),
+           ("sector", [x.lower() for x in _values(sector)])]
+    return [(col, values) for col, values in out if values]
 
 
 def _negated_sets(not_actor: Any = None, not_victim: Any = None, not_country: Any = None, not_sector: Any = None,
@@ -275,18 +283,25 @@ class ApiStoreMixin:
         when the first page is not full (it is the page's length).
         """
         i = incidents
+        drive = int(self._settings.get("store", {}).get("plan_drive_limit", 2000))
+        # a full-text total stays SQL: counting to the cap beats reading every match of a common word
+        matched = self._index_mask(query, filters) if count_cap is not None and not _has_text(query) else None
         with self._connection(write=False) as conn:
             plan = self._plan(conn, query, filters)
-            if plan.empty:
+            if plan.empty or (matched is not None and not matched.any()):
                 return [], 0 if count_cap is not None else None
             total = None
             conds = plan.conds
-            if count_cap is not None and plan.id_sets and len(plan.id_sets) > 1:
+            if matched is not None:  # the facet index counted them: exact, and the set when it is small
+                total = int(matched.sum())
+                if total <= drive and plan.rank_query is None:
+                    conds = [i.c.seq.in_(np.flatnonzero(matched).tolist())]
+            elif count_cap is not None and plan.id_sets and len(plan.id_sets) > 1:
                 # several child filters: their exact count is cheap and needed anyway; when few
                 # incidents have them all, read those instead of walking for them
                 ids = list(conn.execute(_intersection(plan.id_sets, plan.excluded)).scalars())
                 total = len(ids)
-                if total <= int(self._settings.get("store", {}).get("plan_drive_limit", 2000)):
+                if total <= drive:
                     conds = [i.c.id.in_(ids)]
             stmt = sa.select(i.c.seq).where(*conds).order_by(*LISTING_ORDER)
             if plan.rank_query is not None:
@@ -380,8 +395,13 @@ class ApiStoreMixin:
         ``cap``: stop counting there (the caller shows "more than N"), which
         bounds the cost of counting a broad filter on a large store. Filters on
         victims, actors and types alone are counted exactly from their indexes
-        (the intersection of their id sets), whatever ``cap``.
+        (the intersection of their id sets), whatever ``cap``; once the facet
+        index is built every filter is counted exactly from it, except full
+        text with a ``cap`` (counting to the cap is cheaper than every match).
         """
+        matched = None if cap is not None and _has_text(query) else self._index_mask(query, filters)
+        if matched is not None:
+            return int(matched.sum())
         with self._connection(write=False) as conn:
             plan = self._plan(conn, query, filters)
             return 0 if plan.empty else self._count(conn, plan, cap)
@@ -415,6 +435,9 @@ class ApiStoreMixin:
         if unknown or not dims:
             raise IncidexError(f"cannot group incidents by {', '.join(unknown) or 'nothing'}: "
                                f"choose from {', '.join(DIMENSIONS)}")
+        rows = self._index_counts(query, filters, dims)
+        if rows is not None:
+            return rows[:int(top)] if top is not None else rows
         conds = self._incident_where(query, filters)
         if conds is None:
             return []
@@ -440,21 +463,20 @@ class ApiStoreMixin:
         with self._connection(write=False) as conn:
             return [tuple(r) for r in conn.execute(stmt)]
 
-    def incidents_version(self) -> tuple[int, datetime | None]:
-        """``(highest seq, latest updated_at)``: changes whenever incidents do (for caches).
+    def incidents_version(self) -> tuple[int, datetime | None, int]:
+        """``(highest seq, latest updated_at, last deletion logged)``: changes whenever incidents do
+        (for caches).
 
-        Two index lookups (a ``count(*)`` would read all 100k rows: 8 ms). A new
-        incident raises the first, a changed one the second, and a merge, which
-        deletes one incident, updates the one it merges into.
+        Three index lookups (a ``count(*)`` would read all 100k rows: 8 ms). A new
+        incident raises the first, a changed one the second, a deleted one (a
+        merge, ``delete_incident``) the third (migration 0008's trigger).
         """
-        # two scalar sub-selects: SQLite answers a lone max() from the index, not two in one SELECT
-        stmt = sa.select(sa.select(sa.func.max(incidents.c.seq)).scalar_subquery(),
-                         sa.select(sa.func.max(incidents.c.updated_at)).scalar_subquery())
+        # scalar sub-selects: SQLite answers a lone max() from the index, not two in one SELECT
         with self._connection(write=False) as conn:
-            n, latest = conn.execute(stmt).one()
+            n, latest, deleted = conn.execute(facet_index.VERSION).one()
         if isinstance(latest, str):  # SQLite returns max() of a DATETIME column as text
             latest = codec.parse_instant(latest)
-        return int(n or 0), self._aware(latest)
+        return int(n or 0), self._aware(latest), int(deleted or 0)
 
     # -- sources ---------------------------------------------------------------
 
@@ -504,18 +526,8 @@ class ApiStoreMixin:
     def get_actor(self, actor_id: str) -> dict[str, Any] | None:
         """One actor (an id from ``list_actors``, a kb id or a name), with every name it was reported under."""
         t, i = incident_actors, incidents
-        raw = actor_id.strip()
-        key = codec.name_key(raw[5:] if raw.startswith("name:") else raw)
-        ref = actor_resolver.resolve(raw)
         with self._connection(write=False) as conn:
-            if ref is not None:  # a KB name, alias or id ("Fancy Bear", "fancy-bear", "G0007")
-                kb_id, cond = ref.kb_id, t.c.kb_id.in_(ref.ids)
-            else:
-                kb_id = conn.execute(sa.select(t.c.kb_id).where(t.c.kb_id == raw).limit(1)).scalar_one_or_none()
-                if kb_id is None:  # a name: the actor is its kb id when the name has one
-                    kb_id = conn.execute(sa.select(t.c.kb_id).where(t.c.name_key == key, t.c.kb_id.is_not(None))
-                                         .limit(1)).scalar_one_or_none()
-                cond = t.c.kb_id == kb_id if kb_id else sa.and_(t.c.name_key == key, t.c.kb_id.is_(None))
+            kb_id, cond, key = _actor_match(conn, actor_id)
             row = conn.execute(
                 sa.select(sa.func.count(sa.distinct(t.c.incident_id)).label("incidents"),
                           sa.func.min(t.c.name).label("name"), sa.func.max(t.c.kind).label("kind"),
@@ -529,6 +541,20 @@ class ApiStoreMixin:
         d.update(id=kb_id or f"name:{key}", kb_id=kb_id, names=[n for n, _ in surfaces],
                  name_counts=[{"name": n, "incidents": c} for n, c in surfaces])
         return _actor_row(d)
+
+    def actor_label(self, actor_id: str) -> str | None:
+        """The name ``get_actor`` gives an actor (the KB's, else the first name it was reported
+        under), or None for no such actor.
+
+        For facet and chart labels: ``get_actor`` also counts the actor's
+        incidents and reads up to 5,000 of their documents for the names the
+        news used (0.4 s for an actor of 12k incidents, per label); this is one
+        lookup on ``ix_incident_actors_kb_name`` or the name key's index.
+        """
+        with self._connection(write=False) as conn:
+            kb_id, cond, _ = _actor_match(conn, actor_id)
+            name = conn.execute(sa.select(sa.func.min(incident_actors.c.name)).where(cond)).scalar_one_or_none()
+        return None if name is None else _actor_row({"name": name, "kb_id": kb_id})["name"]
 
     def list_victims(self, query: str | None = None, country: str | None = None, sector: str | None = None,
                      limit: int = 50, offset: int = 0) -> list[dict[str, Any]]:
@@ -655,8 +681,29 @@ class ApiStoreMixin:
         return d
 
 
+def _has_text(query: str | None) -> bool:
+    return query is not None and bool(query.strip())
+
+
 def _iso(value: date | str | None) -> str | None:
     return value.isoformat() if isinstance(value, date) else value
+
+
+def _actor_match(conn: Any, actor_id: str) -> tuple[str | None, sa.ColumnElement, str | None]:
+    """``(kb id, condition on incident_actors, name key)`` of one actor: an id from ``list_actors``, a kb
+    id or a name. A KB name, alias or id matches every kb id of the entry; a name with a kb id
+    somewhere is that kb id's actor; another name matches its reports without a kb id."""
+    t = incident_actors
+    raw = actor_id.strip()
+    key = codec.name_key(raw[5:] if raw.startswith("name:") else raw)
+    ref = actor_resolver.resolve(raw)
+    if ref is not None:  # a KB name, alias or id ("Fancy Bear", "fancy-bear", "G0007")
+        return ref.kb_id, t.c.kb_id.in_(ref.ids), key
+    kb_id = conn.execute(sa.select(t.c.kb_id).where(t.c.kb_id == raw).limit(1)).scalar_one_or_none()
+    if kb_id is None:  # a name: the actor is its kb id when the name has one
+        kb_id = conn.execute(sa.select(t.c.kb_id).where(t.c.name_key == key, t.c.kb_id.is_not(None))
+                             .limit(1)).scalar_one_or_none()
+    return kb_id, (t.c.kb_id == kb_id if kb_id else sa.and_(t.c.name_key == key, t.c.kb_id.is_(None))), key
 
 
 def _news_surfaces(conn: Any, cond: sa.ColumnElement, kb_id: str | None, key: str,
@@ -728,3 +775,4 @@ def _actor_row(r: Any) -> dict[str, Any]:
 
 def _limit(limit: int) -> int:
     return max(0, min(int(limit), 10_000))
+

@@ -229,8 +229,13 @@ class Store(Protocol):
         type, country, sector or actor (several for a cross table), largest count first."""
         ...
 
-    def incidents_version(self) -> tuple[int, datetime | None]:
-        """``(highest seq, latest updated_at)`` of the incidents: a cache key that changes with them."""
+    def incidents_version(self) -> tuple[int, datetime | None, int]:
+        """``(highest seq, latest updated_at, last deletion)`` of the incidents: a cache key that changes
+        with them."""
+        ...
+
+    def warm_counts(self) -> dict | None:
+        """Build what the counts above read (the facet index) before the first request needs it."""
         ...
 
     def sources_for_incidents(self, incident_ids: Sequence[str]) -> dict[str, list[dict]]:
@@ -243,6 +248,10 @@ class Store(Protocol):
 
     def get_actor(self, actor_id: str) -> dict | None:
         """One actor by the id ``list_actors`` gives, a kb id or a name."""
+        ...
+
+    def actor_label(self, actor_id: str) -> str | None:
+        """The name ``get_actor`` gives an actor, without reading its incidents (for labels)."""
         ...
 
     def list_victims(self, query: str | None = None, country: str | None = None, sector: str | None = None,

@@ -49,6 +49,7 @@ from incidex.resolve.actors import canonical_actor
 from incidex.store import codec, fts
 from incidex.store.alerts_sql import AlertStoreMixin
 from incidex.store.api_sql import ApiStoreMixin
+from incidex.store.facet_sql import FacetIndexMixin
 from incidex.store.base import Bands, Role
 from incidex.store import driver
 from incidex.store.resolution_sql import ResolutionStoreMixin
@@ -235,7 +236,7 @@ def _article_stored(conn: Connection, article_id: str) -> bool:
 
 # -- the store -------------------------------------------------------------------
 
-class SqlStore(ResolutionStoreMixin, WatchStoreMixin, ApiStoreMixin, AlertStoreMixin):
+class SqlStore(ResolutionStoreMixin, WatchStoreMixin, ApiStoreMixin, FacetIndexMixin, AlertStoreMixin):
     """Store over a SQLAlchemy engine; use ``incidex.store.open_store`` to make one."""
 
     def __init__(self, engine: Engine, settings: dict[str, Any] | None = None):

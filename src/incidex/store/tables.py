@@ -116,6 +116,7 @@ incident_actors = sa.Table(
     sa.Index("ix_incident_actors_incident_id", "incident_id"),
     sa.Index("ix_incident_actors_name_key", "name_key", "incident_id"),
     sa.Index("ix_incident_actors_kb_id", "kb_id", "incident_id"),
+    sa.Index("ix_incident_actors_kb_name", "kb_id", "name"),  # actor labels (0008)
     sa.Index("ix_incident_actors_state_link", "state_link"),
 )
 
@@ -148,6 +149,12 @@ incident_terms = sa.Table(  # migration 0007: techniques, malware and CVEs, for 
     sa.Column("term_key", sa.String(200), primary_key=True),
     sa.Column("term", sa.String(200), nullable=False),
     sa.Index("ix_incident_terms_kind_key", "kind", "term_key", "incident_id"),
+)
+
+incident_deletions = sa.Table(  # migration 0008: filled by a trigger on incidents, read by the facet index
+    "incident_deletions", metadata,
+    sa.Column("id", SeqType, primary_key=True, autoincrement=True),
+    sa.Column("incident_seq", sa.BigInteger, nullable=False),
 )
 
 failures = sa.Table(
