@@ -204,3 +204,25 @@ def test_data_taken_is_not_a_victim():
             "Names, policy numbers and bank account details were stolen in late May.")
     res = incidex.extract(text, published="2025-07-02")
     assert names(res) == [["Pellmoor Insurance"]], [i.summary for i in res.incidents]
+
+
+def test_a_cue_sentence_read_as_no_attack_is_not_parsed_past_the_lead():
+    from incidex.extraction.analyze import SentenceFacts
+    from incidex.extraction.encoder import SentencePrediction, SpanPrediction
+    from incidex.extraction.learned import EncoderSettings, skips_parse
+    from incidex.extraction.sentences import split_sentences
+    s = EncoderSettings(parse_skip_below=0.02, lead_sentences=3)
+    text = ("The county said on Monday that its systems were back. Officials met on Tuesday. The council "
+            "voted on Wednesday. So-called ransomware has become one of the most lucrative enterprises.")
+    sents = split_sentences(text)
+    f = SentenceFacts(sents[3])
+    f.pred = SentencePrediction({"attack_actual": 0.01})
+    assert skips_parse(f, s)
+    assert not skips_parse(f, EncoderSettings(parse_skip_below=0.0))  # off
+    f.pred = SentencePrediction({"attack_actual": 0.01}, [SpanPrediction("victim", 0, 4, "So-c", 0.6)])
+    assert not skips_parse(f, s)  # a phrase the encoder marked is read
+    f.pred = SentencePrediction({"attack_actual": 0.3})
+    assert not skips_parse(f, s)
+    lead = SentenceFacts(sents[0])
+    lead.pred = SentencePrediction({"attack_actual": 0.0})
+    assert not skips_parse(lead, s)  # the lead is always parsed

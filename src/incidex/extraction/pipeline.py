@@ -25,7 +25,7 @@ from .frames import frame_to_incident, group_frames
 from .iocs import find_iocs
 from .victim_filters import dateline_country, drop_non_victims
 from .victim_scorer import load_victim_scorer, score_victims
-from .learned import EncoderSettings, apply_spans, gate, vulnerability_story, wants_encoding, wants_parse
+from .learned import EncoderSettings, apply_spans, gate, skips_parse, vulnerability_story, wants_encoding, wants_parse
 from .dates import to_date
 from .encoder import encoder_enabled, load_encoder
 from .mentions import apply_mentions, load_model, load_role_classifier, mentions_from_tagged, model_enabled, tag_sentences
@@ -125,8 +125,9 @@ class Extractor:
             facts_of[i] = _guarded(i, budgets[i], failed, lambda: self._cheap(a, budgets[i].check)) or []
         if self.encoder is not None:
             self._encode(facts_of, budgets, failed)
+        es = self.encoder_settings
         cand = [(i, f) for i, facts in enumerate(facts_of) for f in facts
-                if (f.is_candidate and not f.generic) or wants_parse(f, self.encoder_settings)]
+                if (f.is_candidate and not f.generic and not skips_parse(f, es)) or wants_parse(f, es)]
         parsed: list[dict] = [{} for _ in articles]  # per article: sentence index -> parse, reused by the model
         self._parse(cand, parsed, budgets, failed, [a.body for a in articles])
         out: list[ExtractionResult | ExtractionFailure] = []
