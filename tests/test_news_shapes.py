@@ -19,6 +19,18 @@ def _names(res):
     return [v.name for v in _victims(res)]
 
 
+def _incident(text: str, published: str = "2024-03-18"):
+    """The first incident extracted from an invented article."""
+    incs = incidex.extract(text, published=published).incidents
+    assert incs, text
+    return incs[0]
+
+
+def _candidate(name: str):
+    from incidex.extraction.analyze import VictimCandidate
+    return VictimCandidate(name=name, start=0, end=len(name), head=name.split()[-1].lower(), named=True)
+
+
 def test_a_platform_before_a_part_of_an_installation_is_not_the_victim():
     text = ("Hackers breached a Brightwell Motors cloud account on Monday, the carmaker said. The intruders "
             "got in through an unsecured Kubernetes console and exposed Amazon Web Services security "
@@ -140,7 +152,7 @@ def test_background_attacks_told_by_season_and_more_recently_are_their_own_incid
 def test_held_since_a_weekday_dates_the_attack():
     text = ("Corwin Health paid a ransom to hackers, officials said. Its network had been held hostage since "
             "late Thursday, when ransomware locked patient files.")
-    inc = incidex.extract(text, published="2024-03-18").incidents[0]
+    inc = _incident(text)
     assert inc.date is not None and inc.date.value == "2024-03-14", inc.date
 
 
@@ -156,14 +168,14 @@ def test_locked_files_are_not_records_affected_but_stolen_ones_are():
 def test_where_the_attack_came_from_is_not_the_victims_country():
     text = ("Ransomware hit the Delford County government on Tuesday. Investigators believe the attack "
             "originated from Iran or Ukraine.")
-    inc = incidex.extract(text, published="2024-03-18").incidents[0]
+    inc = _incident(text)
     assert [v.country for v in inc.victims] != ["IR"] and [v.country for v in inc.victims] != ["UA"], inc.victims
 
 
 def test_fell_victim_is_a_successful_attack_whatever_the_attacker_tried_next():
     text = ("Corwin Health fell victim to a cyber attack on Thursday. The chief executive said a hacker "
             "attempted to shut down the hospital's operations.")
-    inc = incidex.extract(text, published="2024-03-18").incidents[0]
+    inc = _incident(text)
     assert inc.outcome == "successful"
 
 
@@ -176,7 +188,7 @@ def test_a_person_with_a_second_capital_in_the_surname_is_not_a_victim():
 def test_a_story_told_through_its_ransomware_takes_the_group_that_runs_it():
     text = ("The Delford County Water Authority shut down 900 computers after they were infected with the Ryuk "
             "ransomware on Monday. The Ryuk operators usually ask for a ransom in bitcoin.")
-    inc = incidex.extract(text, published="2024-03-18").incidents[0]
+    inc = _incident(text)
     assert inc.attackers and "Ryuk" in (inc.attackers[0].mention or inc.attackers[0].name), inc.attackers
     assert inc.attribution.status == "suspected"
     quiet = incidex.extract("The Delford County Water Authority shut down 900 computers after they were infected "
@@ -187,14 +199,14 @@ def test_a_story_told_through_its_ransomware_takes_the_group_that_runs_it():
 def test_a_states_acronym_is_spelled_out():
     text = ("In wake of an attack on computers at Nevada’s DOT, the Nevada Department of Transportation "
             "said ransomware had encrypted its servers on Monday.")
-    inc = incidex.extract(text, published="2024-03-18").incidents[0]
+    inc = _incident(text)
     assert [v.name for v in inc.victims] == ["Nevada Department of Transportation"], inc.victims
 
 
 def test_a_claimed_attack_encrypting_systems_succeeded():
     text = ("In March 2022 the gang claimed an attack on Verano Logistica, a Spanish freight firm, encrypting "
             "systems at its headquarters in Valencia.")
-    inc = incidex.extract(text, published="2024-03-18").incidents[0]
+    inc = _incident(text)
     assert inc.outcome == "successful"
 
 
@@ -203,21 +215,17 @@ def test_pronouns_and_a_persons_possessive_are_no_victims():
             "reads \"My current address update\" and they carry a link to a fake bank page.")
     names = _names(incidex.extract(text, published="2024-03-18"))
     assert "There" not in names and not any(n.startswith("My ") for n in names), names
-    from incidex.extraction.analyze import VictimCandidate
     from incidex.extraction.victim_filters import names_no_organisation
-    cand = lambda name: VictimCandidate(name=name, start=0, end=len(name), head=name.split()[-1].lower(), named=True)  # noqa: E731
-    assert names_no_organisation(cand("There")) and names_no_organisation(cand("My current address update"))
-    assert not names_no_organisation(cand("Theresa Health")) and not names_no_organisation(cand("Myriad Bank"))
+    assert names_no_organisation(_candidate("There")) and names_no_organisation(_candidate("My current address update"))
+    assert not names_no_organisation(_candidate("Theresa Health")) and not names_no_organisation(_candidate("Myriad Bank"))
 
 
 def test_the_attackers_and_the_attack_are_no_victims():
-    from incidex.extraction.analyze import VictimCandidate
     from incidex.extraction.victim_filters import names_no_organisation
-    cand = lambda name: VictimCandidate(name=name, start=0, end=len(name), head=name.split()[-1].lower(), named=True)  # noqa: E731
     for name in ("Ransomware crooks", "Sneaky crooks", "Ransomware Out", "K"):
-        assert names_no_organisation(cand(name)), name
+        assert names_no_organisation(_candidate(name)), name
     for name in ("Crookston Bank", "Hackensack Meridian Health", "Ransom County"):
-        assert not names_no_organisation(cand(name)), name
+        assert not names_no_organisation(_candidate(name)), name
     names = _names(incidex.extract("Ransomware crooks test a new way to spread their malware",
                                    published="2024-03-18"))
     assert names == [], names
@@ -250,7 +258,7 @@ def test_a_word_cut_off_at_the_end_of_a_feed_description_is_no_victim():
 def test_servers_taken_offline_in_the_passive_is_the_victims_shutdown():
     text = ("Ransomware infected computers of the Delford County Water Authority on Wednesday. Infected "
             "servers have been taken offline, a spokesperson said.")
-    inc = incidex.extract(text, published="2024-03-18").incidents[0]
+    inc = _incident(text)
     assert [r.kind for r in inc.responses] == ["shutdown"], inc.responses
 
 

@@ -56,7 +56,8 @@ FOCUS_HEADS = {"company", "firm", "hospital", "city", "bank", "university", "aut
                "developer", "vendor", "platform", "service", "carrier", "insurer", "publisher", "broadcaster",
                "town", "village", "township", "borough"}
 ATTACKER_HEAD_WORDS = {"hacker", "attacker", "actor", "criminal", "cybercriminal", "gang", "operator", "hacktivist",
-                       "intruder", "operative", "spy", "apt", "affiliate", "crew", "extortionist", "adversary"}
+                       "intruder", "operative", "spy", "apt", "affiliate", "crew", "extortionist", "adversary",
+                       "crook", "scammer", "fraudster", "phisher", "thief", "spammer"}
 _ATTACKER_HEAD = re.compile(r"(?:.*\s)?(?:hackers?|hacker groups?|hacking groups?|threat actors?|attackers?|cyber ?criminals?|gangs?|operatives|hacktivists?|intruders|crews?|(?:cyber-?)?espionage groups?|threat groups?|ransomware groups?|apt groups?|hacktivist groups?|extortion groups?|operators|(?:hacking|cyber|military|intelligence) units?)(?:\s+\S+)?")
 AUTHORITY_NAME = re.compile(r"(?i)^(?:the\s+)?(?:fbi|cisa|nsa|ncsc|europol|interpol|researchers?|investigators?|officials?|authorities|mandiant|crowdstrike|microsoft threat intelligence|security researchers?)\b|\b(?:field office|security firm|cybersecurity (?:firm|company|agency|authority)|security researchers?|threat intelligence|cyber ?security (?:centre|center)|cyber (?:agency|directorate|command|centre|center|defen[cs]e)|directorate|cert\b|csirt|security service|intelligence\b|security agency|\bsi-cert|national cyber)")
 DETERMINERS = {"a", "an", "the", "this", "that", "these", "those", "its", "their", "his", "her", "our",
@@ -897,3 +898,8 @@ _lemma = Lemmas(VICTIM_VERBS | SUFFER_VERBS | ATTACK_NOUNS | REPORTING_VERBS | G
                 | ATTACKER_HEAD_WORDS | SUB_UNITS | ROLE_HEADS | {
                     "victim", "target", "record", "file", "company", "customer", "user", "hacker", "use", "affect",
                     "attack", "own", "operate", "run", "manage", "sector", "industry"})
+
+
+def is_attacker_word(word: str) -> bool:
+    """'crooks', 'hackers', 'thieves': a word for the attackers (ATTACKER_HEAD_WORDS, any inflection)."""
+    return _lemma.of(word.lower()) in ATTACKER_HEAD_WORDS

@@ -129,7 +129,8 @@ def _sentence_date(f: SentenceFacts, published: date | None, anchor: DateValue |
 _FRESH = re.compile(r"(?i)\b(?:more|most) recently\b")
 
 
-def group_frames(facts: list[SentenceFacts], published: date | None, kb, check=no_check, gaz=None) -> list[Frame]:
+def group_frames(facts: list[SentenceFacts], published: date | None, gaz, check=no_check) -> list[Frame]:
+    kb = gaz.kb
     frames: list[Frame] = []
     cur: Frame | None = None
     for f in facts:
@@ -160,7 +161,7 @@ def group_frames(facts: list[SentenceFacts], published: date | None, kb, check=n
             cur = Frame()
             frames.append(cur)
         _add(cur, f, published, kb, anchor)
-    return [sub for fr in frames for sub in split_by_victim(fr, published, kb, gaz)]
+    return [sub for fr in frames for sub in split_by_victim(fr, published, gaz)]
 
 
 def _victim_key(v: VictimCandidate) -> str | None:
@@ -211,10 +212,10 @@ def _named_attack(f: SentenceFacts, vs: list[VictimCandidate]) -> bool:
 
 def _described_only(v: VictimCandidate, gaz) -> bool:
     """A victim told by description, not by name ("the hospital", "an Indiana hospital")."""
-    return not v.named or (gaz is not None and is_descriptor(v.name, gaz))
+    return not v.named or is_descriptor(v.name, gaz)
 
 
-def split_by_victim(frame: Frame, published: date | None, kb, gaz=None) -> list[Frame]:
+def split_by_victim(frame: Frame, published: date | None, gaz) -> list[Frame]:
     """One incident per attacked organisation (the coding manual's rule): a frame whose
     sentences tell of attacks on different organisations in different sentences becomes one
     frame per organisation. Organisations named together in one sentence stay one incident
@@ -239,7 +240,7 @@ def split_by_victim(frame: Frame, published: date | None, kb, gaz=None) -> list[
                     home = (Frame(), [])
                     subs.append(home)
                     for p in pending:
-                        _add(home[0], p, published, kb)
+                        _add(home[0], p, published, gaz.kb)
                     pending = []
             for v, k in zip(vs, known):
                 if k is None or k is home:
@@ -248,7 +249,7 @@ def split_by_victim(frame: Frame, published: date | None, kb, gaz=None) -> list[
         if cur is None:
             pending.append(f)
             continue
-        _add(cur[0], f, published, kb, None if cur[0].date else frame.date)
+        _add(cur[0], f, published, gaz.kb, None if cur[0].date else frame.date)
     if len(subs) <= 1:
         return [frame]
     story = [(a, x, y, f) for f in frame.facts for a, x, y in f.actors]

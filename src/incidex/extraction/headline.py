@@ -16,6 +16,7 @@ from ..records import Article, ExtractionResult
 
 SEPARATOR = "\n\n"
 TITLE_CASE_SHARE = 0.8  # of the words of four letters or more capitalised: a title-case headline
+_WORD = re.compile(r"[A-Za-z][\w'’-]*")
 
 
 def _norm(s: str) -> str:
@@ -65,7 +66,7 @@ def to_parts(result: ExtractionResult, shift: int) -> None:
 
 
 def is_title_case(text: str) -> bool:
-    words = [w for w in re.findall(r"[A-Za-z][\w'’-]*", text) if len(w) > 3]
+    words = [w for w in _WORD.findall(text) if len(w) > 3]
     return len(words) >= 3 and sum(w[0].isupper() for w in words) >= TITLE_CASE_SHARE * len(words)
 
 
@@ -77,7 +78,7 @@ def sentence_case(title: str, body: str, keep: list[tuple[int, int]]) -> str:
     title-case words as proper names ("Break" became a victim); the length and the offsets stay."""
     capitalised = set(re.findall(r"(?<=[\w,;:)] )([A-Z][\w'’-]*)", body))
     out = list(title)
-    for i, m in enumerate(re.finditer(r"[A-Za-z][\w'’-]*", title)):
+    for i, m in enumerate(_WORD.finditer(title)):
         w = m.group(0)
         if i == 0 or not w[0].isupper() or w in capitalised or any(a < m.end() and m.start() < b for a, b in keep):
             continue

@@ -223,7 +223,7 @@ class Extractor:
         if self.encoder is not None:
             score_victims(facts, text, shift, self.gaz, self.victim_scorer, refs=True,
                           rules_floor=self.encoder_settings.rules_floor)
-        frames = group_frames(facts, published, self.kb, check, gaz=self.gaz)
+        frames = group_frames(facts, published, self.gaz, check)
         _family_operators(facts, frames, self.gaz)
         ctx = _article_country(facts)
         filed_from = dateline_country(facts, self.gaz)

@@ -20,7 +20,7 @@ IRREGULAR = {
     "hit": "hit", "struck": "strike", "stricken": "strike", "stole": "steal", "stolen": "steal",
     "took": "take", "taken": "take", "caught": "catch", "fell": "fall", "fallen": "fall", "said": "say", "says": "say",
     "told": "tell", "knew": "know", "known": "know", "shut": "shut", "was": "be", "were": "be",
-    "is": "be", "are": "be", "been": "be", "data": "datum", "spied": "spy", "spies": "spy",
+    "is": "be", "are": "be", "been": "be", "data": "datum", "spied": "spy", "spies": "spy", "thieves": "thief",
     "underwent": "undergo", "saw": "see", "seen": "see", "got": "get", "gotten": "get", "led": "lead",
     "people": "person", "police": "police", "news": "news", "ddos": "ddos", "ddosed": "ddos",
 }
@@ -50,8 +50,11 @@ class Lemmas:
         self.table.update(IRREGULAR)
 
     def __call__(self, tok: Token) -> str:
-        low = tok.lower_
-        return self.table.get(low, low)
+        return self.of(tok.lower_)
+
+    def of(self, word: str) -> str:
+        """The lemma of a lower-case word (itself when the table does not know it)."""
+        return self.table.get(word, word)
 
 
 def pos(tok: Token) -> str:

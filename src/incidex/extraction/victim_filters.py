@@ -28,7 +28,7 @@ from pathlib import Path
 
 import yaml
 
-from .analyze import FOCUS, FOCUS_HEADS, SentenceFacts, not_org_lexicon
+from .analyze import FOCUS, FOCUS_HEADS, SentenceFacts, is_attacker_word, not_org_lexicon
 
 DATELINE = re.compile(
     r"^\s*\([A-Za-z .&-]{2,30}\)\s*[-—–:]+\s*|"  # "(AP) —" when the splitter cut after "Ore."
@@ -130,12 +130,14 @@ def _drop_cut_word(facts: list[SentenceFacts]) -> None:
 def _drop_headline_common_nouns(facts: list[SentenceFacts]) -> None:
     """A title-case headline capitalises common nouns ("Group Makes $50 Million ...", "... Hit
     Local Government"): a headline candidate the body writes only in lower case is no name."""
+    heads = [f for f in facts if f.headline and f.victims]
+    if not heads:
+        return
     body = " ".join(f.sent.text for f in facts if not f.headline)
-    for f in facts:
-        if f.headline and f.victims:
-            f.victims = [v for v in f.victims if not (
-                v.named and v.name != v.name.lower() and v.name not in body
-                and re.search(r"\b" + re.escape(v.name.lower()) + r"\b", body))]
+    for f in heads:
+        f.victims = [v for v in f.victims if not (
+            v.named and v.name != v.name.lower() and v.name not in body
+            and re.search(r"\b" + re.escape(v.name.lower()) + r"\b", body))]
 
 
 # "Greenfield, Indiana-based Hancock Health", "a Riga-based firm": the place a victim is based in
@@ -184,7 +186,7 @@ def names_no_organisation(v) -> bool:
         return True
     if words and (all(w in lex["pronouns"] for w in words) or words[0] in lex["person_possessives"]):
         return True  # "There", "My current address update"
-    if len(name) < 2 or (words and (words[-1] in lex["attacker_heads"] or words[0] in lex["attack_words"])):
+    if len(name) < 2 or (words and (is_attacker_word(words[-1]) or words[0] in lex["attack_words"])):
         return True  # "K" (of "$55K"), "Ransomware crooks", "Ransomware Out"
     if words and all(w in lex["titles"] for w in words) and any(w not in ("the", "a", "an", "its", "their") for w in words):
         return True  # "CFO", "the chief executive": a person
