@@ -288,3 +288,77 @@ def test_physicians_and_ticket_sellers_have_their_sectors():
     gaz = default_extractor().gaz
     assert gaz.sector("Allied Physicians of Westbury") == "healthcare"
     assert gaz.sector("a ticketing service") == "entertainment"
+
+
+def test_dateline_before_the_first_sentence_is_not_its_subject():
+    # a feed description that opens with the town it was filed from: the parser reads the
+    # sentence without "MILLBROOK —", so the clinic group is the one that fell victim
+    body = ("MILLBROOK — Dorrance Medical Group fell victim to a cyber attack on Tuesday, with a hacker "
+            "demanding bitcoin to restore the group's scheduling system.")
+    res = incidex.extract(body, title="Clinic group hit by ransomware: attackers demand bitcoin", published="2025-03-06")
+    assert [[v.name for v in inc.victims] for inc in res.incidents] == [["Dorrance Medical Group"]]
+    assert res.incidents[0].victims[0].sector == "healthcare"
+
+
+def test_hackers_hit_is_an_attack_headline():
+    # the active headline form ("Hackers hit X", "Hacktivists strike X") names the victim as the object
+    body = "The council said its payroll system had been down since Monday."
+    for title, victim in [("Hackers hit Pellworth council", "Pellworth council"),
+                          ("Hacktivists strike Kelsby port authority", "Kelsby port authority")]:
+        res = incidex.extract(body, title=title, published="2025-06-01")
+        assert [[v.name for v in inc.victims] for inc in res.incidents] == [[victim]], title
+    # a hit that is no attack stays no incident
+    res = incidex.extract("The new album was released on Friday.", title="Pop band's new single is a hit", published="2025-06-01")
+    assert res.incidents == []
+
+
+def test_subject_that_earns_by_phishing_is_no_victim():
+    for title, subject in [("Group Makes $3 Million by Phishing Wallet Owners With Fake Ads", "Group"),
+                           ("Syndicate Earns Millions by Hacking Crypto Exchanges", "Syndicate")]:
+        res = incidex.extract("The scheme ran for two years before police shut down its servers.",
+                              title=title, published="2025-09-12")
+        assert not any(subject in v.name for inc in res.incidents for v in inc.victims), title
+    # the subject hit by phishing stays the victim
+    res = incidex.extract("Hollins Dental Group was hit by a phishing attack on Monday, the practice said.",
+                          published="2025-09-12")
+    assert [[v.name for v in inc.victims] for inc in res.incidents] == [["Hollins Dental Group"]]
+
+
+def test_acronym_in_headline_and_name_in_story_are_one_incident():
+    # the possessive after the spelled-out name ("... District's systems") still spells out the acronym
+    body = ("Six weeks after ransomware forced Pellworth County School District’s servers offline, the district "
+            "is back to 80 percent of its services.")
+    res = incidex.extract(body, title="Cyber attack on PCSD computers estimated to cost $2 million", published="2025-04-02")
+    assert [[v.name for v in inc.victims] for inc in res.incidents] == [["Pellworth County School District"]]
+    assert "PCSD" in res.incidents[0].victims[0].aliases
+
+
+def test_phish_as_a_verb_is_phishing():
+    from incidex.extraction.cues import load_cues
+
+    # a cue of its own, so the rules alone (INCIDEX_ENCODER=off) read it too
+    for text in ["Kimsuky hackers phish think-tank staff", "the staff were phished last week"]:
+        assert "phishing" in {c.label for c in load_cues().find("attack_triggers", text)}, text
+    res = incidex.extract("The invitations carried a link to a page of the Halden Policy Institute that asked for passwords.",
+                          title="Kimsuky hackers phish think-tank staff with fake conference invites", published="2025-10-20")
+    assert res.incidents and "phishing" in res.incidents[0].attack_types
+    assert [a.name for a in res.incidents[0].attackers] == ["Kimsuky"]
+
+
+def test_feed_description_cut_off_is_still_a_feed_item():
+    # the words the feed cut the description off at are no sentence of their own: a headline and
+    # two sentences stay a feed item, whose headline victims the scorer keeps
+    from types import SimpleNamespace
+
+    from incidex.extraction.sentences import split_sentences
+    from incidex.extraction.victim_scorer import is_feed_item
+
+    def facts(text):
+        return [SimpleNamespace(sent=s) for s in split_sentences(text)]
+
+    item = ("Harbourside council restores payments after ransomware\nThe council has spent a week restoring "
+            "online payments. Soon after the clerk logged on, she knew something was wrong.")
+    assert is_feed_item(facts(item))
+    assert is_feed_item(facts(item + " The scr…"))
+    assert not is_feed_item(facts(item + " The screens showed a ransom note."))
+    assert not is_feed_item(facts(item + " The screens showed a ransom note from the gang…"))

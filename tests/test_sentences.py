@@ -14,3 +14,9 @@ def test_offsets_always_point_into_the_body(body):
     for s in split_sentences(body):
         assert body[s.start:s.end] == s.text
         assert s.text.strip() == s.text and s.text
+
+
+def test_time_zone_after_a_clock_time_continues_the_sentence():
+    text = "The county must decide by 1 p.m. ET on Friday whether to pay. It opened at 9 a.m. The portal was down."
+    assert [s.text for s in split_sentences(text)] == [
+        "The county must decide by 1 p.m. ET on Friday whether to pay.", "It opened at 9 a.m.", "The portal was down."]

@@ -754,6 +754,8 @@ def root_subject(doc: Doc, base: int, cues: CueSet, gaz: Gazetteer, actor_spans)
                 continue
             if _lemma(t.head) in FIXING_VERBS:
                 continue  # "Microsoft patches zero-day exploited in attacks": the vendor fixes, it was not hit
+            if _by_attacking(t.head):
+                continue  # "Group makes $50 million by phishing bitcoin users": the subject attacks
             if any(a <= c.idx < b for c in t.subtree for a, b in actor_spans):
                 continue  # "The RansomHub ransomware operation says ...": the attacker speaks
             if (_pos(t) != "PROPN" and not t.is_title and _lemma(t) not in FOCUS_HEADS
@@ -761,6 +763,13 @@ def root_subject(doc: Doc, base: int, cues: CueSet, gaz: Gazetteer, actor_spans)
                 continue
             return _victim_from_token(t, doc, base, cues, gaz, actor_spans)
     return _untagged_subject(doc, base, gaz, actor_spans)
+
+
+def _by_attacking(verb: Token) -> bool:
+    """'... by phishing users', '... by hacking banks': the verb's subject did it by attacking."""
+    return any(c.dep_ == "prep" and c.lower_ == "by" and any(
+        p.dep_ in ("pcomp", "pobj") and (_lemma(p) in VICTIM_VERBS or p.lower_ in ATTACK_NOUNS or p.lower_.startswith("phish"))
+        for p in c.children) for c in verb.children)
 
 
 def _untagged_subject(doc: Doc, base: int, gaz: Gazetteer, actor_spans) -> VictimCandidate | None:

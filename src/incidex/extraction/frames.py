@@ -79,6 +79,8 @@ def _victims_overlap(f: SentenceFacts, frame: Frame) -> bool:
     names = {v.name.lower() for v in frame.victims}
     if any(v.head in heads or v.name.lower() in names for v in f.victims):
         return True
+    if any(is_acronym_of(a.name, b.name) or is_acronym_of(b.name, a.name) for a in f.victims for b in frame.victims):
+        return True  # "CDOT" in the headline, "Colorado Department of Transportation" in the story
     # the sentence names a victim of the frame in passing ("added Kessler to its leak site")
     words = set(re.findall(r"[A-Z][\w&'-]{3,}", f.sent.text))
     return any(w in words for v in frame.victims if v.named and not v.is_state
@@ -549,7 +551,7 @@ def _spell_out(v: Victim, body: str, gaz) -> None:
     for m in _CAPITALISED_RUN.finditer(body):
         words = list(re.finditer(r"\S+", m.group(0)))
         for k in range(len(words) - 1):  # "Last month the Colorado Department of ...": try each start
-            full = m.group(0)[words[k].start():]
+            full = re.sub(r"['’]s?$", "", m.group(0)[words[k].start():])  # "... of Transportation’s back-end"
             if full.startswith(place) and is_acronym_of(short, full):
                 v.aliases = sorted(set(v.aliases) | {v.name})
                 v.name = full

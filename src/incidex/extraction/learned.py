@@ -165,8 +165,14 @@ def apply_spans(f: SentenceFacts, doc, cues, gaz, s: EncoderSettings) -> None:
             same = next((c for c in found if (c.start, c.end) == (v.start, v.end)), None)
             if same is not None:
                 same.source = "rules+encoder"
-            else:
-                found.append(v)
+                continue
+            # a word the encoder marked inside the rules' name ("Medical" of "Dorrance Medical
+            # Group") is that organisation, not a second one
+            inner = [c for c in found if v.start <= c.start and c.end <= v.end]
+            if inner:
+                found = [c for c in found if c not in inner]
+                v.source = "rules+encoder"
+            found.append(v)
     f.victims = found
     for sp in pred.spans:
         if sp.role == "attacker" and sp.prob >= s.attacker_threshold:

@@ -24,7 +24,7 @@ from .entities import Gazetteer
 from .frames import frame_to_incident, group_frames
 from .iocs import find_iocs
 from .persons import load_person_ner
-from .victim_filters import dateline_country, drop_non_victims
+from .victim_filters import DATELINE, dateline_country, drop_non_victims
 from .victim_scorer import load_victim_scorer, score_victims
 from .learned import (EncoderSettings, apply_spans, gate, skips_parse, story_undecided, vulnerability_story,
                       wants_encoding, wants_parse, wants_second_reading)
@@ -263,7 +263,13 @@ class Extractor:
 
 def _parse_text(f, body: str) -> str:
     """The text the parser reads: a title-case headline in sentence case (headline.sentence_case),
-    keeping the names the knowledge base and the gazetteer found in it."""
+    keeping the names the knowledge base and the gazetteer found in it; the story's first sentence
+    without its dateline ("GREENFIELD — Hancock Health fell victim to ...": the parser takes the
+    town for the subject), blanked with spaces so that offsets stay those of the text."""
+    if not f.headline and f.sent.index <= 1:
+        m = DATELINE.match(f.sent.text)
+        if m and m.group(0).rstrip()[-1:] in "-—–" and m.end() < len(f.sent.text):
+            return " " * m.end() + f.sent.text[m.end():]
     if not (f.headline and is_title_case(f.sent.text)):
         return f.sent.text
     keep = [(s - f.sent.start, e - f.sent.start) for _, s, e in f.actors]

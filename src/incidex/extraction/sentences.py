@@ -16,6 +16,8 @@ ABBREVIATIONS = {
     "approx", "dept", "est", "fig", "jr", "sr", "mt", "ft",
 }
 _BOUNDARY = re.compile(r"[.!?][\"'”’)\]]*\s+(?=[\"'“‘(\[]?[A-Z0-9])")
+# "by 1 p.m. ET on Wednesday": a time zone after a clock time continues the sentence
+_TIME_ZONE = re.compile(r"(?:[ECMP][SD]?T|GMT|UTC|BST|CES?T|EES?T|AES[DT]|IST|JST|KST|SGT|HKT)\b")
 
 
 @dataclass(frozen=True)
@@ -45,6 +47,8 @@ def split_sentences(body: str, max_chars: int | None = None, *, max_sentence_cha
         for m in _BOUNDARY.finditer(line):
             w = _word_before(line, seg_start, m.start()) if line[m.start()] == "." else ""
             if w and w.lower().rstrip(".") in ABBREVIATIONS:
+                continue
+            if w.lower() in ("a.m", "p.m") and _TIME_ZONE.match(line, m.end()):
                 continue
             if len(w) == 1 and w.isupper():
                 continue  # an initial, as in "John F. Kennedy"

@@ -102,7 +102,7 @@ def score_victims(facts: list[SentenceFacts], text: str, headline_end: int, gaz,
     if scorer is None:
         return
     t = scorer.threshold if threshold is None else threshold
-    feed_item = len(facts) <= FEED_ITEM_SENTENCES
+    feed_item = is_feed_item(facts)
     low = text.lower()
     for f in facts:
         kept = []
@@ -132,6 +132,15 @@ def score_victims(facts: list[SentenceFacts], text: str, headline_end: int, gaz,
 
 def scorer_path() -> Path:
     return Path(str(resources.files("incidex") / "data" / "models" / "victim-scorer.json"))
+
+
+def is_feed_item(facts) -> bool:
+    """A headline and a sentence or two (``FEED_ITEM_SENTENCES``), not counting the words a feed
+    cut its description off at ("... she knew something was wrong. The ico…")."""
+    n = len(facts)
+    if n and facts[-1].sent.text.endswith(("…", "...")) and len(facts[-1].sent.text.split()) <= 4:
+        n -= 1
+    return n <= FEED_ITEM_SENTENCES
 
 
 @lru_cache(maxsize=1)
