@@ -362,3 +362,36 @@ def test_feed_description_cut_off_is_still_a_feed_item():
     assert is_feed_item(facts(item + " The scr…"))
     assert not is_feed_item(facts(item + " The screens showed a ransom note."))
     assert not is_feed_item(facts(item + " The screens showed a ransom note from the gang…"))
+
+
+def test_ampersand_and_hyphen_keep_a_name_whole():
+    # the parser reads "&" as a conjunction and cuts "Co-op" at its hyphen: the names stay whole,
+    # while a real conjunction still gives two victims and "-based" stays no part of a name
+    res = incidex.extract("Hackers breached Dunhill & Marsh and Kelsby Co-op in April.", published="2025-05-20")
+    assert [[v.name for v in inc.victims] for inc in res.incidents] == [["Dunhill & Marsh", "Kelsby Co-op"]]
+    res = incidex.extract("The attack hit Harlow-Reed on Monday, the Leeds-based insurer said.", published="2025-05-20")
+    assert [[v.name for v in inc.victims] for inc in res.incidents] == [["Harlow-Reed"]]
+
+
+def test_subject_that_attacks_an_object_is_no_victim():
+    # the active attack verb with an object: its subject attacks ("extorted US firms"), even where
+    # the encoder marks it; without an object a headline's reduced passive keeps its victim
+    res = incidex.extract("The agency said the workers stole source code from their employers and demanded payment.",
+                          title="FBI: Fake IT Contractors Extorted Midwest Firms After Data Theft", published="2025-11-20")
+    assert not any("Contractors" in v.name or "contractors" in v.name for inc in res.incidents for v in inc.victims)
+    res = incidex.extract("Officials said the attack locked the city's servers.",
+                          title="Pellworth, Ore., Hit with Ransomware Attack", published="2025-11-20")
+    assert [[v.name for v in inc.victims] for inc in res.incidents] == [["Pellworth"]]
+
+
+def test_halted_production_brewers_water_plants_and_exposed_personal_details():
+    res = incidex.extract("Danish brewer Torvik Brewing said Thursday that a cyberattack had forced it to stop production "
+                          "at two breweries.", title="Cyberattack on Torvik Brewing halts production", published="2025-11-20")
+    inc, = res.incidents
+    assert inc.outcome == "successful" and inc.victims[0].sector == "manufacturing"
+    res = incidex.extract("Hackers breached the Wolsztyn water plant in Poland on Monday, officials said.",
+                          published="2025-11-20")
+    assert res.incidents[0].victims[0].sector == "utilities"
+    res = incidex.extract("Kestrel Mobile said an intruder accessed the names and phone numbers of 2 million customers.",
+                          published="2025-11-20")
+    assert "data-breach" in res.incidents[0].attack_types

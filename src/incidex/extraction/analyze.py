@@ -391,8 +391,11 @@ def _expand_conj(tok: Token) -> list[Token]:
     stack = [tok]
     while stack:
         t = stack.pop()
+        joined = _ampersand_part(t)
         for c in t.children:
-            if c.dep_ == "conj":
+            if c.dep_ == "conj" and c is joined:
+                stack.append(c)  # "Marks & Spencer": one name; what is joined to it is still conjoined
+            elif c.dep_ == "conj":
                 out.append(c)
                 stack.append(c)
             elif c.dep_ == "prep" and c.lower_ == "as" and _pos(t) in ("NOUN", "PROPN"):
@@ -444,6 +447,22 @@ def _later_conjuncts(h: Token) -> list[Token]:
     return out
 
 
+def _ampersand_part(tok: Token) -> Token | None:
+    """'Spencer' of 'Marks & Spencer', 'Gamble' of 'Procter & Gamble': the parser reads the
+    ampersand of a name as a conjunction; the name after it is part of the same name."""
+    if _pos(tok) != "PROPN":
+        return None
+    amp = next((c for c in tok.rights if c.dep_ == "cc" and c.text == "&"), None)
+    if amp is None:
+        return None
+    return next((c for c in tok.rights if c.dep_ == "conj" and c.i == amp.i + 1 and _pos(c) == "PROPN"), None)
+
+
+# "Kansas City-based", "Iran-linked": what follows the hyphen describes, it is no part of a name
+_HYPHEN_MODIFIERS = {"based", "linked", "owned", "run", "backed", "headquartered", "born", "sponsored", "affiliated",
+                     "aligned", "operated", "led", "funded", "controlled", "focused", "area", "wide"}
+
+
 def _np_span(tok: Token, doc: Doc) -> Span:
     """The noun phrase a head token stands for: its modifiers, possessor and compounds."""
     left = tok.i
@@ -459,6 +478,12 @@ def _np_span(tok: Token, doc: Doc) -> Span:
             objs = [p for p in c.children if p.dep_ == "pobj" and _pos(p) == "PROPN"]
             if objs:
                 right = max(right, max(t.i for t in objs[0].subtree if _pos(t) in ("PROPN", "CCONJ") or t.dep_ in ("conj", "compound", "cc")))
+    joined = _ampersand_part(tok)
+    if joined is not None and joined.i > right:
+        right = joined.i
+    while (right + 2 < len(doc) and not doc[right].whitespace_ and doc[right + 1].text in ("-", "–")
+           and not doc[right + 1].whitespace_ and doc[right + 2].is_alpha and doc[right + 2].lower_ not in _HYPHEN_MODIFIERS):
+        right += 2  # "Co-op", "Rolls-Royce": the parser cuts the name at its hyphen
     return doc[left:right + 1]
 
 
@@ -741,7 +766,25 @@ def victim_from_span(doc: Doc, start: int, end: int, base: int, cues: CueSet, ga
     heads = [t for t in toks if t.head.i not in inside or t.head.i == t.i]
     head = next((t for t in heads if _pos(t) in ("NOUN", "PROPN")), None) or next(
         (t for t in reversed(toks) if _pos(t) in ("NOUN", "PROPN")), None) or (heads[0] if heads else toks[-1])
+    if _attacks_something(head):
+        return None  # "North Korean IT workers extorted US firms": who does it is not who is hit
     return _victim_from_token(head, doc, base, cues, gaz, actor_spans)
+
+
+def _attacks_something(tok: Token) -> bool:
+    """The subject of an attack verb with an object ("IT workers extorted US firms"). Without
+    one the verb may be a headline's reduced passive the small parser reads as active ("Spring
+    Hill Hit with Ransomware Attack"), whose subject is the victim."""
+    verb = tok.head
+    return (tok.dep_ == "nsubj" and _lemma(verb) in AGENT_VERBS
+            and any(c.dep_ in ("dobj", "obj") for c in verb.children))
+
+
+# Attack verbs whose active subject is the attacker ("took its systems offline", "shut down" are not
+# among them: their subject is the victim acting)
+AGENT_VERBS = {"attack", "hack", "breach", "compromise", "infiltrate", "target", "hit", "strike", "extort", "steal",
+               "deface", "encrypt", "infect", "ddos", "spy", "drain", "siphon", "wipe", "penetrate", "cripple",
+               "paralyze", "paralyse", "victimize", "phish", "phishe"}
 
 
 def root_subject(doc: Doc, base: int, cues: CueSet, gaz: Gazetteer, actor_spans) -> VictimCandidate | None:
@@ -754,8 +797,8 @@ def root_subject(doc: Doc, base: int, cues: CueSet, gaz: Gazetteer, actor_spans)
                 continue
             if _lemma(t.head) in FIXING_VERBS:
                 continue  # "Microsoft patches zero-day exploited in attacks": the vendor fixes, it was not hit
-            if _by_attacking(t.head):
-                continue  # "Group makes $50 million by phishing bitcoin users": the subject attacks
+            if _by_attacking(t.head) or _attacks_something(t):
+                continue  # "Group makes $50 million by phishing bitcoin users", "IT workers extorted firms"
             if any(a <= c.idx < b for c in t.subtree for a, b in actor_spans):
                 continue  # "The RansomHub ransomware operation says ...": the attacker speaks
             if (_pos(t) != "PROPN" and not t.is_title and _lemma(t) not in FOCUS_HEADS
