@@ -395,3 +395,27 @@ def test_halted_production_brewers_water_plants_and_exposed_personal_details():
     res = incidex.extract("Kestrel Mobile said an intruder accessed the names and phone numbers of 2 million customers.",
                           published="2025-11-20")
     assert "data-breach" in res.incidents[0].attack_types
+
+
+def test_headline_victims_told_by_nationality_and_kind():
+    # "DDoS attacks on Danish ministries": in a headline a bare plural with its country's adjective
+    # is the victim told; a plural that is no organisation ("hacking claims") stays none
+    res = incidex.extract("The group said it knocked the websites offline on Wednesday.",
+                          title="Hacktivists claim DDoS attacks on Estonian ministries", published="2025-11-20")
+    inc, = res.incidents
+    assert [(v.name, v.country, v.sector) for v in inc.victims] == [("Estonian ministries", "EE", "government")]
+    res = incidex.extract("The ministry said its systems were not affected.",
+                          title="Latvia's transport ministry denies Russian-linked group's hacking claims", published="2025-11-20")
+    assert not any("claims" in v.name for inc in res.incidents for v in inc.victims)
+    # in a story's body such a plural beside names is a class, not one more victim
+    res = incidex.extract("The campaign targeted Estonian banks, including Harju Pank and Tallinna Krediit.",
+                          published="2025-11-20")
+    assert not any(v.name == "Estonian banks" for inc in res.incidents for v in inc.victims)
+
+
+def test_places_where_it_happened_are_no_victims():
+    res = incidex.extract("Check-in systems at airports in Oslo, Bergen and Aarhus were disrupted after a ransomware "
+                          "attack on the vendor's software.",
+                          title="Norvik Aerospace ransomware attack disrupts check-in at Nordic airports", published="2025-09-22")
+    names = [v.name for inc in res.incidents for v in inc.victims]
+    assert names and not {"Oslo", "Bergen", "Aarhus"} & set(names)

@@ -302,7 +302,8 @@ def parsed_facts(f: SentenceFacts, doc: Doc, cues: CueSet, gaz: Gazetteer) -> No
         if _pos(tok) in ("VERB", "AUX") and lemma in VICTIM_VERBS and _is_trigger_token(tok, f):
             passive = any(c.dep_ in ("nsubjpass", "auxpass") for c in tok.children)
             if tok.dep_ == "amod" and _pos(tok.head) in ("NOUN", "PROPN") and tok.head.i > tok.i:
-                heads.append(tok.head)  # "targeted computer systems": the small model's amod reading
+                if tok.tag_ != "VBG":  # "hacking claims", "hacking tools" are no victims
+                    heads.append(tok.head)  # "targeted computer systems": the small model's amod reading
             elif passive:
                 heads += [c for c in tok.children if c.dep_ == "nsubjpass"]
                 # "three hospitals were hit, including X and Y": the parser hangs the list on the verb
@@ -359,7 +360,7 @@ def parsed_facts(f: SentenceFacts, doc: Doc, cues: CueSet, gaz: Gazetteer) -> No
         heads += [doc[i] for i in classes]
         for h in heads:
             for v in _expand_conj(h) + _later_conjuncts(h):
-                cand = _victim_from_token(v, doc, base, cues, gaz, actor_spans)
+                cand = _victim_from_token(v, doc, base, cues, gaz, actor_spans, national_class=f.headline)
                 if cand and h.i in classes and cand.sector is None:
                     cand.sector = gaz.sector(_np_span(classes[h.i], doc).text)  # "telecom providers ... include X"
                 if cand and (cand.start, cand.end) not in seen:
@@ -447,6 +448,12 @@ def _later_conjuncts(h: Token) -> list[Token]:
     return out
 
 
+def _national(words, gaz: Gazetteer) -> bool:
+    """A word of them is a country's adjective ("Danish", "Norwegian"), the whole word."""
+    return any(_pos(w) in ("ADJ", "PROPN") and any(m.start == 0 and m.end == len(w.text) for m in gaz.countries(w.text))
+               for w in words)
+
+
 def _ampersand_part(tok: Token) -> Token | None:
     """'Spencer' of 'Marks & Spencer', 'Gamble' of 'Procter & Gamble': the parser reads the
     ampersand of a name as a conjunction; the name after it is part of the same name."""
@@ -506,7 +513,12 @@ FOCUS = "@focus"  # placeholder name: the organisation the article is about
 
 
 def _victim_from_token(tok: Token, doc: Doc, base: int, cues: CueSet, gaz: Gazetteer,
-                       actor_spans: list[tuple[int, int]], depth: int = 0) -> VictimCandidate | None:
+                       actor_spans: list[tuple[int, int]], depth: int = 0,
+                       national_class: bool = False) -> VictimCandidate | None:
+    """The victim a head token names, or None. ``national_class``: a bare plural with its
+    country's adjective is a victim too ("DDoS attacks on Danish ministries"): asked for headlines,
+    whose victims are often told so; in a story's body such a plural is more often a class beside
+    the names ("targeted American defense contractors, energy companies ...")."""
     if depth > 4:
         return None
     if AUTHORITY_NAME.search(_np_span(tok, doc).text):
@@ -578,7 +590,9 @@ def _victim_from_token(tok: Token, doc: Doc, base: int, cues: CueSet, gaz: Gazet
     if low in set(cues.words("generic_victims")) or (_lemma(words[-1]) in GENERIC_HEADS and len(words) == 1) or _lemma(words[-1]) in ("sector", "industry"):
         return None
     if (tok.tag_ == "NNS" and not any(_pos(w) == "PROPN" for w in words)
-            and not (span[0].like_num or span[0].lower_ in ("the", "two", "three", "several", "both", "its", "their", "these", "those"))):
+            and not (span[0].like_num or span[0].lower_ in ("the", "two", "three", "several", "both", "its", "their", "these", "those"))
+            and not (national_class and _national(words[:-1], gaz)
+                     and (_lemma(tok) in gaz.org_heads or gaz.sector(tok.text)))):
         return None  # a bare plural is a class ("telecom operators"), not a victim
     if _lemma(tok) in ROLE_HEADS:
         # "a Hollis spokesperson", "Atlanta officials": people speaking for the organisation they name
@@ -768,7 +782,17 @@ def victim_from_span(doc: Doc, start: int, end: int, base: int, cues: CueSet, ga
         (t for t in reversed(toks) if _pos(t) in ("NOUN", "PROPN")), None) or (heads[0] if heads else toks[-1])
     if _attacks_something(head):
         return None  # "North Korean IT workers extorted US firms": who does it is not who is hit
+    if _locative(head):
+        return None  # "systems at airports in Brussels, Berlin and London": where, not who
     return _victim_from_token(head, doc, base, cues, gaz, actor_spans)
+
+
+def _locative(tok: Token) -> bool:
+    """The object of 'in', 'near', 'across' (or a conjunct of one) naming a place."""
+    while tok.dep_ == "conj" and tok.head.i != tok.i:
+        tok = tok.head
+    return (tok.dep_ == "pobj" and tok.head.lower_ in ("in", "near", "across", "throughout", "around")
+            and (tok.ent_type_ in ("GPE", "LOC") or _pos(tok) == "PROPN"))
 
 
 def _attacks_something(tok: Token) -> bool:
