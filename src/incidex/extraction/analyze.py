@@ -30,6 +30,10 @@ VICTIM_VERBS = {
     "impact", "steal", "knock", "spy", "victimize", "lock", "shut", "take", "wipe", "extort", "drain", "siphon",
     "break", "gain", "get",
 }
+# Attack verbs whose active subject is the attacker: those that say what was done to a victim, but
+# not those whose subject may be the victim acting or the attack itself ("took its systems offline",
+# "shut down", "locked down its network", "the breach affected")
+AGENT_VERBS = VICTIM_VERBS - {"take", "shut", "lock", "get", "affect", "impact"} | {"phish", "phishe"}
 SUFFER_VERBS = {
     "suffer", "experience", "face", "disclose", "report", "confirm", "detect", "discover", "fall",
     "announce", "notify", "admit", "reveal", "sustain", "endure", "investigate", "acknowledge",
@@ -804,13 +808,6 @@ def _attacks_something(tok: Token) -> bool:
             and any(c.dep_ in ("dobj", "obj") for c in verb.children))
 
 
-# Attack verbs whose active subject is the attacker ("took its systems offline", "shut down" are not
-# among them: their subject is the victim acting)
-AGENT_VERBS = {"attack", "hack", "breach", "compromise", "infiltrate", "target", "hit", "strike", "extort", "steal",
-               "deface", "encrypt", "infect", "ddos", "spy", "drain", "siphon", "wipe", "penetrate", "cripple",
-               "paralyze", "paralyse", "victimize", "phish", "phishe"}
-
-
 def root_subject(doc: Doc, base: int, cues: CueSet, gaz: Gazetteer, actor_spans) -> VictimCandidate | None:
     """When an attack sentence names no victim, its main subject usually is one
     ('Harbor & Finch said hackers stole ...', 'The city will not pay the ransom ...')."""
@@ -835,7 +832,7 @@ def root_subject(doc: Doc, base: int, cues: CueSet, gaz: Gazetteer, actor_spans)
 def _by_attacking(verb: Token) -> bool:
     """'... by phishing users', '... by hacking banks': the verb's subject did it by attacking."""
     return any(c.dep_ == "prep" and c.lower_ == "by" and any(
-        p.dep_ in ("pcomp", "pobj") and (_lemma(p) in VICTIM_VERBS or p.lower_ in ATTACK_NOUNS or p.lower_.startswith("phish"))
+        p.dep_ in ("pcomp", "pobj") and (_lemma(p) in AGENT_VERBS or p.lower_ in ATTACK_NOUNS)
         for p in c.children) for c in verb.children)
 
 

@@ -26,7 +26,7 @@ from .iocs import find_iocs
 from .persons import load_person_ner
 from .victim_filters import DATELINE, dateline_country, drop_non_victims
 from .victim_scorer import load_victim_scorer, score_victims
-from .learned import (EncoderSettings, apply_spans, gate, skips_parse, story_undecided, vulnerability_story,
+from .learned import (EncoderSettings, StoryTally, apply_spans, gate, skips_parse, vulnerability_story,
                       wants_encoding, wants_parse, wants_second_reading)
 from .dates import to_date
 from .encoder import encoder_enabled, load_encoder
@@ -182,7 +182,7 @@ class Extractor:
     def _encode(self, facts_of: list[list], budgets: list[Budget], failed: dict[int, Exception]) -> None:
         """One encoder pass over the sentences of each article that can matter
         (``learned.wants_encoding``), then its vulnerability sentences one at a time while they can
-        still decide whether it is a vulnerability story (``learned.story_undecided``: a fifth of
+        still decide whether it is a vulnerability story (``learned.StoryTally``: a sixth of
         the readings on CASIE dev saved); each reading gates its sentence's triggers (``learned.gate``).
         Batched within one article only: int8 dynamic quantization scales activations over the
         batch, so an article's reading must not depend on the articles beside it."""
@@ -190,13 +190,15 @@ class Extractor:
         for i, facts in enumerate(facts_of):
             if i in failed:
                 continue
-            self._read([f for f in facts if wants_encoding(f, es)], budgets[i])
-            for f in [f for f in facts if wants_second_reading(f, es)]:  # one at a time, in text order
-                if not story_undecided(facts, es):
+            tally = StoryTally()
+            self._read([f for f in facts if wants_encoding(f, es)], budgets[i], tally)
+            for f in facts:  # one at a time, in text order
+                if not tally.undecided(es):
                     break
-                self._read([f], budgets[i])
+                if wants_second_reading(f, es):
+                    self._read([f], budgets[i], tally)
 
-    def _read(self, todo: list, budget: Budget) -> None:
+    def _read(self, todo: list, budget: Budget, tally: StoryTally) -> None:
         if not todo:
             return
         t = time.monotonic()
@@ -204,6 +206,7 @@ class Extractor:
         budget.charge(time.monotonic() - t)
         for f, p in zip(todo, preds):
             gate(f, p, self.encoder_settings)
+            tally.add(p)
 
     def _mentions(self, res: ExtractionResult, sentences: list, parsed: dict) -> None:
         """Run the trained model over an English article and fold its events into the incidents."""
